@@ -1,0 +1,199 @@
+"""The generic SQL connector: any table or query that SQLAlchemy can reach.
+
+A stream is read with one ordered query, streamed from a server-side cursor in
+``batch_size`` partitions, so memory does not grow with the table. Incremental reads use
+keyset order on ``cursor + primary key``: ``WHERE (c, k) > (:c, :k) ORDER BY c, k``
+(spelled as an OR chain, which every database understands), so rows that share a cursor
+value are neither skipped nor read twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    FromClause,
+    Select,
+    and_,
+    column,
+    create_engine,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from connectors.base import BaseConnector
+from schemas.errors import ConfigError, RetriableError
+from schemas.settings import SourceConfig, redact_url
+from schemas.source import Position, StreamSpec
+
+
+def keyset_after(
+    columns: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``(c1, c2, ...) > (v1, v2, ...)`` as ``c1 > v1 OR (c1 = v1 AND c2 > v2) OR ...``."""
+    terms = []
+    for i, (col, value) in enumerate(zip(columns, values, strict=True)):
+        equal_before = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
+        terms.append(and_(*equal_before, col > value))
+    return or_(*terms)
+
+
+class SqlConnector(BaseConnector):
+    """Reads declared tables or queries of any SQLAlchemy database, incrementally."""
+
+    kind = "sql"
+
+    def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
+        super().__init__(name, config, base_dir)
+        for spec in self.streams():
+            if not spec.options.get("table") and not spec.options.get("query"):
+                raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
+        self._engine: Engine | None = None
+
+    # -- connection -----------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The source's URL (from the environment when ``url_env`` is used)."""
+        return self.config.resolve_url(self.base_dir, f"source {self.name!r}")
+
+    @property
+    def engine(self) -> Engine:
+        """The source's engine, created on first use."""
+        if self._engine is None:
+            url = self.url
+            try:
+                self._engine = create_engine(url, **self.engine_options())
+            except (NoSuchModuleError, ImportError) as exc:
+                raise ConfigError(
+                    f"source {self.name!r}: no driver for {redact_url(url)}: {exc}"
+                ) from None
+            except (SQLAlchemyError, ValueError) as exc:
+                raise ConfigError(
+                    f"source {self.name!r}: bad URL {redact_url(url)}: {exc}"
+                ) from None
+        return self._engine
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``create_engine``; dialect connectors add theirs."""
+        return {"pool_pre_ping": True, "pool_size": self.config.max_connections}
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- queries --------------------------------------------------------------------
+    def source_of(self, spec: StreamSpec) -> FromClause:
+        """The table or query a stream reads from, with its position columns known."""
+        order = [column(c) for c in spec.order_by]
+        if spec.options.get("query"):
+            return text(spec.options["query"]).columns(*order).subquery("q")
+        return table(spec.options["table"], *order, schema=spec.options.get("schema"))
+
+    def query(self, spec: StreamSpec, since: Position | None) -> Select[Any]:
+        """The ordered SELECT for a stream, after ``since`` when given."""
+        src = self.source_of(spec)
+        keys = [src.c[c] for c in spec.order_by]
+        stmt = select(literal_column("*")).select_from(src).order_by(*keys)
+        if since is not None:
+            stmt = stmt.where(keyset_after(keys, list(since)))
+        return stmt
+
+    def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
+        """Stream the rows after ``since`` in partitions of ``batch_size``, as DataFrames."""
+        spec = self.stream(stream)
+        stmt = self.query(spec, since if spec.incremental else None)
+        with self._errors(f"reading stream {stream!r}"), self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
+            rows = result.execute(stmt)
+            names = list(rows.keys())
+            for part in rows.partitions(batch_size):
+                yield rows_to_frame(names, part)
+
+    def check(self) -> None:
+        """Connect and read one row of every stream; report missing key or cursor columns."""
+        problems = []
+        with self._errors("checking"), self.engine.connect() as conn:
+            for spec in self.streams():
+                try:
+                    result = conn.execute(self.query(spec, None).limit(1))
+                except DBAPIError as exc:
+                    conn.rollback()
+                    problems.append(f"stream {spec.name!r}: {_first_line(exc)}")
+                    continue
+                present = set(result.keys())
+                missing = [c for c in spec.order_by if c not in present]
+                if missing:
+                    problems.append(f"stream {spec.name!r}: no column(s) {', '.join(missing)}")
+        if problems:
+            raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
+
+    def _errors(self, doing: str) -> _ErrorTranslator:
+        return _ErrorTranslator(self, doing)
+
+
+class _ErrorTranslator:
+    """Turns driver errors into the hub's: connection trouble is retriable, the rest fatal."""
+
+    def __init__(self, connector: SqlConnector, doing: str) -> None:
+        self.connector = connector
+        self.doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None or not isinstance(exc, SQLAlchemyError):
+            return
+        where = f"source {self.connector.name!r} ({redact_url(self.connector.url)})"
+        message = f"{where}: {self.doing}: {_first_line(exc)}"
+        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or _is_connection_error(
+            exc
+        ):
+            raise RetriableError(message) from None
+        raise ConfigError(message) from None
+
+
+def _is_connection_error(exc: SQLAlchemyError) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0][:300] if str(orig).strip() else type(orig).__name__
+
+
+def rows_to_frame(names: list[str], rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
+    """Rows as a DataFrame, column types inferred from all values.
+
+    A column whose values do not share one type (SQLite allows text in a numeric column)
+    is kept as text, so that the mapping can reject the odd values instead of them being
+    silently lost in a cast.
+    """
+    try:
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    except (TypeError, pl.exceptions.PolarsError):
+        columns = {}
+        for i, name in enumerate(names):
+            values = [r[i] for r in rows]
+            try:
+                columns[name] = pl.Series(name, values)
+            except (TypeError, pl.exceptions.PolarsError):
+                columns[name] = pl.Series(
+                    name, [None if v is None else str(v) for v in values], dtype=pl.Utf8
+                )
+        return pl.DataFrame(columns)

@@ -1,0 +1,98 @@
+"""``crm-hub``: the command line of the hub.
+
+Errors end the command with one clear line on stderr and a non-zero exit (2 for a
+configuration problem, 1 for a failed sync); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crm_core import __version__
+from crm_core.cli import commands, demo_cmd
+from crm_core.cli.context import Options, options
+from crm_core.cli.render import err_console
+from schemas.errors import ConfigError, HubError, MappingError
+
+app = typer.Typer(
+    name="crm-hub",
+    help="Keep a company's CRM and its back office (DB2, ODBC, REST ERPs) in sync.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"crm-hub {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file (default: $CRM_HUB_CONFIG, else ./crm-hub.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Keep a company's CRM and its back office in sync."""
+    opts = options(ctx)
+    opts.config = config
+    opts.debug = debug
+
+
+commands.register(app)
+demo_cmd.register(app)
+
+
+def main() -> None:
+    """Entry point of the console script: run the app, turn hub errors into one line."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted", style="red")
+        sys.exit(130)
+    except HubError as exc:
+        if debug:
+            raise
+        kind = "configuration error" if isinstance(exc, ConfigError | MappingError) else "error"
+        err_console.print(f"crm-hub: {kind}: {exc}", style="red", markup=False, highlight=False)
+        sys.exit(2 if isinstance(exc, ConfigError | MappingError) else 1)
+    except Exception as exc:
+        if debug:
+            raise
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        err_console.print(
+            f"crm-hub: unexpected error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+__all__ = ["Options", "app", "main"]

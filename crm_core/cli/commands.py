@@ -1,0 +1,183 @@
+"""The everyday commands: init, check, sync, status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connectors import open_source
+from crm_core import positions, runs
+from crm_core.cli.context import (
+    ConfigOption,
+    open_config,
+    open_config_and_store,
+    resolve_config_path,
+)
+from crm_core.cli.render import console, print_json, progress_printer, results_table, table
+from crm_core.cli.starter import STARTER_CONFIG
+from crm_core.store.db import open_store
+from crm_core.sync import SyncEngine
+from mappings import load_mapping
+from schemas.errors import ConfigError, HubError
+from schemas.settings import redact_url
+
+
+def init(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter config file to edit (./crm-hub.yaml unless --config says otherwise)."""
+    path = resolve_config_path(ctx, config)
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists already; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    console.print(f"wrote {path}: declare your sources there, then run 'crm-hub check'")
+
+
+def check(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Validate the config and mappings, then connect to the store and every source."""
+    cfg = open_config(ctx, config)
+    problems: list[str] = []
+    try:
+        open_store(cfg.store_url()).dispose()
+        console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())}")
+    except HubError as exc:
+        problems.append(str(exc))
+    for name, source_cfg in cfg.sources.items():
+        try:
+            mapping = load_mapping(source_cfg.mapping)
+            unmapped = [s for s in source_cfg.streams if s not in mapping.streams]
+            if unmapped:
+                raise ConfigError(
+                    f"source {name!r}: mapping {source_cfg.mapping} has no "
+                    f"stream(s) {', '.join(unmapped)}"
+                )
+            source = open_source(name, source_cfg, cfg.base_dir)
+            try:
+                source.check()
+            finally:
+                source.close()
+            console.print(
+                f"[green]ok[/green] source {name} ({source_cfg.kind}, "
+                f"{len(source_cfg.streams)} streams)"
+            )
+        except HubError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) found:", problems)
+    console.print("all checks passed")
+
+
+def sync(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Argument(help="Source to sync (default: all).")] = None,
+    stream: Annotated[
+        list[str] | None, typer.Option("--stream", "-s", help="Only this stream (repeatable).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore saved positions and read everything.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Pull streams from the back office into the store (incremental unless --full-refresh)."""
+    cfg, store = open_config_and_store(ctx, config)
+    names = [source] if source else list(cfg.sources)
+    if not names:
+        raise ConfigError(f"{cfg.path} declares no sources")
+    if stream and len(names) != 1:
+        raise ConfigError("--stream needs a SOURCE")
+    engine = SyncEngine(cfg, store)
+    results = []
+    for name in names:
+        results += engine.sync_source(name, stream, full_refresh, progress_printer(quiet))
+    if not quiet:
+        console.print(results_table("sync", results))
+    failed = [r for r in results if r.status != runs.SUCCESS]
+    if failed:
+        raise typer.Exit(1)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Every run as JSON (newest first).")
+    ] = False,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many runs in --json.")] = 1000,
+    config: ConfigOption = None,
+) -> None:
+    """Show the run ledger: the last run of each stream (or every run with --json)."""
+    _cfg, store = open_config_and_store(ctx, config)
+    if as_json:
+        print_json([_run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
+        return
+    last = runs.list_runs(store, source=source, last_only=True)
+    if not last:
+        console.print("no runs yet: run 'crm-hub sync'")
+        return
+    rows = sorted(last, key=lambda r: (r["source"], r["id"]))
+    console.print(
+        table(
+            "last run per stream",
+            [
+                "source",
+                "stream",
+                "mode",
+                "status",
+                "finished",
+                "read",
+                "loaded",
+                "quarantined",
+                "watermark",
+                "error",
+            ],
+            (
+                (
+                    r["source"],
+                    r["stream"],
+                    r["mode"],
+                    r["status"],
+                    r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
+                    f"{r['rows_read']:,}",
+                    f"{r['rows_loaded']:,}",
+                    f"{r['rows_quarantined']:,}",
+                    positions.describe(positions.decode(r["watermark"])),
+                    (r["error"] or "")[:80],
+                )
+                for r in rows
+            ),
+            numeric=("read", "loaded", "quarantined"),
+        )
+    )
+
+
+def _run_json(row: dict[str, object]) -> dict[str, object]:
+    out = {
+        k: row[k]
+        for k in (
+            "source",
+            "stream",
+            "entity",
+            "mode",
+            "status",
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+            "started_at",
+            "finished_at",
+            "error",
+        )
+    }
+    out["run_id"] = row["id"]
+    out["watermark"] = positions.describe(positions.decode(row["watermark"]))  # type: ignore[arg-type]
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the app."""
+    for fn in (init, check, sync, status):
+        app.command()(fn)

@@ -1,0 +1,106 @@
+"""The run ledger: one row per run of a stream, read by the CLI, the API and Airflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from crm_core.store.tables import runs
+
+RUNNING, SUCCESS, FAILED = "running", "success", "failed"
+INTERRUPTED = "interrupted: the process ended while the run was going on"
+
+
+@dataclass
+class RunCounts:
+    """What a run has done so far."""
+
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    batches: int = 0
+
+
+def start_run(engine: Engine, source: str, stream: str, entity: str, mode: str) -> int:
+    """Open a run (committed at once, so a crash leaves a trace) and close stale ones."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.source == source, runs.c.stream == stream, runs.c.status == RUNNING)
+            .values(status=FAILED, finished_at=now, error=INTERRUPTED)
+        )
+        result = conn.execute(
+            runs.insert().values(
+                source=source,
+                stream=stream,
+                entity=entity,
+                mode=mode,
+                status=RUNNING,
+                started_at=now,
+                rows_read=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                batches=0,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark: Any) -> None:
+    """Store a run's counts with the batch they describe (same transaction)."""
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            rows_read=counts.rows_read,
+            rows_loaded=counts.rows_loaded,
+            rows_quarantined=counts.rows_quarantined,
+            batches=counts.batches,
+            watermark=watermark,
+        )
+    )
+
+
+def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None = None) -> None:
+    """Close a run as success, or failed with its error."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(
+                status=FAILED if error else SUCCESS,
+                finished_at=datetime.now(UTC),
+                error=error,
+                rows_read=counts.rows_read,
+                rows_loaded=counts.rows_loaded,
+                rows_quarantined=counts.rows_quarantined,
+                batches=counts.batches,
+            )
+        )
+
+
+def list_runs(
+    engine: Engine,
+    source: str | None = None,
+    stream: str | None = None,
+    last_only: bool = False,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Runs, newest first; with ``last_only`` only the newest per source and stream."""
+    stmt = select(runs)
+    if source:
+        stmt = stmt.where(runs.c.source == source)
+    if stream:
+        stmt = stmt.where(runs.c.stream == stream)
+    if last_only:
+        newest = (
+            select(func.max(runs.c.id).label("id")).group_by(runs.c.source, runs.c.stream)
+        ).subquery()
+        stmt = stmt.where(runs.c.id.in_(select(newest.c.id)))
+    stmt = stmt.order_by(runs.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(stmt)]

@@ -1,0 +1,1 @@
+"""The hub's own database: tables, engine, migrations."""

@@ -1,0 +1,147 @@
+"""The store's tables. Record tables are derived from the model in ``schemas.entities``.
+
+Every record table holds one source's records of one model stream, keyed by
+``(source, <natural key>)``, with the run that last wrote each row (lineage).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from crm_core.store.types import ExactDecimal, UTCDateTime
+from schemas.entities import ENTITIES, Entity, FieldSpec
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+KEY = String(200)
+
+
+def _column_type(spec: FieldSpec, is_key: bool) -> TypeEngine[object]:
+    if spec.kind == "str":
+        return KEY if is_key or spec.choices else Text()
+    return {
+        "int": BigInteger(),
+        "decimal": ExactDecimal(),
+        "bool": Boolean(),
+        "date": Date(),
+        "datetime": UTCDateTime(),
+    }[spec.kind]
+
+
+def _record_table(entity: Entity) -> Table:
+    columns = [Column("source", String(64), primary_key=True)]
+    for spec in entity.fields.values():
+        is_key = spec.name in entity.key
+        columns.append(
+            Column(
+                spec.name,
+                _column_type(spec, is_key),
+                primary_key=is_key,
+                nullable=not (is_key or spec.required),
+            )
+        )
+    columns += [Column("run_id", BigInteger), Column("loaded_at", UTCDateTime)]
+    return Table(entity.name, metadata, *columns)
+
+
+RECORD_TABLES: dict[str, Table] = {name: _record_table(e) for name, e in ENTITIES.items()}
+Index(None, RECORD_TABLES["orders"].c.source, RECORD_TABLES["orders"].c.customer_id)
+Index(None, RECORD_TABLES["invoices"].c.source, RECORD_TABLES["invoices"].c.customer_id)
+Index(None, RECORD_TABLES["payments"].c.source, RECORD_TABLES["payments"].c.customer_id)
+
+runs = Table(
+    "hub_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("stream", String(200), nullable=False),
+    Column("entity", String(64)),
+    Column("mode", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("rows_read", BigInteger, nullable=False, default=0),
+    Column("rows_loaded", BigInteger, nullable=False, default=0),
+    Column("rows_quarantined", BigInteger, nullable=False, default=0),
+    Column("batches", Integer, nullable=False, default=0),
+    Column("watermark", JSON),
+    Column("error", Text),
+    Index(None, "source", "stream", "started_at"),
+)
+
+stream_state = Table(
+    "hub_stream_state",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("stream", String(200), primary_key=True),
+    Column("position", JSON),
+    Column("run_id", BigInteger),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+quarantine = Table(
+    "hub_quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", BigInteger),
+    Column("source", String(64), nullable=False),
+    Column("stream", String(200), nullable=False),
+    Column("record_key", Text),
+    Column("raw", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(200)),
+    Index(None, "source", "stream", "status"),
+)
+
+golden_customers = Table(
+    "golden_customers",
+    metadata,
+    Column("golden_id", String(64), primary_key=True),
+    Column("kind", String(16)),
+    Column("name", Text, nullable=False),
+    Column("tax_id", Text),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("street", Text),
+    Column("city", Text),
+    Column("region", Text),
+    Column("postcode", Text),
+    Column("country", String(2)),
+    Column("merged_into", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+source_links = Table(
+    "source_links",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("stream", String(200), primary_key=True),
+    Column("source_key", KEY, primary_key=True),
+    Column("golden_id", String(64), nullable=False, index=True),
+    Column("rule", String(64)),
+    Column("linked_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,174 @@
+"""Compile a mapping file into vectorised functions: raw batch in, model rows and rejects out.
+
+The expressions are built once per source schema (the dtypes a batch arrives with) and
+cached, so the per-batch cost is one polars ``select`` plus two filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from mappings.spec import FieldMap, MappingFile, StreamMap
+from mappings.transforms import Col, Context, as_text, coerce
+from schemas.entities import ENTITIES, Entity, FieldSpec
+from schemas.errors import FatalSyncError, MappingError
+
+REASON = "_reason"
+MAX_VALUE_IN_REASON = 80
+
+
+@dataclass
+class MappedBatch:
+    """The outcome of mapping one batch: rows for the model, and rejected raw rows."""
+
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+
+    @property
+    def reject_count(self) -> int:
+        """How many rows were rejected."""
+        return self.rejects.height
+
+
+@dataclass
+class CompiledStream:
+    """One source stream's mapping, ready to apply to batches."""
+
+    stream: str
+    entity: Entity
+    spec: StreamMap
+    context: Context
+    _cache: dict[tuple[tuple[str, pl.DataType], ...], list[pl.Expr]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Every source column the mapping reads."""
+        cols: list[str] = []
+        for fmap in self.spec.fields.values():
+            cols.extend(c for c in fmap.inputs if c not in cols)
+        return cols
+
+    def apply(self, raw: pl.DataFrame) -> MappedBatch:
+        """Map a raw batch; rows with any failed field go to ``rejects`` with a reason."""
+        missing = [c for c in self.source_columns if c not in raw.columns]
+        if missing:
+            raise FatalSyncError(
+                f"schema drift in stream {self.stream!r}: the source no longer has column(s) "
+                f"{', '.join(missing)} that the mapping reads; the source has: "
+                f"{', '.join(raw.columns)}"
+            )
+        key = tuple((name, raw.schema[name]) for name in self.source_columns)
+        exprs = self._cache.get(key)
+        if exprs is None:
+            exprs = self._cache[key] = self._build(dict(key))
+        out = raw.select(exprs)
+        bad = out.get_column(REASON).is_not_null()
+        if not bad.any():
+            return MappedBatch(out.drop(REASON), raw.clear().with_columns(pl.lit("").alias(REASON)))
+        rejects = raw.filter(bad).with_columns(out.get_column(REASON).filter(bad))
+        return MappedBatch(out.filter(~bad).drop(REASON), rejects)
+
+    def _build(self, schema: dict[str, pl.DataType]) -> list[pl.Expr]:
+        values: list[pl.Expr] = []
+        reasons: list[pl.Expr] = []
+        for name, fspec in self.entity.fields.items():
+            fmap = self.spec.fields.get(name)
+            if fmap is None:
+                values.append(pl.lit(None, dtype=_dtype(fspec)).alias(name))
+                continue
+            col, failures = _field_expr(fmap, fspec, schema, self.context)
+            values.append(col.expr.alias(name))
+            reasons.extend(failures)
+        reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True) if reasons else None
+        reason_expr = (
+            pl.when(reason == "").then(None).otherwise(reason)
+            if reason is not None
+            else pl.lit(None, dtype=pl.Utf8)
+        )
+        return [*values, reason_expr.alias(REASON)]
+
+
+def _dtype(fspec: FieldSpec) -> pl.DataType:
+    return {
+        "str": pl.Utf8,
+        "int": pl.Int64,
+        "decimal": pl.Decimal(38, 4),
+        "bool": pl.Boolean,
+        "date": pl.Date,
+        "datetime": pl.Datetime("us", "UTC"),
+    }[fspec.kind]
+
+
+def _field_expr(
+    fmap: FieldMap, fspec: FieldSpec, schema: dict[str, pl.DataType], ctx: Context
+) -> tuple[Col, list[pl.Expr]]:
+    """The field's value expression, and one reason expression per way it can fail."""
+    if fmap.source is None:
+        col = Col(pl.lit(fmap.value), pl.Utf8 if isinstance(fmap.value, str) else pl.Int64)
+        shown = pl.lit(str(fmap.value))
+        inputs = [Col(pl.lit(fmap.value), col.dtype)]
+    else:
+        inputs = [Col(pl.col(c), schema[c]) for c in fmap.inputs]
+        col = inputs[0]
+        shown = pl.concat_str([as_text(c) for c in inputs], separator="/")
+    checks: list[tuple[pl.Expr, str]] = []
+    for i, (transform, arg) in enumerate(fmap.steps()):
+        col = transform.fn(inputs if i == 0 else [col], arg, ctx)
+        checks.extend(col.checks)
+    col = coerce(Col(col.expr, col.dtype), fspec.kind, ctx)
+    checks.extend(col.checks)
+    value = col.expr
+    if fmap.default is not None:
+        fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8), fspec.kind, ctx)
+        value = pl.coalesce(value, fallback.expr)
+    if fspec.choices:
+        outside = value.is_not_null() & ~value.cast(pl.Utf8).is_in(list(fspec.choices))
+        checks.append((outside, f"is not one of {', '.join(fspec.choices)}"))
+    where = f" (from {'/'.join(fmap.inputs)})" if fmap.inputs else ""
+    clipped = shown.str.slice(0, MAX_VALUE_IN_REASON)
+    failures = [
+        pl.when(mask.fill_null(False)).then(
+            pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")])
+        )
+        for mask, why in checks
+    ]
+    if fspec.required:
+        empty = value.is_null()
+        for mask, _ in checks:
+            empty = empty & ~mask.fill_null(False)
+        failures.append(pl.when(empty).then(pl.lit(f"{fspec.name}{where}: required but empty")))
+    return Col(value, col.dtype), failures
+
+
+@dataclass
+class CompiledMapping:
+    """All streams of one mapping file."""
+
+    mapping: MappingFile
+    streams: dict[str, CompiledStream]
+
+    def stream(self, name: str) -> CompiledStream:
+        """The compiled mapping of one source stream."""
+        try:
+            return self.streams[name]
+        except KeyError:
+            raise MappingError(
+                f"mapping for system {self.mapping.system!r} has no stream {name!r} "
+                f"(it maps: {', '.join(self.streams)})"
+            ) from None
+
+
+def compile_mapping(mapping: MappingFile) -> CompiledMapping:
+    """Compile a validated mapping file."""
+    ctx = Context(timezone=mapping.timezone, code_tables=mapping.code_tables)
+    return CompiledMapping(
+        mapping,
+        {
+            name: CompiledStream(name, ENTITIES[spec.entity], spec, ctx)
+            for name, spec in mapping.streams.items()
+        },
+    )

@@ -1,0 +1,229 @@
+"""The hub's configuration file (``crm-hub.yaml``) as pydantic models.
+
+Secrets never live in the file: a connection URL that needs a password is named by the
+environment variable that holds it (``url_env``). Relative paths (mapping files, SQLite
+databases) are resolved against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from schemas.errors import ConfigError
+from schemas.yamlfile import load_model
+
+NAME = r"^[a-z][a-z0-9_]{0,62}$"
+PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@continuous"}
+DEFAULT_CONFIG = "crm-hub.yaml"
+STORE_URL_ENV = "CRM_HUB_DATABASE_URL"
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, so typos are caught at load time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (expected e.g. postgresql+psycopg://host/db)"
+        ) from None
+    if parsed.password:
+        raise ValueError(
+            "a password does not belong in the config file: put the URL in an environment "
+            "variable and name that variable with url_env"
+        )
+    return url
+
+
+class Connection(Strict):
+    """Where something is: a URL without secrets, or the environment variable holding one."""
+
+    url: str | None = None
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @field_validator("url")
+    @classmethod
+    def _no_secret_in_url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    def resolve_url(self, base_dir: Path, what: str) -> str:
+        """The URL to connect with; relative SQLite paths are taken from ``base_dir``."""
+        if self.url_env:
+            url = os.environ.get(self.url_env)
+            if not url:
+                raise ConfigError(f"{what}: environment variable {self.url_env} is not set")
+        elif self.url:
+            url = self.url
+        else:
+            raise ConfigError(f"{what}: neither url nor url_env is given")
+        return absolutize_sqlite(url, base_dir)
+
+
+def absolutize_sqlite(url: str, base_dir: Path) -> str:
+    """Make a relative SQLite file URL absolute against ``base_dir``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"not a database URL: {redact_url(url)}") from None
+    db = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and db
+        and db != ":memory:"
+        and not Path(db).is_absolute()
+    ):
+        return parsed.set(database=str((base_dir / db).resolve())).render_as_string(
+            hide_password=False
+        )
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for logs and errors."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
+
+
+def _check_schedule(value: str) -> str:
+    if value in PRESETS or len(value.split()) == 5:
+        return value
+    raise ValueError(
+        f"schedule {value!r} is neither a cron expression nor one of {sorted(PRESETS)}"
+    )
+
+
+class StreamConfig(Strict):
+    """One stream of a source: where its rows are and how to read them incrementally."""
+
+    table: str | None = None
+    db_schema: str | None = Field(default=None, alias="schema")
+    query: str | None = None
+    primary_key: list[str] = Field(min_length=1)
+    cursor: list[str] = []
+    batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
+    enabled: bool = True
+    options: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_of_table_or_query(self) -> StreamConfig:
+        if self.table and self.query:
+            raise ValueError("give either table or query, not both")
+        return self
+
+
+class SourceConfig(Connection):
+    """A back-office system: its connector kind, connection, mapping, schedule and streams."""
+
+    kind: str = "sql"
+    mapping: Path
+    schedule: str = "@hourly"
+    batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
+    max_connections: int = Field(default=2, gt=0, le=64)
+    options: dict[str, Any] = {}
+    streams: dict[str, StreamConfig] = Field(min_length=1)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        return _check_schedule(value)
+
+    @field_validator("mapping")
+    @classmethod
+    def _relative_to_config(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        return value if value.is_absolute() or base is None else (Path(base) / value).resolve()
+
+    @model_validator(mode="after")
+    def _needs_a_connection(self) -> SourceConfig:
+        if not self.url and not self.url_env and self.kind in {"sql", "db2", "odbc"}:
+            raise ValueError("give url (without password) or url_env")
+        return self
+
+
+class Defaults(Strict):
+    """Values a source or stream takes unless it says otherwise."""
+
+    batch_size: int = Field(default=10_000, gt=0, le=1_000_000)
+    schedule: str = "@hourly"
+    quarantine_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        return _check_schedule(value)
+
+
+class StoreConfig(Connection):
+    """The hub's own database. ``CRM_HUB_DATABASE_URL`` overrides what the file says."""
+
+    url: str | None = "sqlite:///crm-hub.db"
+
+
+class HubConfig(Strict):
+    """The whole ``crm-hub.yaml``."""
+
+    store: StoreConfig = StoreConfig()
+    defaults: Defaults = Defaults()
+    sources: dict[str, SourceConfig] = {}
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        bad = [name for name in value if not re.match(NAME, name)]
+        if bad:
+            raise ValueError(f"source names must match {NAME} (letters, digits, _): {bad}")
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths are taken from."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def store_url(self) -> str:
+        """The store's URL: ``$CRM_HUB_DATABASE_URL``, else the file's ``store``."""
+        env = os.environ.get(STORE_URL_ENV)
+        if env:
+            return absolutize_sqlite(env, self.base_dir)
+        return self.store.resolve_url(self.base_dir, "store")
+
+    def source(self, name: str) -> SourceConfig:
+        """One source by name, or a ConfigError that lists the known ones."""
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sources)) or "none"
+            raise ConfigError(f"no source named {name!r} in {self.path} (known: {known})") from None
+
+    def batch_size(self, source: str, stream: str) -> int:
+        """The batch size for one stream: stream, then source, then defaults."""
+        src = self.source(source)
+        return src.streams[stream].batch_size or src.batch_size or self.defaults.batch_size
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, else ``$CRM_HUB_CONFIG``, else ``./crm-hub.yaml``."""
+    return Path(explicit or os.environ.get("CRM_HUB_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> HubConfig:
+    """Load and validate the config file, reporting every problem at once."""
+    file = config_path(path).resolve()
+    config = load_model(file, HubConfig, ConfigError, "config file")
+    config.path = file
+    return config
