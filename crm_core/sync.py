@@ -102,11 +102,12 @@ class SyncEngine:
         try:
             for raw in source.read(spec.name, since, batch_size):
                 mapped = compiled.apply(raw)
-                bad = mapped.reject_count
-                if raw.height >= MIN_ROWS_FOR_THRESHOLD and bad / raw.height > threshold:
+                bad = counts.rows_quarantined + mapped.reject_count
+                seen = counts.rows_read + raw.height
+                if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
                     raise FatalSyncError(
-                        f"{bad} of {raw.height} rows of a batch failed the mapping "
-                        f"(threshold {threshold:.0%}); nothing of this batch was loaded. "
+                        f"{bad} of {seen} rows failed the mapping, more than the threshold "
+                        f"of {threshold:.0%}; the stream stopped before loading this batch. "
                         f"First reason: {mapped.rejects.get_column('_reason')[0]}"
                     )
                 last = raw.select(list(spec.order_by)).row(-1)

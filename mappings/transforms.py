@@ -17,6 +17,8 @@ import polars as pl
 DECIMAL_SCALE = 4
 WIDE_DECIMAL = pl.Decimal(38, 10)
 UTC = "UTC"
+ISO_ZONED = "%Y-%m-%dT%H:%M:%S%.f%z"
+ISO_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
 TRUE_WORDS = ("Y", "YES", "T", "TRUE", "1", "J")
 FALSE_WORDS = ("N", "NO", "F", "FALSE", "0")
 
@@ -198,10 +200,14 @@ def _datetime(cols: list[Col], fmt: str | None, ctx: Context) -> Col:
     if col.dtype == pl.Date:
         return Col(localize(col.expr.cast(pl.Datetime("us")), ctx.timezone), target)
     text = as_text(col).str.strip_chars()
-    parsed = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=UTC)
-    naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-    has_zone = text.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
-    out = pl.when(has_zone).then(parsed).otherwise(localize(naive, ctx.timezone))
+    if fmt:
+        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        out = parsed.dt.convert_time_zone(UTC) if "%z" in fmt else localize(parsed, ctx.timezone)
+    else:  # ISO 8601, with or without fraction and offset, 'T' or blank between
+        iso = text.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+        aware = iso.str.to_datetime(ISO_ZONED, strict=False, time_unit="us")
+        naive = iso.str.to_datetime(ISO_NAIVE, strict=False, time_unit="us")
+        out = pl.coalesce(aware.dt.convert_time_zone(UTC), localize(naive, ctx.timezone))
     return checked(out, target, _failed(col.expr, out), "is not a timestamp")
 
 
