@@ -99,7 +99,7 @@ def test_errors_are_one_clear_line_and_debug_shows_the_traceback(tmp_path: Path)
 
 
 def test_a_failed_stream_makes_sync_exit_non_zero(shop_dir: tuple[Path, dict[str, str]]) -> None:
-    folder, env = shop_dir
+    folder, _env = shop_dir
     out = crm_hub(
         "sync", "shop", "--stream", "orders", cwd=folder, env={"SHOP_URL": "sqlite:///nowhere/x.db"}
     )
@@ -109,6 +109,6 @@ def test_a_failed_stream_makes_sync_exit_non_zero(shop_dir: tuple[Path, dict[str
 
 
 def test_config_from_the_environment_variable(shop_dir: tuple[Path, dict[str, str]]) -> None:
-    folder, env = shop_dir
+    folder, _env = shop_dir
     out = crm_hub("status", cwd=folder.parent, env={"CRM_HUB_CONFIG": str(folder / "crm-hub.yaml")})
     assert out.returncode == 0 and "no runs yet" in out.stdout

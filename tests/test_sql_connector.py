@@ -116,7 +116,7 @@ def test_unreachable_server_is_a_retriable_error_without_the_password(
 
 def test_connectors_are_found_by_entry_point_and_unknown_kinds_are_clear() -> None:
     assert connector_class("sql") is SqlConnector
-    with pytest.raises(ConfigError, match="unknown connector kind 'sap'.*installed: .*sql"):
+    with pytest.raises(ConfigError, match=r"unknown connector kind 'sap'.*installed: .*sql"):
         connector_class("sap")
     cfg = SourceConfig(
         kind="sql",
