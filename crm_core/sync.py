@@ -19,7 +19,7 @@ from crm_core import positions, runs, state
 from crm_core.load import upsert_frame
 from crm_core.quarantine import quarantine_rows
 from mappings import CompiledMapping, compile_mapping, load_mapping
-from schemas.errors import FatalSyncError, HubError
+from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
 
@@ -39,6 +39,7 @@ class StreamResult:
     counts: runs.RunCounts = field(default_factory=runs.RunCounts)
     seconds: float = 0.0
     error: str | None = None
+    retriable: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -131,6 +132,8 @@ class SyncEngine:
                 result.seconds = time.perf_counter() - started
                 if progress:
                     progress(result)
+        except RetriableError as exc:
+            result.error, result.retriable = str(exc), True
         except HubError as exc:
             result.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
