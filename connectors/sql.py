@@ -10,6 +10,7 @@ value are neither skipped nor read twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from connectors import arrow_pg
 from connectors.base import BaseConnector
-from schemas.errors import ConfigError, RetriableError
+from connectors.errors import first_line, source_errors
+from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
 from schemas.source import Position, StreamSpec
 
@@ -113,12 +116,25 @@ class SqlConnector(BaseConnector):
         """Stream the rows after ``since`` in partitions of ``batch_size``, as DataFrames."""
         spec = self.stream(stream)
         stmt = self.query(spec, since if spec.incremental else None)
+        if self.columnar_reads():
+            with self._errors(f"reading stream {stream!r}"):
+                yield from arrow_pg.read_batches(self.engine.url, stmt, batch_size)
+            return
         with self._errors(f"reading stream {stream!r}"), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
             rows = result.execute(stmt)
             names = list(rows.keys())
             for part in rows.partitions(batch_size):
                 yield rows_to_frame(names, part)
+
+    def columnar_reads(self) -> bool:
+        """Whether reads go through ADBC into Arrow: PostgreSQL with the driver installed,
+        unless the source sets the option ``columnar: false``."""
+        return (
+            self.engine.dialect.name == "postgresql"
+            and bool(self.config.options.get("columnar", True))
+            and arrow_pg.available()
+        )
 
     def check(self) -> None:
         """Connect and read one row of every stream; report missing key or cursor columns."""
@@ -129,7 +145,7 @@ class SqlConnector(BaseConnector):
                     result = conn.execute(self.query(spec, None).limit(1))
                 except DBAPIError as exc:
                     conn.rollback()
-                    problems.append(f"stream {spec.name!r}: {_first_line(exc)}")
+                    problems.append(f"stream {spec.name!r}: {first_line(exc)}")
                     continue
                 present = set(result.keys())
                 missing = [c for c in spec.order_by if c not in present]
@@ -138,43 +154,8 @@ class SqlConnector(BaseConnector):
         if problems:
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
 
-    def _errors(self, doing: str) -> _ErrorTranslator:
-        return _ErrorTranslator(self, doing)
-
-
-class _ErrorTranslator:
-    """Turns driver errors into the hub's: connection trouble is retriable, the rest fatal."""
-
-    def __init__(self, connector: SqlConnector, doing: str) -> None:
-        self.connector = connector
-        self.doing = doing
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if exc is None or not isinstance(exc, SQLAlchemyError):
-            return
-        where = f"source {self.connector.name!r} ({redact_url(self.connector.url)})"
-        message = f"{where}: {self.doing}: {_first_line(exc)}"
-        if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or _is_connection_error(
-            exc
-        ):
-            raise RetriableError(message) from None
-        raise ConfigError(message) from None
-
-
-def _is_connection_error(exc: SQLAlchemyError) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    return isinstance(exc, (OperationalError, InterfaceError))
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0][:300] if str(orig).strip() else type(orig).__name__
+    def _errors(self, doing: str) -> AbstractContextManager[None]:
+        return source_errors(self.name, self.url, doing)
 
 
 def rows_to_frame(names: list[str], rows: Sequence[Sequence[Any]]) -> pl.DataFrame:

@@ -3,41 +3,102 @@
 PostgreSQL (psycopg 3) gets COPY into a temporary staging table and one
 ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``; other databases get a multi-row
 ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
-rewritten, so re-running a window changes nothing.
+rewritten, so re-running a window changes nothing. A first load, into a table that holds
+nothing of the source yet, skips the upsert: plain COPY (or INSERT) into the table.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, and_, or_, text
+from sqlalchemy import Connection, Table, and_, or_, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from crm_core.store.tables import RECORD_TABLES
 
 STAGE_PREFIX = "_stage_"
 
 
+@dataclass
+class Loader:
+    """Loads one stream's batches for one source and run.
+
+    With ``append`` (the store holds no rows of this source and entity yet, as on a first
+    load) rows are inserted directly, without staging table or conflict handling; should a
+    key exist after all, that batch is redone as an upsert and so are the later ones.
+    """
+
+    entity: str
+    source: str
+    run_id: int | None
+    append: bool = False
+
+    @property
+    def table(self) -> Table:
+        """The entity's record table."""
+        return RECORD_TABLES[self.entity]
+
+    def load(self, conn: Connection, frame: pl.DataFrame) -> int:
+        """Write a mapped batch; return the number of rows sent."""
+        if frame.height == 0:
+            return 0
+        frame = frame.with_columns(
+            pl.lit(self.source).alias("source"),
+            pl.lit(self.run_id, dtype=pl.Int64).alias("run_id"),
+            pl.lit(datetime.now(UTC)).alias("loaded_at"),
+        ).select([c.name for c in self.table.columns])
+        fast = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        if self.append:
+            try:
+                with conn.begin_nested():
+                    (_copy_into if fast else _insert)(conn, self.table, frame)
+                return frame.height
+            except IntegrityError:
+                self.append = False
+        (_copy_upsert if fast else _insert_upsert)(conn, self.table, frame)
+        return frame.height
+
+
+def has_rows(conn: Connection, entity: str, source: str) -> bool:
+    """Whether the store holds any row of ``entity`` from ``source``."""
+    table = RECORD_TABLES[entity]
+    return (
+        conn.execute(select(table.c.source).where(table.c.source == source).limit(1)).first()
+        is not None
+    )
+
+
 def upsert_frame(
     conn: Connection, entity: str, frame: pl.DataFrame, source: str, run_id: int | None
 ) -> int:
     """Insert or update ``frame``'s rows of ``entity`` for ``source``; return rows sent."""
-    if frame.height == 0:
-        return 0
-    table = RECORD_TABLES[entity]
-    frame = frame.with_columns(
-        pl.lit(source).alias("source"),
-        pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
-        pl.lit(datetime.now(UTC)).dt.replace_time_zone("UTC").alias("loaded_at"),
-    ).select([c.name for c in table.columns])
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_upsert(conn, table, frame)
-    else:
-        _insert_upsert(conn, table, frame)
-    return frame.height
+    return Loader(entity, source, run_id).load(conn, frame)
+
+
+def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    conn.execute(table.insert(), frame.to_dicts())
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, quote_style="non_numeric", null_value="")
+    return buffer.getvalue()
+
+
+def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:
+    quoted = ", ".join(f'"{c}"' for c in frame.columns)
+    raw = conn.connection.driver_connection
+    with raw.cursor().copy(f'COPY "{target}" ({quoted}) FROM STDIN (FORMAT csv)') as copy:
+        copy.write(_csv(frame))
+
+
+def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    _copy(conn, table.name, frame)
 
 
 def _key_columns(table: Table) -> list[str]:
@@ -85,11 +146,7 @@ def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         )
     )
     conn.execute(text(f'TRUNCATE "{stage}"'))
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, quote_style="non_numeric", null_value="")
-    raw = conn.connection.driver_connection
-    with raw.cursor().copy(f'COPY "{stage}" ({quoted}) FROM STDIN (FORMAT csv)') as copy:
-        copy.write(buffer.getvalue())
+    _copy(conn, stage, frame)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
     watched = [c for c in cols if c not in keys and c not in ("run_id", "loaded_at")]
     distinct = " OR ".join(f't."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in watched)

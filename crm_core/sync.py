@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from connectors import open_source
 from crm_core import positions, runs, state
-from crm_core.load import upsert_frame
+from crm_core.load import Loader, has_rows
 from crm_core.quarantine import quarantine_rows
 from mappings import CompiledMapping, compile_mapping, load_mapping
 from schemas.errors import FatalSyncError, HubError, RetriableError
@@ -100,6 +100,9 @@ class SyncEngine:
         batch_size = self.config.batch_size(source.name, spec.name)
         threshold = self.config.defaults.quarantine_threshold
         counts = result.counts
+        with self.store.connect() as conn:
+            fresh = not has_rows(conn, compiled.entity.name, source.name)
+        loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
         try:
             for raw in source.read(spec.name, since, batch_size):
                 mapped = compiled.apply(raw)
@@ -113,9 +116,7 @@ class SyncEngine:
                     )
                 last = raw.select(list(spec.order_by)).row(-1)
                 with self.store.begin() as conn:
-                    counts.rows_loaded += upsert_frame(
-                        conn, compiled.entity.name, mapped.records, source.name, result.run_id
-                    )
+                    counts.rows_loaded += loader.load(conn, mapped.records)
                     counts.rows_quarantined += quarantine_rows(
                         conn,
                         source.name,

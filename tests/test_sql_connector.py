@@ -134,3 +134,35 @@ def test_a_stream_without_a_cursor_is_read_whole(tmp_path: Path) -> None:
     with SqlConnector("erp", cfg) as conn:
         rows = sum(b.height for b in conn.read("ledger", ("ignored",), 50))
     assert rows == 120
+
+
+def test_columnar_postgres_reads_match_the_row_path(pg_url: str) -> None:
+    from decimal import Decimal
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'CREATE TABLE "MONEY" ("K" CHAR(6) PRIMARY KEY, "AMT" NUMERIC(15,2), "RAW" NUMERIC, '
+            '"D" DATE, "TS" TIMESTAMPTZ, "N" TEXT)'
+        )
+        conn.exec_driver_sql(
+            """INSERT INTO "MONEY" VALUES ('A1', 12.50, 1.23456789, '2025-01-31',
+            '2025-01-31 08:00+08', '上海'), ('A2', NULL, 7, NULL, NULL, NULL)"""
+        )
+    engine.dispose()
+    frames = {}
+    for columnar in (True, False):
+        cfg = SourceConfig(
+            kind="sql",
+            url=pg_url,
+            mapping=Path("m.yaml"),
+            options={"columnar": columnar},
+            streams={"m": {"table": "MONEY", "primary_key": ["K"]}},
+        )
+        with SqlConnector("erp", cfg) as conn:
+            assert conn.columnar_reads() is columnar
+            [frames[columnar]] = list(conn.read("m", None, 10))
+    fast, slow = frames[True], frames[False]
+    assert fast.to_dicts() == slow.to_dicts()
+    assert fast["AMT"][0] == Decimal("12.50") and fast["RAW"][0] == Decimal("1.23456789")
+    assert fast["K"][0] == "A1    "  # CHAR padding is kept; mappings trim it
