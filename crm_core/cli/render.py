@@ -12,8 +12,13 @@ from rich.table import Table
 
 from crm_core.sync import StreamResult
 
+# Piped output (logs, CI, `| less`) is not cut at 80 columns.
+PIPED_WIDTH = 160
 console = Console()
 err_console = Console(stderr=True)
+for _c in (console, err_console):
+    if not _c.is_terminal:
+        _c.width = PIPED_WIDTH
 
 
 def print_json(data: Any) -> None:
