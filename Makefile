@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-dev lint bench-smoke clean
+.PHONY: demo test install install-dev lint bench-env bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ demo: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# the peers the benchmarks measure (dlt, connectorx), in an environment of their own
+bench-env:
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -r bench/peers/requirements.txt
+
+# every benchmark at a small size, so that they cannot rot (CI runs this)
+bench-smoke: install-dev bench-env
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench extract --rows 20000 --json
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench scaling --sizes 2000,20000 --json
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

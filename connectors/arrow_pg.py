@@ -6,11 +6,16 @@ binary COPY format into Arrow buffers instead, which is several times faster. Us
 SQL connector when the source is PostgreSQL and ``adbc-driver-postgresql`` is installed
 (extra ``[postgres]``); the statement is the same keyset query, compiled with ``$n``
 parameters.
+
+The driver manager's low-level API is used, not its DB-API module: that one imports
+``pyarrow.dataset`` and pandas, half a second on every process start. Parameters are made
+into Arrow with polars for the same reason (``pyarrow.array`` of Python objects loads pandas).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import polars as pl
@@ -25,7 +30,7 @@ BATCH_BYTES_HINT = 8 * 1024 * 1024
 def available() -> bool:
     """Whether the ADBC PostgreSQL driver can be imported."""
     try:
-        import adbc_driver_postgresql.dbapi  # noqa: F401
+        import adbc_driver_postgresql  # noqa: F401
     except ImportError:
         return False
     return True
@@ -45,17 +50,24 @@ def adbc_uri(url: URL) -> str:
 
 def read_batches(url: URL, stmt: Select[Any], batch_size: int) -> Iterator[pl.DataFrame]:
     """Run ``stmt`` and yield DataFrames of at most ``batch_size`` rows, in order."""
-    import adbc_driver_postgresql.dbapi as adbc
+    import adbc_driver_manager as adbc
+    import adbc_driver_postgresql
 
     sql, params = compile_numbered(stmt)
-    with adbc.connect(adbc_uri(url)) as conn, conn.cursor() as cur:
-        cur.adbc_statement.set_options(
-            **{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES_HINT)}
-        )
-        cur.execute(sql, parameters=params or None)
+    with ExitStack() as stack:
+        database = stack.enter_context(adbc_driver_postgresql.connect(adbc_uri(url)))
+        conn = stack.enter_context(adbc.AdbcConnection(database))
+        statement = stack.enter_context(adbc.AdbcStatement(conn))
+        statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES_HINT)})
+        statement.set_sql_query(sql)
+        if params:
+            values = pl.DataFrame({f"p{i}": [v] for i, v in enumerate(params, 1)})
+            statement.bind(values.to_arrow().to_batches()[0])
+        stream, _ = statement.execute_query()
+        reader = stack.enter_context(pa.RecordBatchReader.from_stream(stream))
         pending: list[pl.DataFrame] = []
         rows = 0
-        for record_batch in cur.fetch_record_batch():
+        for record_batch in reader:
             frame = to_frame(record_batch)
             pending.append(frame)
             rows += frame.height

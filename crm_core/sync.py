@@ -9,21 +9,25 @@ the last committed batch, and loads are upserts anyway.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import polars as pl
 from sqlalchemy import Engine
 
 from connectors import open_source
 from crm_core import positions, runs, state
 from crm_core.load import Loader, has_rows
+from crm_core.prefetch import prefetch
 from crm_core.quarantine import quarantine_rows
-from mappings import CompiledMapping, compile_mapping, load_mapping
+from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
 
 MIN_ROWS_FOR_THRESHOLD = 20
+#: Batches read and mapped ahead of the one being loaded (see :mod:`crm_core.prefetch`).
+PREFETCH_DEPTH = 2
 
 
 @dataclass
@@ -103,9 +107,14 @@ class SyncEngine:
         with self.store.connect() as conn:
             fresh = not has_rows(conn, compiled.entity.name, source.name)
         loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
+
+        def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch]]:
+            for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
+                yield raw, compiled.apply(raw)
+
+        ahead = prefetch(batches, PREFETCH_DEPTH)
         try:
-            for raw in source.read(spec.name, since, batch_size):
-                mapped = compiled.apply(raw)
+            for raw, mapped in ahead:
                 bad = counts.rows_quarantined + mapped.reject_count
                 seen = counts.rows_read + raw.height
                 if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
@@ -139,6 +148,8 @@ class SyncEngine:
             result.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
             result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            ahead.close()  # stops the reader thread and closes the source's cursor
         result.seconds = time.perf_counter() - started
         result.status = runs.FAILED if result.error else runs.SUCCESS
         runs.finish_run(self.store, result.run_id, counts, result.error)

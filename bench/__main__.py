@@ -1,0 +1,46 @@
+"""``python -m bench NAME``: run one benchmark, print its table, save JSON and PNG plots."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import extract, scaling
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run the benchmark it names."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmarks of crm-hub against the tools users would pick instead, "
+        "measured in the same run on this machine. Results go to bench/results/.",
+    )
+    sub = parser.add_subparsers(dest="name", required=True, metavar="NAME")
+    ex = sub.add_parser(
+        "extract",
+        help="PostgreSQL order lines into a store: driver ceiling, dlt, crm-hub, incremental",
+    )
+    ex.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
+    ex.add_argument("--batch-size", type=int, default=10_000, help="the hub's batch size")
+    ex.add_argument("--no-peers", action="store_true", help="skip dlt (no .venv-bench needed)")
+    ex.add_argument("--no-references", action="store_true", help="skip SQLite and DuckDB lines")
+    ex.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    sc = sub.add_parser("scaling", help="full sync time and peak memory at several sizes")
+    sc.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated sizes (rows)")
+    sc.add_argument("--no-peers", action="store_true", help="skip dlt")
+    sc.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.name == "extract":
+        extract.run(
+            args.rows,
+            peers=not args.no_peers,
+            references=not args.no_references,
+            batch_size=args.batch_size,
+            as_json=args.json,
+        )
+    elif args.name == "scaling":
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+        scaling.run(sizes, peers=not args.no_peers, as_json=args.json)
+
+
+if __name__ == "__main__":
+    main()
