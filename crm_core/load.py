@@ -20,8 +20,11 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.store.tables import RECORD_TABLES
+from crm_core.store.types import ExactDecimal, UTCDateTime
 
 STAGE_PREFIX = "_stage_"
+#: How SQLAlchemy's DateTime stores a timestamp on SQLite (polars/chrono format).
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 
 
 @dataclass
@@ -52,15 +55,20 @@ class Loader:
             pl.lit(self.run_id, dtype=pl.Int64).alias("run_id"),
             pl.lit(datetime.now(UTC)).alias("loaded_at"),
         ).select([c.name for c in self.table.columns])
-        fast = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            insert, upsert = _copy_into, _copy_upsert
+        elif conn.dialect.name == "sqlite" and _sqlite_ready(self.table, frame):
+            insert, upsert = _sqlite_insert, _sqlite_upsert
+        else:
+            insert, upsert = _insert, _insert_upsert
         if self.append:
             try:
                 with conn.begin_nested():
-                    (_copy_into if fast else _insert)(conn, self.table, frame)
+                    insert(conn, self.table, frame)
                 return frame.height
             except IntegrityError:
                 self.append = False
-        (_copy_upsert if fast else _insert_upsert)(conn, self.table, frame)
+        upsert(conn, self.table, frame)
         return frame.height
 
 
@@ -82,6 +90,53 @@ def upsert_frame(
 
 def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     conn.execute(table.insert(), frame.to_dicts())
+
+
+def _sqlite_ready(table: Table, frame: pl.DataFrame) -> bool:
+    """Whether the batch can skip SQLAlchemy's per-value processing: every timestamp column
+    is timezone-aware (naive ones take the slow path, where they are refused)."""
+    for column in table.columns:
+        if isinstance(column.type, UTCDateTime):
+            dtype = frame.schema[column.name]
+            if not (isinstance(dtype, pl.Datetime) and dtype.time_zone) and dtype != pl.Null:
+                return False
+    return True
+
+
+def _sqlite_values(table: Table, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """The batch as rows of the values SQLAlchemy would bind on SQLite, made for the whole
+    batch at once: timestamps as naive UTC text, exact decimals as text, dates as text."""
+    exprs = []
+    for column in table.columns:
+        col, dtype = pl.col(column.name), frame.schema[column.name]
+        if isinstance(column.type, UTCDateTime) and isinstance(dtype, pl.Datetime):
+            col = col.dt.convert_time_zone("UTC").dt.strftime(SQLITE_DATETIME)
+        elif isinstance(column.type, ExactDecimal) and dtype != pl.Null:
+            col = col.cast(pl.Utf8)
+        elif dtype == pl.Date:
+            col = col.dt.strftime("%Y-%m-%d")
+        elif dtype == pl.Boolean:
+            col = col.cast(pl.Int8)
+        exprs.append(col.alias(column.name))
+    return frame.select(exprs).rows()
+
+
+def _sqlite_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    sql = str(table.insert().compile(dialect=conn.dialect))
+    conn.exec_driver_sql(sql, _sqlite_values(table, frame))  # type: ignore[arg-type]
+
+
+def _sqlite_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    keys = _key_columns(table)
+    others = [c.name for c in table.columns if c.name not in keys]
+    stmt = sqlite.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: stmt.excluded[c] for c in others},
+        where=_changed(table, stmt.excluded, others),
+    )
+    sql = str(stmt.compile(dialect=conn.dialect))
+    conn.exec_driver_sql(sql, _sqlite_values(table, frame))  # type: ignore[arg-type]
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
