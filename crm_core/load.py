@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, and_, or_, select, text
+from sqlalchemy import Connection, Engine, Table, and_, or_, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -79,6 +79,17 @@ def has_rows(conn: Connection, entity: str, source: str) -> bool:
         conn.execute(select(table.c.source).where(table.c.source == source).limit(1)).first()
         is not None
     )
+
+
+def known_keys(engine: Engine, entity: str, field: str, source: str) -> pl.Series | None:
+    """Every value of ``entity.field`` that the store holds for ``source`` (None if it
+    holds no row of that entity from that source)."""
+    table = RECORD_TABLES[entity]
+    with engine.connect() as conn:
+        values = list(
+            conn.execute(select(table.c[field]).where(table.c.source == source)).scalars()
+        )
+    return pl.Series(field, values, dtype=pl.Utf8) if values else None
 
 
 def upsert_frame(

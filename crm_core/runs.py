@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ class RunCounts:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     batches: int = 0
+    #: the contract's outcome: its name, rows failed per check, seconds spent checking
+    checks: dict[str, Any] = field(default_factory=dict)
 
 
 def start_run(engine: Engine, source: str, stream: str, entity: str, mode: str) -> int:
@@ -61,6 +63,7 @@ def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark:
             rows_quarantined=counts.rows_quarantined,
             batches=counts.batches,
             watermark=watermark,
+            checks=counts.checks or None,
         )
     )
 
@@ -79,6 +82,7 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
                 rows_loaded=counts.rows_loaded,
                 rows_quarantined=counts.rows_quarantined,
                 batches=counts.batches,
+                checks=counts.checks or None,
             )
         )
 
@@ -89,6 +93,7 @@ def list_runs(
     stream: str | None = None,
     last_only: bool = False,
     limit: int = 200,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Runs, newest first; with ``last_only`` only the newest per source and stream."""
     stmt = select(runs)
@@ -96,6 +101,8 @@ def list_runs(
         stmt = stmt.where(runs.c.source == source)
     if stream:
         stmt = stmt.where(runs.c.stream == stream)
+    if status:
+        stmt = stmt.where(runs.c.status == status)
     if last_only:
         newest = (
             select(func.max(runs.c.id).label("id")).group_by(runs.c.source, runs.c.stream)
@@ -104,3 +111,49 @@ def list_runs(
     stmt = stmt.order_by(runs.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def record_failed_attempt(
+    engine: Engine, source: str, stream: str, error: str, since: datetime | None = None
+) -> int:
+    """Make sure a failed scheduler attempt shows in the ledger; return its run's id.
+
+    The engine records the failures it sees itself. A scheduler also sees failures the
+    engine cannot record: a task killed at its timeout leaves its run ``running``, and a
+    task that failed before its run started (a bad config, an unreachable store) left
+    none. The first is closed as failed with ``error``; for the second a failed run is
+    added. A failure already recorded since ``since`` (the attempt's start) is left as is.
+    """
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        newest = conn.execute(
+            select(runs.c.id, runs.c.status, runs.c.started_at)
+            .where(runs.c.source == source, runs.c.stream == stream)
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        ).first()
+        if newest is not None and newest.status == RUNNING:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == newest.id)
+                .values(status=FAILED, finished_at=now, error=error)
+            )
+            return int(newest.id)
+        if newest is not None and since is not None and newest.started_at >= since:
+            return int(newest.id)
+        result = conn.execute(
+            runs.insert().values(
+                source=source,
+                stream=stream,
+                mode="-",
+                status=FAILED,
+                started_at=since or now,
+                finished_at=now,
+                rows_read=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                batches=0,
+                error=error,
+            )
+        )
+        return int(result.inserted_primary_key[0])

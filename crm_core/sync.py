@@ -11,16 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
 from connectors import open_source
 from crm_core import positions, runs, state
-from crm_core.load import Loader, has_rows
+from crm_core.contracts import CheckOutcome, ContractChecker
+from crm_core.load import Loader, has_rows, known_keys
 from crm_core.prefetch import prefetch
 from crm_core.quarantine import quarantine_rows
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
+from schemas.contract import Reference, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
@@ -65,6 +68,20 @@ class SyncEngine:
         """The compiled mapping of a source."""
         return compile_mapping(load_mapping(self.config.source(source).mapping))
 
+    def checker_for(self, entity: str, source: str) -> ContractChecker | None:
+        """The contract checker of an entity's stream from ``source`` (None if switched off
+        or the entity has no contract); references resolve against this store."""
+        if not self.config.defaults.contracts:
+            return None
+        contract = load_contract(entity, self.config.contracts_folder())
+        if contract is None:
+            return None
+
+        def store_keys(ref: Reference) -> pl.Series | None:
+            return known_keys(self.store, ref.entity, ref.field, source)
+
+        return ContractChecker(contract, store_keys)
+
     def sync_source(
         self,
         source_name: str,
@@ -107,19 +124,29 @@ class SyncEngine:
         with self.store.connect() as conn:
             fresh = not has_rows(conn, compiled.entity.name, source.name)
         loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
+        checker = self.checker_for(compiled.entity.name, source.name)
+        if checker is not None:
+            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
 
-        def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch]]:
+        def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
             for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
-                yield raw, compiled.apply(raw)
+                mapped = compiled.apply(raw)
+                outcome = checker.check(mapped.records) if checker is not None else None
+                if outcome is not None:
+                    mapped = mapped.reject(raw, outcome.failed_rows)
+                yield raw, mapped, outcome
 
         ahead = prefetch(batches, PREFETCH_DEPTH)
         try:
-            for raw, mapped in ahead:
+            for raw, mapped, outcome in ahead:
+                if outcome is not None:
+                    _count_checks(counts.checks, outcome)
                 bad = counts.rows_quarantined + mapped.reject_count
                 seen = counts.rows_read + raw.height
                 if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
                     raise FatalSyncError(
-                        f"{bad} of {seen} rows failed the mapping, more than the threshold "
+                        f"{bad} of {seen} rows failed the mapping or the contract, more than "
+                        f"the threshold "
                         f"of {threshold:.0%}; the stream stopped before loading this batch. "
                         f"First reason: {mapped.rejects.get_column('_reason')[0]}"
                     )
@@ -156,3 +183,11 @@ class SyncEngine:
         if progress:
             progress(result)
         return result
+
+
+def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:
+    """Add one batch's contract outcome to the run's totals."""
+    failed = checks.setdefault("failed", {})
+    for check, n in outcome.failures.items():
+        failed[check] = failed.get(check, 0) + n
+    checks["seconds"] = round(checks.get("seconds", 0.0) + outcome.seconds, 3)

@@ -25,11 +25,32 @@ class MappedBatch:
 
     records: pl.DataFrame
     rejects: pl.DataFrame
+    #: position in the raw batch of each record (None: records are the raw rows in order)
+    raw_rows: pl.Series | None = None
 
     @property
     def reject_count(self) -> int:
         """How many rows were rejected."""
         return self.rejects.height
+
+    def reject(self, raw: pl.DataFrame, reasons: dict[int, list[str]]) -> MappedBatch:
+        """Move the records at the given positions to ``rejects``, with their reasons; the
+        raw rows they came from are what is kept (as for rows that failed the mapping)."""
+        if not reasons:
+            return self
+        failed = pl.Series("failed", sorted(reasons), dtype=pl.UInt32)
+        origin = failed if self.raw_rows is None else self.raw_rows.gather(failed)
+        moved = raw[origin].with_columns(
+            pl.Series(REASON, ["; ".join(reasons[i]) for i in failed.to_list()], dtype=pl.Utf8)
+        )
+        keep = pl.Series("keep", [True] * self.records.height).scatter(failed, False)
+        return MappedBatch(
+            self.records.filter(keep),
+            pl.concat([self.rejects, moved], how="vertical_relaxed"),
+            (pl.int_range(raw.height, eager=True) if self.raw_rows is None else self.raw_rows)
+            .cast(pl.UInt32)
+            .filter(keep),
+        )
 
 
 @dataclass
@@ -70,7 +91,8 @@ class CompiledStream:
         if not bad.any():
             return MappedBatch(out.drop(REASON), raw.clear().with_columns(pl.lit("").alias(REASON)))
         rejects = raw.filter(bad).with_columns(out.get_column(REASON).filter(bad))
-        return MappedBatch(out.filter(~bad).drop(REASON), rejects)
+        kept = (~bad).arg_true().cast(pl.UInt32)
+        return MappedBatch(out.filter(~bad).drop(REASON), rejects, kept)
 
     def _build(self, schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         values: list[pl.Expr] = []

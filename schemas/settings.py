@@ -161,6 +161,8 @@ class Defaults(Strict):
     batch_size: int = Field(default=10_000, gt=0, le=1_000_000)
     schedule: str = "@hourly"
     quarantine_threshold: float = Field(default=0.5, ge=0, le=1)
+    #: check every batch against its stream's contract (schemas/contracts) before loading
+    contracts: bool = True
 
     @field_validator("schedule")
     @classmethod
@@ -180,6 +182,8 @@ class HubConfig(Strict):
     store: StoreConfig = StoreConfig()
     defaults: Defaults = Defaults()
     sources: dict[str, SourceConfig] = {}
+    #: a folder of contract files that replace the packaged ones (relative to this file)
+    contracts_dir: Path | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -209,6 +213,16 @@ class HubConfig(Strict):
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none"
             raise ConfigError(f"no source named {name!r} in {self.path} (known: {known})") from None
+
+    def contracts_folder(self) -> Path | None:
+        """The folder of the contracts to use (None: the packaged ones)."""
+        if self.contracts_dir is None:
+            return None
+        return (
+            self.contracts_dir
+            if self.contracts_dir.is_absolute()
+            else self.base_dir / self.contracts_dir
+        )
 
     def batch_size(self, source: str, stream: str) -> int:
         """The batch size for one stream: stream, then source, then defaults."""

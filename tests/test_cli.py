@@ -29,7 +29,9 @@ def crm_hub(
 def shop_dir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     erp = shop.create(url)
-    shop.add_customers(erp, [("C1", "  Ada  ", "ADA@EXAMPLE.COM", shop.T0)])
+    others = [(f"C{i}", f"Customer {i}", f"c{i}@example.com", shop.T0) for i in (0, 2, 3, 4, 5, 6)]
+    # every order's customer exists: the orders contract checks it
+    shop.add_customers(erp, [("C1", "  Ada  ", "ADA@EXAMPLE.COM", shop.T0), *others])
     shop.add_orders(erp, 30)
     shop.write_files(tmp_path, "sqlite:///store.db", batch=10)
     return tmp_path, {"SHOP_URL": url}
@@ -59,7 +61,7 @@ def test_sync_then_status_json(shop_dir: tuple[Path, dict[str, str]]) -> None:
     runs = json.loads(out.stdout)
     by_stream = {r["stream"]: r for r in runs}
     assert by_stream["orders"]["rows_read"] == 30 and by_stream["orders"]["mode"] == "full"
-    assert by_stream["customers"]["rows_loaded"] == 1
+    assert by_stream["customers"]["rows_loaded"] == 7
     for run in runs:
         assert {
             "source",

@@ -85,6 +85,7 @@ runs = Table(
     Column("rows_quarantined", BigInteger, nullable=False, default=0),
     Column("batches", Integer, nullable=False, default=0),
     Column("watermark", JSON),
+    Column("checks", JSON),
     Column("error", Text),
     Index(None, "source", "stream", "started_at"),
 )

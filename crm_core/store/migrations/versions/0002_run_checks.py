@@ -1,0 +1,26 @@
+"""run ledger: contract results per run
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 08:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("hub_runs") as batch:
+        batch.add_column(sa.Column("checks", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("hub_runs") as batch:
+        batch.drop_column("checks")
