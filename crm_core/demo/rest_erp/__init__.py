@@ -1,0 +1,29 @@
+"""The sample REST ERP: a modern back office behind a JSON API, served on loopback.
+
+- :func:`create_schema`, :func:`generate` and :func:`apply_changes` fill its SQLite file,
+  with the same meaning as in :mod:`crm_core.demo.legacy_erp`;
+- :func:`serve` runs its API in process (a context manager, on a free port), with optional
+  bearer or OAuth2 client-credentials authentication and injectable faults;
+- :func:`source_config` is the ``crm-hub.yaml`` source block that reads it with the REST
+  connector and ``mappings/rest_erp.yaml``.
+"""
+
+from __future__ import annotations
+
+from crm_core.demo.rest_erp.changes import apply_changes
+from crm_core.demo.rest_erp.data import generate
+from crm_core.demo.rest_erp.demo_config import source_config
+from crm_core.demo.rest_erp.faults import Fault
+from crm_core.demo.rest_erp.schema import create_schema
+from crm_core.demo.rest_erp.server import Auth, RestErpServer, serve
+
+__all__ = [
+    "Auth",
+    "Fault",
+    "RestErpServer",
+    "apply_changes",
+    "create_schema",
+    "generate",
+    "serve",
+    "source_config",
+]

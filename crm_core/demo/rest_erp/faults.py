@@ -1,0 +1,103 @@
+"""Faults the sample REST ERP can be told to inject, to test how clients cope.
+
+A :class:`Fault` says what goes wrong (``kind``), on which requests (``path`` prefix, after
+letting ``after`` matching requests through) and how often (``times``; None is for ever).
+Faults are set in process (``server.faults.add(...)``), through the admin endpoint
+(``POST /_admin/faults`` with a JSON object or list, ``DELETE /_admin/faults``), or for one
+request with the ``X-Fault`` header (``X-Fault: status=503`` or ``X-Fault: kind=slow;delay=2``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["slow", "status", "rate_limit", "drop", "malformed"]
+KINDS: tuple[str, ...] = ("slow", "status", "rate_limit", "drop", "malformed")
+
+
+@dataclass
+class Fault:
+    """One fault rule.
+
+    - ``slow``: wait ``delay`` seconds before answering;
+    - ``status``: answer ``status`` (500 by default) with a JSON error body;
+    - ``rate_limit``: answer 429 with ``Retry-After: retry_after`` (seconds);
+    - ``drop``: send the headers and half of the page, then close the connection;
+    - ``malformed``: send a page whose JSON is cut off in the middle.
+    """
+
+    kind: Kind
+    path: str = ""
+    after: int = 0
+    times: int | None = 1
+    delay: float = 1.0
+    status: int = 500
+    retry_after: int = 1
+    seen: int = field(default=0, repr=False)
+    fired: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r} (known: {', '.join(KINDS)})")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rule as JSON-safe data."""
+        return asdict(self)
+
+
+def parse_header(value: str) -> Fault:
+    """A fault from an ``X-Fault`` header: ``drop``, ``status=503``, ``kind=slow;delay=2``."""
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    fields: dict[str, Any] = {}
+    for part in parts:
+        name, sep, raw = part.partition("=")
+        if not sep:
+            fields["kind"] = name
+        elif name == "status" and "kind" not in fields:
+            fields.update(kind="status", status=int(raw))
+        else:
+            fields[name] = raw
+    for name, cast in (("delay", float), ("status", int), ("retry_after", int)):
+        if name in fields:
+            fields[name] = cast(fields[name])
+    return Fault(**fields, times=None)
+
+
+class FaultPlan:
+    """The faults in force; thread safe, as the server answers requests in threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, *faults: Fault) -> None:
+        """Put faults in force, after those already there."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[Fault]:
+        """The faults in force, with how often each has seen and fired."""
+        with self._lock:
+            return list(self._faults)
+
+    def pick(self, path: str) -> Fault | None:
+        """The fault to inject into a request for ``path``, counting it; None for none."""
+        with self._lock:
+            for fault in self._faults:
+                if not path.startswith(fault.path):
+                    continue
+                if fault.times is not None and fault.fired >= fault.times:
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                fault.fired += 1
+                return fault
+        return None
