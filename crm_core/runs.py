@@ -87,6 +87,21 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
         )
 
 
+def last_columns(engine: Engine, source: str, stream: str) -> list[str] | None:
+    """The source columns the last run of a stream that read anything saw (None if none)."""
+    stmt = (
+        select(runs.c.checks)
+        .where(runs.c.source == source, runs.c.stream == stream, runs.c.rows_read > 0)
+        .order_by(runs.c.id.desc())
+        .limit(20)
+    )
+    with engine.connect() as conn:
+        for (checks,) in conn.execute(stmt):
+            if checks and "columns" in checks:
+                return list(checks["columns"])
+    return None
+
+
 def list_runs(
     engine: Engine,
     source: str | None = None,

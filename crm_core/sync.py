@@ -8,6 +8,7 @@ the last committed batch, and loads are upserts anyway.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from schemas.contract import Reference, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
+
+log = logging.getLogger("crm_hub.sync")
 
 MIN_ROWS_FOR_THRESHOLD = 20
 #: Batches read and mapped ahead of the one being loaded (see :mod:`crm_core.prefetch`).
@@ -67,6 +70,34 @@ class SyncEngine:
     def mapping_for(self, source: str) -> CompiledMapping:
         """The compiled mapping of a source."""
         return compile_mapping(load_mapping(self.config.source(source).mapping))
+
+    def _note_schema(
+        self, source: str, stream: str, columns: list[str], checks: dict[str, Any]
+    ) -> None:
+        """Record the columns the source sent, and any change since the last run: a new or
+        vanished column is schema drift, reported (a vanished mapped column fails the
+        mapping itself)."""
+        checks["columns"] = list(columns)
+        before = runs.last_columns(self.store, source, stream)
+        if before is None:
+            return
+        added = [c for c in columns if c not in before]
+        removed = [c for c in before if c not in columns]
+        if added or removed:
+            checks["schema_drift"] = {"added": added, "removed": removed}
+            log.warning(
+                "%s.%s: schema drift: the source %s",
+                source,
+                stream,
+                "; ".join(
+                    part
+                    for part in (
+                        f"has new column(s) {', '.join(added)}" if added else "",
+                        f"no longer has {', '.join(removed)}" if removed else "",
+                    )
+                    if part
+                ),
+            )
 
     def checker_for(self, entity: str, source: str) -> ContractChecker | None:
         """The contract checker of an entity's stream from ``source`` (None if switched off
@@ -139,6 +170,8 @@ class SyncEngine:
         ahead = prefetch(batches, PREFETCH_DEPTH)
         try:
             for raw, mapped, outcome in ahead:
+                if counts.batches == 0:
+                    self._note_schema(source.name, spec.name, raw.columns, counts.checks)
                 if outcome is not None:
                     _count_checks(counts.checks, outcome)
                 bad = counts.rows_quarantined + mapped.reject_count

@@ -19,6 +19,14 @@ WIDE_DECIMAL = pl.Decimal(38, 10)
 UTC = "UTC"
 ISO_ZONED = "%Y-%m-%dT%H:%M:%S%.f%z"
 ISO_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
+#: C0 control characters other than tab, newline and carriage return (NUL among them:
+#: PostgreSQL cannot store it, and none of them belongs in a name or an address).
+CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+#: Four Latin-1 letters in a row: what GBK (or UTF-8) bytes look like when read as Latin-1
+#: ("ÉÏº£" for 上海); real Latin names do not have them.
+MOJIBAKE = r"[\x{80}-\x{FF}]{4,}"
+#: Longer text than this is refused: no field of the model needs it.
+MAX_TEXT = 10_000
 TRUE_WORDS = ("Y", "YES", "T", "TRUE", "1", "J")
 FALSE_WORDS = ("N", "NO", "F", "FALSE", "0")
 
@@ -309,7 +317,19 @@ TRANSFORMS: dict[str, Transform] = {
 def coerce(col: Col, kind: str, ctx: Context) -> Col:
     """Cast a mapped column to the model field's kind, marking values that do not fit."""
     if kind == "str":
-        return Col(as_text(col), pl.Utf8)
+        text = as_text(col)
+        return Col(
+            text,
+            pl.Utf8,
+            (
+                (
+                    text.str.contains(CONTROL_CHARS),
+                    "contains a control character (NUL or another C0 code)",
+                ),
+                (text.str.contains(MOJIBAKE), "looks like Chinese (GBK) text decoded as Latin-1"),
+                (text.str.len_chars() > MAX_TEXT, f"is longer than {MAX_TEXT:,} characters"),
+            ),
+        )
     if kind == "int":
         return _to_int([col], None, ctx)
     if kind == "bool":
