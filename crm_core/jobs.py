@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crm_core import changes, ops, runs
 from crm_core.store.db import open_store
 from crm_core.sync import StreamResult, SyncEngine
 from schemas.errors import FatalSyncError, RetriableError
 from schemas.settings import HubConfig, load_config
 
 log = logging.getLogger("crm_hub.jobs")
+#: How far the scheduler's clock may be ahead of the workers' when matching ledger rows.
+CLOCK_SKEW = timedelta(seconds=30)
 
 
 def load(config_path: str | os.PathLike[str] | None = None) -> HubConfig:
@@ -72,3 +76,79 @@ def summarize(result: StreamResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "error": result.error,
     }
+
+
+def reconcile(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Take stock of what the pulls changed since the last reconcile, as a ledger run.
+
+    Identity resolution and golden records are not built yet; this records a reconcile run
+    in the ledger and returns the rows changed per source and stream since the previous one
+    (see :mod:`crm_core.changes`), which is where reconciliation will start from.
+    """
+    config = load(config_path)
+    store = open_store(config.store_url())
+    try:
+        result = changes.take_stock(store)
+    finally:
+        store.dispose()
+    log.info(
+        "reconcile: %s rows changed by %s runs since %s (run %s)",
+        result["rows_changed"],
+        result["runs"],
+        result["since"] or "the first run",
+        result["run_id"],
+    )
+    return result
+
+
+def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Write CRM-side changes back to the systems that own them: a no-op for now.
+
+    The outbox that push-back drains does not exist yet (it comes with the push-back
+    issue), so there is never anything pending. The config is still loaded, so a broken
+    config fails this job as it would fail a real one.
+    """
+    load(config_path)
+    log.info("push-back: no outbox yet, nothing pending")
+    return {"pending": 0}
+
+
+def loaded_since(
+    source: str, since: datetime, config_path: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Rows a source's runs started at ``since`` or later loaded into the store."""
+    config = load(config_path)
+    store = open_store(config.store_url())
+    try:
+        return {"source": source, **ops.rows_loaded_since(store, source, since)}
+    finally:
+        store.dispose()
+
+
+def record_failure(
+    source: str,
+    stream: str,
+    error: str,
+    started_at: datetime | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+) -> str:
+    """Log one line for a failed scheduler task and make sure the ledger shows it.
+
+    ``started_at`` is when the failed attempt began. Returns the line logged. Never raises:
+    a failure callback that fails would hide the failure it reports.
+    """
+    first = (error.strip().splitlines() or ["unknown error"])[0]
+    line = f"crm-hub: {source}.{stream} failed: {first}"
+    log.error(line)
+    try:
+        config = load(config_path)
+        store = open_store(config.store_url())
+        try:
+            since = started_at - CLOCK_SKEW if started_at else None
+            run_id = runs.record_failed_attempt(store, source, stream, error, since)
+        finally:
+            store.dispose()
+    except Exception as exc:  # noqa: BLE001 - report, never mask the original failure
+        log.error("crm-hub: could not record the failure in the run ledger: %s", exc)
+        return line
+    return f"{line} (run {run_id})"

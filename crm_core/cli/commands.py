@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from connectors import open_source
-from crm_core import positions, runs
+from crm_core import ops, positions, runs
+from crm_core.cli import ops_cmd
 from crm_core.cli.context import (
     ConfigOption,
     open_config,
@@ -108,10 +109,22 @@ def status(
     ] = False,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many runs in --json.")] = 1000,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Check health instead: exit 1 if a stream failed its last runs or is late.",
+        ),
+    ] = False,
+    failures: ops_cmd.FailuresOption = 3,
+    grace: ops_cmd.GraceOption = 0,
     config: ConfigOption = None,
 ) -> None:
     """Show the run ledger: the last run of each stream (or every run with --json)."""
-    _cfg, store = open_config_and_store(ctx, config)
+    cfg, store = open_config_and_store(ctx, config)
+    if check:
+        ops_cmd.report_health(cfg, store, failures, grace, as_json)
+        return
     if as_json:
         print_json([_run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
         return
@@ -129,6 +142,7 @@ def status(
                 "mode",
                 "status",
                 "finished",
+                "seconds",
                 "read",
                 "loaded",
                 "quarantined",
@@ -142,6 +156,7 @@ def status(
                     r["mode"],
                     r["status"],
                     r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
+                    ops_cmd.seconds_text(ops.duration_seconds(r)),
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     f"{r['rows_quarantined']:,}",
@@ -150,7 +165,7 @@ def status(
                 )
                 for r in rows
             ),
-            numeric=("read", "loaded", "quarantined"),
+            numeric=("seconds", "read", "loaded", "quarantined"),
         )
     )
 
@@ -174,6 +189,7 @@ def _run_json(row: dict[str, object]) -> dict[str, object]:
     }
     out["run_id"] = row["id"]
     out["watermark"] = positions.describe(positions.decode(row["watermark"]))  # type: ignore[arg-type]
+    out["duration_seconds"] = ops.duration_seconds(row)
     return out
 
 

@@ -1,0 +1,130 @@
+"""``crm-hub airflow``: run Airflow locally with the hub's DAGs, pools and config."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crm_core import airflow_local
+from crm_core.cli.context import open_config, resolve_config_path
+from crm_core.cli.render import console
+from crm_core.dag_plan import plan
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="AIRFLOW_HOME: Airflow's database and logs (default: $AIRFLOW_HOME, "
+        "else ./airflow-home beside airflow.cfg).",
+        show_default=False,
+    ),
+]
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        help="Folder with airflow.cfg and dags/ (default: ./, else the crm-hub checkout).",
+        show_default=False,
+    ),
+]
+
+app = typer.Typer(
+    help="Run Airflow locally (airflow standalone) with the hub's DAGs; set up its pools.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _env(
+    ctx: typer.Context, home: Path | None, project: Path | None, with_secrets: bool = True
+) -> dict[str, str]:
+    folder = airflow_local.project_dir(project)
+    home = home or Path(os.environ.get("AIRFLOW_HOME") or folder / airflow_local.HOME_NAME)
+    return airflow_local.airflow_env(
+        folder, home, resolve_config_path(ctx, None), with_secrets=with_secrets
+    )
+
+
+def _set_pools(ctx: typer.Context, env: dict[str, str]) -> None:
+    cfg = open_config(ctx, None)
+    for pool in airflow_local.set_pools(plan(cfg), env):
+        console.print(f"pool {pool.name}: {pool.slots} slot(s)")
+
+
+@app.callback()
+def start(
+    ctx: typer.Context,
+    home: HomeOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Migrate Airflow's database, set the pools, then run ``airflow standalone`` (Ctrl-C stops).
+
+    The UI is at http://localhost:8080; the admin password is printed at start and kept in
+    AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.meta["crm_hub_airflow"] = (home, project)
+        return
+    open_config(ctx, None)  # a broken config is reported here, not as a DAG import error
+    env = _env(ctx, home, project)
+    console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  CRM_HUB_CONFIG={env['CRM_HUB_CONFIG']}")
+    console.print("migrating Airflow's database ...")
+    airflow_local.migrate(env)
+    _set_pools(ctx, env)
+    console.print("starting airflow standalone (Ctrl-C stops it)")
+    code = airflow_local.run_standalone(env)
+    if code:
+        raise typer.Exit(code)
+
+
+def _options(
+    ctx: typer.Context, home: Path | None, project: Path | None
+) -> tuple[Path | None, Path | None]:
+    parent_home, parent_project = ctx.meta.get("crm_hub_airflow", (None, None))
+    return home or parent_home, project or parent_project
+
+
+@app.command()
+def pools(
+    ctx: typer.Context,
+    home: HomeOption = None,
+    project: ProjectOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Only print the pools as JSON for `airflow pools import`."),
+    ] = False,
+) -> None:
+    """Create or update one pool per source (max_connections slots) and the hub's pool."""
+    if as_json:
+        print(json.dumps(airflow_local.pools_json(plan(open_config(ctx, None))), indent=2))
+        return
+    env = _env(ctx, *_options(ctx, home, project))
+    _set_pools(ctx, env)
+
+
+@app.command()
+def env(
+    ctx: typer.Context,
+    home: HomeOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Print shell exports that point the airflow command at the hub: eval "$(crm-hub airflow env)".
+
+    The secrets Airflow's processes share are not printed; commands such as ``airflow dags
+    list`` or ``airflow pools list`` do not need them.
+    """
+    values = _env(ctx, *_options(ctx, home, project), with_secrets=False)
+    for key in ("AIRFLOW_HOME", "AIRFLOW_CONFIG", "AIRFLOW__CORE__DAGS_FOLDER", "CRM_HUB_CONFIG"):
+        print(f"export {key}={shlex.quote(values[key])}")
+    bin_dir = values["PATH"].split(os.pathsep)[0]
+    print(f'export PATH={shlex.quote(bin_dir)}"{os.pathsep}$PATH"')
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``crm-hub airflow`` to the app."""
+    root.add_typer(app, name="airflow")

@@ -1,0 +1,235 @@
+"""What ops see without Airflow: run history, the health check, metrics, the DAG plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+
+from crm_core import airflow_local, dag_plan, ops
+from crm_core.metrics import prometheus_text
+from crm_core.store.db import open_store
+from crm_core.sync import SyncEngine
+from schemas.errors import ConfigError
+from schemas.settings import HubConfig, load_config
+from tests import shop
+from tests.test_cli import crm_hub
+
+NOWHERE = "sqlite:///nowhere/erp.db"
+
+
+@pytest.fixture
+def ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[HubConfig, Engine, dict[str, str]]:
+    """The shop synced once, then its orders failing three times (ERP unreachable)."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    erp = shop.create(url)
+    shop.add_customers(erp, [(f"C{i}", "Ada", "ada@example.com", shop.T0) for i in range(7)])
+    shop.add_orders(erp, 12)
+    erp.dispose()
+    config = load_config(shop.write_files(tmp_path, "sqlite:///store.db", batch=5))
+    store = open_store(config.store_url())
+    monkeypatch.setenv("SHOP_URL", url)
+    SyncEngine(config, store).sync_source("shop")
+    monkeypatch.setenv("SHOP_URL", NOWHERE)
+    for _ in range(3):
+        SyncEngine(config, store).sync_source("shop", ["orders"])
+    return config, store, {"SHOP_URL": url}
+
+
+def test_history_filters_and_duration(ledger: tuple[HubConfig, Engine, dict[str, str]]) -> None:
+    _config, store, _env = ledger
+    failed = ops.history(store, status="failed")
+    assert [r["stream"] for r in failed] == ["orders"] * 3
+    assert [r["stream"] for r in ops.history(store, stream="customers")] == ["customers"]
+    assert len(ops.history(store, source="shop", limit=2)) == 2
+    first = ops.run_json(ops.history(store, status="success", stream="orders")[0])
+    assert first["rows_loaded"] == 12 and first["mode"] == "full"
+    assert first["duration_seconds"] is not None and first["duration_seconds"] >= 0
+    assert first["watermark"] != "-"
+
+
+def test_health_flags_repeated_failures_and_lateness(
+    ledger: tuple[HubConfig, Engine, dict[str, str]],
+) -> None:
+    config, store, _env = ledger
+    now = datetime.now(UTC)
+    by_stream = {h.stream: h for h in ops.health(config, store, now=now)}
+    assert by_stream["orders"].consecutive_failures == 3 and not by_stream["orders"].ok
+    assert "failed its last 3 runs" in by_stream["orders"].problems[0]
+    assert "nowhere" in by_stream["orders"].problems[0]  # the last error, to act on
+    assert by_stream["customers"].ok and not by_stream["customers"].late
+    assert all(h.ok for h in ops.health(config, store, now=now, failures=4))
+    # @hourly (the shop's default): a success two hours ago means a whole hour was missed
+    late = {h.stream: h for h in ops.health(config, store, now=now + timedelta(hours=2))}
+    assert late["customers"].late and "late: last successful run" in late["customers"].problems[0]
+    grace = ops.health(config, store, now=now + timedelta(hours=2), grace=timedelta(hours=2))
+    assert not {h.stream: h for h in grace}["customers"].late
+
+
+def test_is_late_follows_the_cron_schedule() -> None:
+    at = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
+    every15 = "*/15 * * * *"
+    assert not ops.is_late(every15, datetime(2026, 11, 20, 9, 45, 3, tzinfo=UTC), at, timedelta(0))
+    assert ops.is_late(every15, datetime(2026, 11, 20, 9, 44, tzinfo=UTC), at, timedelta(0))
+    assert not ops.is_late(
+        every15, datetime(2026, 11, 20, 9, 40, tzinfo=UTC), at, timedelta(minutes=5)
+    )
+    assert ops.is_late("@daily", None, at, timedelta(0))
+    assert not ops.is_late("@daily", datetime(2026, 11, 19, 0, 1, tzinfo=UTC), at, timedelta(0))
+    assert not ops.is_late("@once", None, at, timedelta(0))
+
+
+def test_status_check_and_runs_on_the_command_line(
+    ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path
+) -> None:
+    _config, _store, env = ledger
+    bad = crm_hub("status", "--check", cwd=tmp_path, env=env)
+    assert bad.returncode == 1
+    assert "CRITICAL shop.orders: failed its last 3 runs" in bad.stderr
+    runs = json.loads(crm_hub("runs", "--status", "failed", "--json", cwd=tmp_path).stdout)
+    assert len(runs) == 3 and {r["status"] for r in runs} == {"failed"}
+    statuses = json.loads(crm_hub("status", "--json", cwd=tmp_path).stdout)
+    expected = {
+        "source",
+        "stream",
+        "mode",
+        "status",
+        "rows_read",
+        "rows_loaded",
+        "rows_quarantined",
+        "started_at",
+        "finished_at",
+        "duration_seconds",
+        "watermark",
+    }
+    assert all(expected <= set(r) for r in statuses)
+    table = crm_hub("runs", "--stream", "customers", cwd=tmp_path)
+    assert table.returncode == 0 and "customers" in table.stdout and "orders" not in table.stdout
+    wrong = crm_hub("runs", "--status", "done", cwd=tmp_path)
+    assert wrong.returncode == 2 and "use success, failed or running" in wrong.stderr
+
+
+def test_metrics_in_prometheus_text_format(
+    ledger: tuple[HubConfig, Engine, dict[str, str]],
+) -> None:
+    config, store, _env = ledger
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(prometheus_text(config, store))
+        for s in family.samples
+    }
+    orders = (("source", "shop"), ("stream", "orders"))
+    customers = (("source", "shop"), ("stream", "customers"))
+    assert samples[("crm_hub_runs_total", (*orders[:1], ("status", "failed"), orders[1]))] == 3
+    assert samples[("crm_hub_rows_loaded_total", orders)] == 12
+    assert samples[("crm_hub_consecutive_failures", orders)] == 3
+    assert samples[("crm_hub_last_run_success", orders)] == 0
+    assert samples[("crm_hub_last_run_success", customers)] == 1
+    assert samples[("crm_hub_stream_unhealthy", orders)] == 1
+    assert samples[("crm_hub_stream_unhealthy", customers)] == 0
+    assert samples[("crm_hub_last_success_timestamp_seconds", customers)] > 1.7e9
+
+
+def test_metrics_command(ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path) -> None:
+    out = crm_hub("metrics", cwd=tmp_path)
+    assert out.returncode == 0
+    assert "# TYPE crm_hub_runs_total counter" in out.stdout
+    assert 'crm_hub_rows_read_total{source="shop",stream="customers"} 7.0' in out.stdout
+
+
+def _config(tmp_path: Path, sources: str) -> HubConfig:
+    (tmp_path / "m.yaml").write_text("system: x\nstreams: {}\n", encoding="utf-8")
+    path = tmp_path / "crm-hub.yaml"
+    path.write_text("defaults: {schedule: '@daily'}\nsources:\n" + sources, encoding="utf-8")
+    return load_config(path)
+
+
+def test_plan_gives_a_pull_dag_and_a_pool_per_source(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        """
+  erp:
+    url: sqlite:///erp.db
+    mapping: m.yaml
+    schedule: "*/10 * * * *"
+    max_connections: 4
+    streams:
+      orders: {table: O, primary_key: [ID]}
+      order lines: {table: L, primary_key: [ID]}
+      old: {table: X, primary_key: [ID], enabled: false}
+  finance:
+    url: sqlite:///fin.db
+    mapping: m.yaml
+    streams:
+      invoices: {table: I, primary_key: [ID]}
+""",
+    )
+    plan = dag_plan.plan(config)
+    erp, finance = plan.pulls
+    assert (erp.dag_id, erp.schedule, finance.schedule) == (
+        "crm_hub_pull_erp",
+        "*/10 * * * *",
+        "@daily",
+    )
+    assert [(s.stream, s.task_id) for s in erp.streams] == [
+        ("orders", "orders"),
+        ("order lines", "order_lines"),
+    ]
+    assert erp.pool.slots == 4 and finance.pool.slots == 2  # max_connections, its default
+    assert plan.reconcile.assets == ("crm_hub.store.erp", "crm_hub.store.finance")
+    assert [p.name for p in plan.pools] == ["crm_hub_erp", "crm_hub_finance", "crm_hub_core"]
+    assert airflow_local.pools_json(plan)["crm_hub_erp"]["slots"] == 4
+
+
+def test_plan_refuses_streams_that_clash_as_task_ids(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        """
+  erp:
+    url: sqlite:///erp.db
+    mapping: m.yaml
+    streams:
+      order lines: {table: O, primary_key: [ID]}
+      order_lines: {table: L, primary_key: [ID]}
+""",
+    )
+    with pytest.raises(ConfigError, match="same task id"):
+        dag_plan.plan(config)
+
+
+def test_airflow_environment_and_its_secrets(tmp_path: Path) -> None:
+    project = airflow_local.project_dir()
+    home = tmp_path / "home"
+    env = airflow_local.airflow_env(project, home, tmp_path / "crm-hub.yaml", base={"PATH": "/bin"})
+    assert env["AIRFLOW_CONFIG"] == str(project / "airflow.cfg")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(project / "dags")
+    assert env["CRM_HUB_CONFIG"] == str((tmp_path / "crm-hub.yaml").resolve())
+    assert env["PATH"].endswith(os.pathsep + "/bin")
+    secrets = home / airflow_local.SECRETS_FILE
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    again = airflow_local.airflow_env(project, home, tmp_path / "c.yaml", base={})
+    assert again["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API_AUTH__JWT_SECRET"]
+    mine = airflow_local.airflow_env(
+        project, home, tmp_path / "c.yaml", base={"AIRFLOW__CORE__FERNET_KEY": "from-vault"}
+    )
+    assert mine["AIRFLOW__CORE__FERNET_KEY"] == "from-vault"
+
+
+def test_airflow_pools_json_and_env_commands(
+    ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path
+) -> None:
+    pools = crm_hub("airflow", "pools", "--json", cwd=tmp_path)
+    assert pools.returncode == 0, pools.stderr
+    assert json.loads(pools.stdout)["crm_hub_shop"]["slots"] == 2
+    env = crm_hub("airflow", "--home", str(tmp_path / "h"), "env", cwd=tmp_path)
+    assert env.returncode == 0, env.stderr
+    assert f"export AIRFLOW_HOME={tmp_path / 'h'}" in env.stdout
+    assert "SECRET" not in env.stdout and "FERNET" not in env.stdout
