@@ -70,6 +70,9 @@ def _extract(result: dict[str, Any]) -> str:
         f"- incremental sync after 1% of the rows changed: {f['incremental_rows']:,} rows in "
         f"{f['incremental_seconds']} s, **{f['incremental_vs_full']:.1%}** of the full sync's "
         f"time (target below 5%); with no change: {f['noop_seconds']} s",
+        f"- contract checks (great-expectations, every batch): {f.get('contract_seconds', '-')} s "
+        f"of the full sync, **{f.get('contract_share', 0):.0%}** (target below 20%); they run "
+        "in the reader thread, beside the load",
         "",
         _machine(result),
         "",

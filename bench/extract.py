@@ -129,6 +129,8 @@ def run(
         "incremental_seconds": round(incremental.seconds, 3),
         "incremental_vs_full": round(incremental.seconds / hub.seconds, 4),
         "noop_seconds": round(noop.seconds, 3),
+        "contract_seconds": round(hub.extra.get("contract_seconds", 0.0), 3),
+        "contract_share": round(hub.extra.get("contract_seconds", 0.0) / hub.seconds, 3),
         "batch_size": batch_size,
     }
     say("")

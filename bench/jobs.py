@@ -70,6 +70,7 @@ _report(
     seconds,
     loaded=sum(r.counts.rows_loaded for r in results),
     quarantined=sum(r.counts.rows_quarantined for r in results),
+    contract_seconds=sum(r.counts.checks.get("seconds", 0.0) for r in results),
 )
 """
 )

@@ -1,11 +1,14 @@
-"""Checking mapped batches against their stream's contract with great-expectations.
+"""Checking mapped batches against their stream's contract.
 
-GX is imported once per process, on the first batch that needs it, and runs one
-validation of the whole batch (vectorised in pandas) with the stream's suite. Only when a
-batch fails is it validated again, with the failed expectations alone, to learn which rows
-failed; those rows go to quarantine with the expectation and the offending value, the rest
-are loaded. Checks across streams (an order's customer must exist) are run by the hub on
-the whole batch with polars.
+A contract's expectations are great-expectations expectations. With the engine ``auto``
+(the default) the ones :mod:`crm_core.expectations_polars` knows are evaluated there, on
+the whole batch in polars, with GX's semantics; a contract using any other expectation,
+or the engine ``great_expectations``, runs GX itself: imported once per process, on the
+first batch that needs it, one validation of the whole batch (vectorised in pandas) with
+the stream's suite, and only when a batch fails a second one with the failed expectations
+alone, to learn which rows failed. Either way the failing rows go to quarantine with the
+expectation and the offending value, and the rest are loaded. Checks across streams (an
+order's customer must exist) are run by the hub on the whole batch with polars.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from typing import Any
 
 import polars as pl
 
+from crm_core import expectations_polars as polars_engine
 from schemas.contract import Contract, Reference
 from schemas.entities import ENTITIES, Entity
 
 log = logging.getLogger("crm_hub.contracts")
 
+ENGINES = ("auto", "great_expectations")
 MAX_VALUE_SHOWN = 80
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GX_NAME = "crm_hub"
@@ -93,7 +98,10 @@ class ContractChecker:
         contract: Contract,
         key_loader: KeyLoader | None = None,
         today: date | None = None,
+        engine: str = "auto",
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"contract engine must be one of {', '.join(ENGINES)}")
         self.contract = contract
         self.entity: Entity = ENTITIES[contract.entity]
         self.today = today or datetime.now(UTC).date()
@@ -102,6 +110,12 @@ class ContractChecker:
         self._suite: Any = None
         self._batch_definition: Any = None
         self._configs: dict[str, tuple[str, dict[str, Any]]] = {}
+        listed = contract.expectation_list()
+        self.engine = (
+            "polars"
+            if engine == "auto" and all(polars_engine.supports(n, k) for n, k in listed)
+            else "great_expectations"
+        )
 
     @property
     def label(self) -> str:
@@ -136,17 +150,42 @@ class ContractChecker:
         if records.height == 0:
             return outcome
         started = time.perf_counter()
-        if self.contract.expectations:
+        if self.contract.expectations and self.engine == "polars":
+            self._check_with_polars(records, outcome)
+        elif self.contract.expectations:
             self._check_expectations(records, outcome)
         for ref in self.contract.references:
             self._check_reference(records, ref, outcome)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
+    def _check_with_polars(self, records: pl.DataFrame, outcome: CheckOutcome) -> None:
+        frame = numeric_view(records)
+        for expectation, kwargs in self.contract.expectation_list():
+            rows = polars_engine.unexpected_rows(frame, expectation, self._kwargs(kwargs))
+            if rows:
+                self._add(records, outcome, expectation, kwargs, rows)
+
+    def _add(
+        self,
+        records: pl.DataFrame,
+        outcome: CheckOutcome,
+        expectation: str,
+        kwargs: dict[str, Any],
+        rows: list[int],
+    ) -> None:
+        columns = kwargs.get("column_list") or [kwargs.get("column")]
+        reasons = [
+            f"contract {self.label}: {expectation} failed on "
+            f"{'/'.join(columns)}: value {_shown(records, columns, row)}"
+            for row in rows
+        ]
+        outcome.add(f"{expectation}({'/'.join(columns)})", rows, reasons)
+
     def _check_expectations(self, records: pl.DataFrame, outcome: CheckOutcome) -> None:
         if self._suite is None:
             self._setup()
-        frame = _for_gx(records)
+        frame = numeric_view(records).to_pandas()
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(self._suite, result_format="BOOLEAN_ONLY")
         if result.success:
@@ -157,7 +196,10 @@ class ContractChecker:
         for config in failed:
             suite.add_expectation(config.to_domain_obj())
         detail = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-        for r in detail.results:
+        in_file_order = sorted(
+            detail.results, key=lambda r: int(r.expectation_config.meta["index"])
+        )
+        for r in in_file_order:
             if r.success:
                 continue
             expectation, kwargs = self._configs[str(r.expectation_config.meta["index"])]
@@ -165,13 +207,7 @@ class ContractChecker:
             if not rows and r.exception_info and r.exception_info.get("raised_exception"):
                 message = r.exception_info.get("exception_message")
                 raise ValueError(f"contract {self.label}: {expectation} could not run: {message}")
-            columns = kwargs.get("column_list") or [kwargs.get("column")]
-            reasons = [
-                f"contract {self.label}: {expectation} failed on "
-                f"{'/'.join(columns)}: value {_shown(records, columns, row)}"
-                for row in rows
-            ]
-            outcome.add(f"{expectation}({'/'.join(columns)})", rows, reasons)
+            self._add(records, outcome, expectation, kwargs, rows)
 
     def _check_reference(
         self, records: pl.DataFrame, ref: Reference, outcome: CheckOutcome
@@ -206,8 +242,8 @@ class ContractChecker:
             outcome.add(f"reference({ref.column} -> {ref.entity}.{ref.field})", rows, reasons)
 
 
-def _for_gx(records: pl.DataFrame) -> Any:
-    """The batch as pandas for GX, the pandas index being the row position in the batch.
+def numeric_view(records: pl.DataFrame) -> pl.DataFrame:
+    """The batch as the checks see it (GX as pandas, with the row position as its index).
 
     Exact decimals become floats (they are only range-checked here; what is loaded stays
     exact); dates become days and timestamps microseconds since 1970, so that GX compares
@@ -221,8 +257,7 @@ def _for_gx(records: pl.DataFrame) -> Any:
             casts.append(pl.col(name).cast(pl.Int32))
         elif isinstance(dtype, pl.Datetime):
             casts.append(pl.col(name).dt.convert_time_zone("UTC").dt.epoch("us"))
-    frame = records.with_columns(casts) if casts else records
-    return frame.to_pandas()
+    return records.with_columns(casts) if casts else records
 
 
 def _shown(records: pl.DataFrame, columns: list[str], row: int) -> str:

@@ -111,7 +111,7 @@ class SyncEngine:
         def store_keys(ref: Reference) -> pl.Series | None:
             return known_keys(self.store, ref.entity, ref.field, source)
 
-        return ContractChecker(contract, store_keys)
+        return ContractChecker(contract, store_keys, engine=self.config.defaults.contracts_engine)
 
     def sync_source(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
@@ -163,6 +163,9 @@ class Defaults(Strict):
     quarantine_threshold: float = Field(default=0.5, ge=0, le=1)
     #: check every batch against its stream's contract (schemas/contracts) before loading
     contracts: bool = True
+    #: ``auto``: expectations the hub evaluates in polars run there, others in GX;
+    #: ``great_expectations``: every contract runs in GX (slower: see crm_core.contracts)
+    contracts_engine: Literal["auto", "great_expectations"] = "auto"
 
     @field_validator("schedule")
     @classmethod
