@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -233,3 +236,33 @@ def test_airflow_pools_json_and_env_commands(
     assert env.returncode == 0, env.stderr
     assert f"export AIRFLOW_HOME={tmp_path / 'h'}" in env.stdout
     assert "SECRET" not in env.stdout and "FERNET" not in env.stdout
+
+
+FAKE_AIRFLOW = """#!/bin/sh
+trap 'echo "stopped by SIGINT"; exit 0' INT
+trap 'echo "SIGTERM is not how airflow standalone stops"; exit 9' TERM
+echo "running $*"
+while true; do sleep 0.1; done
+"""
+
+
+def test_standalone_is_stopped_with_one_sigint(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM to crm-hub reaches `airflow standalone` as SIGINT, its clean stop."""
+    fake = tmp_path / "airflow"
+    fake.write_text(FAKE_AIRFLOW, encoding="utf-8")
+    fake.chmod(0o755)
+    code = (
+        "import os, sys; from crm_core import airflow_local as a; "
+        "sys.exit(a.run_standalone(os.environ))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "running standalone"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert proc.stdout.read().strip() == "stopped by SIGINT"

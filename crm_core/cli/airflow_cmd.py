@@ -34,7 +34,8 @@ ProjectOption = Annotated[
 ]
 
 app = typer.Typer(
-    help="Run Airflow locally (airflow standalone) with the hub's DAGs; set up its pools.",
+    help="Run Airflow on this machine with the hub's DAGs. Without a command: migrate its "
+    "database, set the pools, run `airflow standalone` (Ctrl-C stops it).",
     invoke_without_command=True,
     no_args_is_help=False,
 )
