@@ -46,6 +46,8 @@ def test_quarantine_list_and_show_give_reason_and_raw_row(held) -> None:
     assert "total_amount" in rows["4"]["reason"] and "-4.0" in rows["4"]["reason"]
     table = crm_hub("quarantine", "list", cwd=folder, env=env)
     assert "2 open" in table.stdout
+    status = crm_hub("status", cwd=folder, env=env)
+    assert "orders v1: 1 failed" in status.stdout and "2 row(s) held back" in status.stdout
     shown = crm_hub("quarantine", "show", str(rows["3"]["id"]), cwd=folder, env=env)
     assert shown.returncode == 0 and '"status": "Q"' in shown.stdout
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -133,6 +133,7 @@ def status(
         console.print("no runs yet: run 'crm-hub sync'")
         return
     rows = sorted(last, key=lambda r: (r["source"], r["id"]))
+    held = sum(r["rows_quarantined"] for r in rows)
     console.print(
         table(
             "last run per stream",
@@ -146,6 +147,7 @@ def status(
                 "read",
                 "loaded",
                 "quarantined",
+                "contract",
                 "watermark",
                 "error",
             ],
@@ -159,7 +161,8 @@ def status(
                     ops_cmd.seconds_text(ops.duration_seconds(r)),
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
-                    f"{r['rows_quarantined']:,}",
+                    _quarantined_text(r["rows_quarantined"]),
+                    contract_summary(r.get("checks")),
                     positions.describe(positions.decode(r["watermark"])),
                     (r["error"] or "")[:80],
                 )
@@ -168,6 +171,36 @@ def status(
             numeric=("seconds", "read", "loaded", "quarantined"),
         )
     )
+    if held:
+        console.print(
+            f"[yellow]![/yellow] {held:,} row(s) held back by the last runs: "
+            "'crm-hub quarantine list' shows them and why"
+        )
+
+
+def _quarantined_text(n: int) -> str:
+    """The quarantined count, marked when a run held anything back."""
+    return f"[yellow]{n:,} ![/yellow]" if n else "0"
+
+
+def contract_summary(checks: dict[str, Any] | None) -> str:
+    """A run's contract outcome in a few words: its name, failures, schema drift."""
+    if not checks:
+        return "-"
+    parts = []
+    if "contract" in checks:
+        failed = sum(checks.get("failed", {}).values())
+        parts.append(f"{checks['contract']}: " + (f"{failed:,} failed" if failed else "ok"))
+    drift = checks.get("schema_drift")
+    if drift:
+        parts.append(
+            "drift "
+            + " ".join(
+                [f"+{c}" for c in drift.get("added", [])]
+                + [f"-{c}" for c in drift.get("removed", [])]
+            )
+        )
+    return "; ".join(parts) or "-"
 
 
 def _run_json(row: dict[str, object]) -> dict[str, object]:
@@ -190,6 +223,7 @@ def _run_json(row: dict[str, object]) -> dict[str, object]:
     out["run_id"] = row["id"]
     out["watermark"] = positions.describe(positions.decode(row["watermark"]))  # type: ignore[arg-type]
     out["duration_seconds"] = ops.duration_seconds(row)
+    out["checks"] = row.get("checks")
     return out
 
 
