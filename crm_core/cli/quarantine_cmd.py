@@ -65,6 +65,10 @@ def list_(
         print_json(rows)
         return
     counts = review.count_by_status(store, filters)
+    if not rows:
+        held = ", ".join(f"{n:,} {s}" for s, n in sorted(counts.items()))
+        console.print(f"no {status} rows match" + (f" (in all: {held})" if held else ""))
+        return
     console.print(
         table(
             "quarantine",
