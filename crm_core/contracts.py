@@ -35,10 +35,10 @@ MAX_VALUE_SHOWN = 80
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GX_NAME = "crm_hub"
 
-#: Loads the keys a reference points at (the store's keys of that entity for this source),
-#: or None when that entity has not been loaded from this source yet: the reference is then
-#: not checked (a first load may pull orders before customers).
-KeyLoader = Callable[[Reference], pl.Series | None]
+#: Of the given values, the ones that are keys of the referenced entity for this source in
+#: the store; None when that entity has not been loaded from this source at all: the
+#: reference is then not checked (a first load may pull orders before customers).
+KeyLoader = Callable[[Reference, list[Any]], pl.Series | None]
 
 
 @dataclass
@@ -106,7 +106,6 @@ class ContractChecker:
         self.entity: Entity = ENTITIES[contract.entity]
         self.today = today or datetime.now(UTC).date()
         self.key_loader = key_loader
-        self._known: dict[int, pl.Series | None] = {}
         self._suite: Any = None
         self._batch_definition: Any = None
         self._configs: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -214,13 +213,13 @@ class ContractChecker:
     ) -> None:
         if self.key_loader is None:
             return
-        key = id(ref)
-        if key not in self._known:
-            self._known[key] = self.key_loader(ref)
-        known = self._known[key]
+        values = records.get_column(ref.column)
+        wanted = values.drop_nulls().unique().to_list()
+        if not wanted:
+            return
+        known = self.key_loader(ref, wanted)
         if known is None:
             return
-        values = records.get_column(ref.column)
         if self.contract.entity == ref.entity:
             known = pl.concat([known, records.get_column(ref.field).cast(known.dtype)])
         rows = (

@@ -23,6 +23,8 @@ from crm_core.store.tables import RECORD_TABLES
 from crm_core.store.types import ExactDecimal, UTCDateTime
 
 STAGE_PREFIX = "_stage_"
+#: Keys asked for in one query when checking references (well under SQLite's 32,766).
+KEY_CHUNK = 5_000
 #: How SQLAlchemy's DateTime stores a timestamp on SQLite (polars/chrono format).
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 
@@ -81,15 +83,26 @@ def has_rows(conn: Connection, entity: str, source: str) -> bool:
     )
 
 
-def known_keys(engine: Engine, entity: str, field: str, source: str) -> pl.Series | None:
-    """Every value of ``entity.field`` that the store holds for ``source`` (None if it
-    holds no row of that entity from that source)."""
+def known_keys(
+    engine: Engine, entity: str, field: str, source: str, values: list[Any]
+) -> pl.Series | None:
+    """Which of ``values`` the store holds as ``entity.field`` for ``source`` (None if it
+    holds no row of that entity from that source at all)."""
     table = RECORD_TABLES[entity]
+    found: list[Any] = []
     with engine.connect() as conn:
-        values = list(
-            conn.execute(select(table.c[field]).where(table.c.source == source)).scalars()
-        )
-    return pl.Series(field, values, dtype=pl.Utf8) if values else None
+        for start in range(0, len(values), KEY_CHUNK):
+            chunk = values[start : start + KEY_CHUNK]
+            found.extend(
+                conn.execute(
+                    select(table.c[field]).where(
+                        table.c.source == source, table.c[field].in_(chunk)
+                    )
+                ).scalars()
+            )
+        if not found and not has_rows(conn, entity, source):
+            return None
+    return pl.Series(field, found, dtype=pl.Utf8)
 
 
 def upsert_frame(

@@ -108,8 +108,8 @@ class SyncEngine:
         if contract is None:
             return None
 
-        def store_keys(ref: Reference) -> pl.Series | None:
-            return known_keys(self.store, ref.entity, ref.field, source)
+        def store_keys(ref: Reference, values: list[Any]) -> pl.Series | None:
+            return known_keys(self.store, ref.entity, ref.field, source, values)
 
         return ContractChecker(contract, store_keys, engine=self.config.defaults.contracts_engine)
 
