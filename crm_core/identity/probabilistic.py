@@ -1,0 +1,120 @@
+"""Running the Splink model on DuckDB: a full run (train unless a model is given, then
+score every candidate pair) or an incremental one (score new records against existing
+ones and against each other with Splink's ``predict_between`` / ``predict_within``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from crm_core.identity import splink_model
+from crm_core.identity.config import MatchConfig
+
+SCORE_SCHEMA = {
+    "rid_l": pl.Int64,
+    "rid_r": pl.Int64,
+    "match_weight": pl.Float64,
+    "match_probability": pl.Float64,
+}
+
+
+def score_all(
+    table: pl.DataFrame,
+    config: MatchConfig,
+    present: set[str],
+    keys: dict[tuple[str, ...], str],
+    block_columns: list[str],
+    model: dict[str, Any] | None = None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """(scored pairs at or above the review threshold, the trained or given model)."""
+    sp = splink_model.splink()
+    db = sp.DuckDBAPI()
+    try:
+        records = _register(db, table, "records")
+        if model is None:
+            model = splink_model.train(records, present, config, keys, block_columns)
+        if not block_columns:
+            return pl.DataFrame(schema=SCORE_SCHEMA), model
+        linker = sp.Linker(
+            records, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
+        )
+        scored = linker.inference.predict(
+            threshold_match_probability=config.review_threshold, warning_mode="never"
+        )
+        return _pairs(scored), model
+    finally:
+        db.duckdb_con.close()
+
+
+def train_model(
+    table: pl.DataFrame,
+    config: MatchConfig,
+    present: set[str],
+    keys: dict[tuple[str, ...], str],
+    block_columns: list[str],
+) -> dict[str, Any]:
+    """A model trained on ``table`` (for an incremental run that has none yet)."""
+    sp = splink_model.splink()
+    db = sp.DuckDBAPI()
+    try:
+        records = _register(db, table, "records")
+        return splink_model.train(records, present, config, keys, block_columns)
+    finally:
+        db.duckdb_con.close()
+
+
+def score_new(
+    existing: pl.DataFrame,
+    new: pl.DataFrame,
+    config: MatchConfig,
+    block_columns: list[str],
+    model: dict[str, Any],
+) -> pl.DataFrame:
+    """Scored pairs new-existing and new-new at or above the review threshold."""
+    if not block_columns or new.is_empty():
+        return pl.DataFrame(schema=SCORE_SCHEMA)
+    sp = splink_model.splink()
+    db = sp.DuckDBAPI()
+    try:
+        new_sdf = _register(db, new, "new_records")
+        linker = sp.Linker(
+            new_sdf, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
+        )
+        found = [
+            linker.inference.predict_within(
+                new_sdf, threshold_match_probability=config.review_threshold, warning_mode="never"
+            )
+        ]
+        if not existing.is_empty():
+            old_sdf = _register(db, existing, "existing_records")
+            found.append(
+                linker.inference.predict_between(
+                    old_sdf,
+                    new_sdf,
+                    threshold_match_probability=config.review_threshold,
+                    warning_mode="never",
+                )
+            )
+        return pl.concat([_pairs(f) for f in found])
+    finally:
+        db.duckdb_con.close()
+
+
+def _register(db: Any, table: pl.DataFrame, name: str) -> Any:
+    db.duckdb_con.execute("SET enable_progress_bar = false")
+    return db.register(table.to_arrow(), table_name=name)
+
+
+def _pairs(scored: Any) -> pl.DataFrame:
+    frame = scored.as_duckdbpyrelation().pl()
+    lo = pl.min_horizontal("rid_l", "rid_r")
+    hi = pl.max_horizontal("rid_l", "rid_r")
+    return frame.select(
+        lo.cast(pl.Int64).alias("rid_l"),
+        hi.cast(pl.Int64).alias("rid_r"),
+        pl.col("match_weight").cast(pl.Float64),
+        pl.col("match_probability").cast(pl.Float64),
+    )

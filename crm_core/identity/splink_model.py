@@ -1,0 +1,288 @@
+"""The probabilistic model: Splink comparisons for the features present in the data,
+blocking on precomputed keys, and parameters estimated from the data itself (the prior
+from the deterministic rules, u by random sampling, m by expectation maximisation).
+
+Splink is imported here only, lazily, with an install hint when it is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from crm_core.identity.config import MatchConfig
+from schemas.errors import ConfigError
+
+log = logging.getLogger(__name__)
+NAME_FEATURES = frozenset({"name", "name_key", "name_latin"})
+MAX_PRIOR = 0.5
+
+
+def splink() -> Any:
+    """The ``splink`` package, or a clear error saying how to install it."""
+    try:
+        import splink as module
+    except ImportError as exc:  # pragma: no cover - splink is a base dependency
+        raise ConfigError(
+            "probabilistic matching needs Splink and DuckDB: pip install 'splink>=5' duckdb"
+        ) from exc
+    return module
+
+
+def comparisons(present: set[str]) -> list[Any]:
+    """One Splink comparison per feature that has data (names, address, phone, e-mail,
+    tax id, date of birth), each from exact agreement down to disagreement."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    out: list[Any] = []
+    if {"given_name", "surname"} <= present:
+        out.append(_person_name(cll, cl))
+    elif "name_key" in present:
+        out.append(
+            cl.CustomComparison(
+                output_column_name="name",
+                comparison_description="name without company form; romanised, words sorted",
+                comparison_levels=[
+                    cll.NullLevel("name_key"),
+                    cll.ExactMatchLevel("name_key"),
+                    cll.ExactMatchLevel("name_latin"),
+                    cll.Or(
+                        cll.JaroWinklerLevel("name", 0.92), cll.JaroWinklerLevel("name_latin", 0.92)
+                    ),
+                    cll.Or(
+                        cll.JaroWinklerLevel("name", 0.8), cll.JaroWinklerLevel("name_latin", 0.8)
+                    ),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    if "date_of_birth" in present:
+        out.append(
+            cl.DateOfBirthComparison(
+                "date_of_birth",
+                input_is_string=True,
+                datetime_format="%Y-%m-%d",
+                invalid_dates_as_null=True,
+            )
+        )
+    if present & {"street", "street_number"}:
+        out.append(_address(cll, cl, present))
+    if "street2" in present:
+        out.append(cl.JaroWinklerAtThresholds("street2", [0.9]))
+    if present & {"postcode", "city"}:
+        out.append(_place(cll, cl, present))
+    if "phone" in present:
+        out.append(cl.LevenshteinAtThresholds("phone", [1]))
+    if "email" in present:
+        out.append(_email(cll, cl))
+    if "tax_id" in present:
+        out.append(cl.LevenshteinAtThresholds("tax_id", [1]))
+    return out
+
+
+def _person_name(cll: Any, cl: Any) -> Any:
+    """Given name and surname as one comparison (they are not independent): both
+    agree, swapped, both similar, one agrees, or neither."""
+    given, surname = "given_name", "surname"
+    return cl.CustomComparison(
+        output_column_name="given_name_surname",
+        comparison_description="given name and surname, swapped names recognised",
+        comparison_levels=[
+            cll.And(cll.NullLevel(given), cll.NullLevel(surname)),
+            cll.And(cll.ExactMatchLevel(given), cll.ExactMatchLevel(surname)),
+            cll.ColumnsReversedLevel(given, surname, symmetrical=True),
+            cll.And(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(surname, 0.92)),
+            cll.And(cll.JaroWinklerLevel(given, 0.8), cll.JaroWinklerLevel(surname, 0.8)),
+            cll.ExactMatchLevel(surname),
+            cll.ExactMatchLevel(given),
+            cll.Or(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(surname, 0.92)),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _email(cll: Any, cl: Any) -> Any:
+    """E-mail: whole address, then the part before ``@`` (another domain of the same
+    person), then close spellings (no term frequencies: incremental runs need none)."""
+    from splink import ColumnExpression
+
+    user = ColumnExpression("email").regex_extract("^[^@]+")
+    return cl.CustomComparison(
+        output_column_name="email",
+        comparison_levels=[
+            cll.NullLevel("email"),
+            cll.ExactMatchLevel("email"),
+            cll.ExactMatchLevel(user),
+            cll.JaroWinklerLevel("email", 0.88),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address(cll: Any, cl: Any, present: set[str]) -> Any:
+    """Street and house number as one comparison (a number means little without its
+    street, and the two are typed together)."""
+    street, number = "street", "street_number"
+    if number not in present:
+        return cl.JaroWinklerAtThresholds(street, [0.95, 0.85])
+    if street not in present:
+        return cl.ExactMatch(number)
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="street and house number",
+        comparison_levels=[
+            cll.And(cll.NullLevel(street), cll.NullLevel(number)),
+            cll.And(cll.ExactMatchLevel(street), cll.ExactMatchLevel(number)),
+            cll.And(cll.JaroWinklerLevel(street, 0.88), cll.ExactMatchLevel(number)),
+            cll.ExactMatchLevel(number),
+            cll.JaroWinklerLevel(street, 0.95),
+            cll.JaroWinklerLevel(street, 0.85),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _place(cll: Any, cl: Any, present: set[str]) -> Any:
+    """Postcode and city as one comparison: where the postcode agrees the city adds
+    little, and counting both would count one fact twice."""
+    postcode, city = "postcode", "city"
+    if city not in present:
+        return cl.LevenshteinAtThresholds(postcode, [1, 2])
+    if postcode not in present:
+        return cl.JaroWinklerAtThresholds(city, [0.95, 0.85])
+    return cl.CustomComparison(
+        output_column_name="place",
+        comparison_description="postcode and city",
+        comparison_levels=[
+            cll.And(cll.NullLevel(postcode), cll.NullLevel(city)),
+            cll.ExactMatchLevel(postcode),
+            cll.And(cll.LevenshteinLevel(postcode, 1), cll.JaroWinklerLevel(city, 0.92)),
+            cll.JaroWinklerLevel(city, 0.92),
+            cll.LevenshteinLevel(postcode, 1),
+            cll.Or(cll.LevenshteinLevel(postcode, 2), cll.JaroWinklerLevel(city, 0.8)),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def settings(present: set[str], block_columns: Iterable[str]) -> Any:
+    """A fresh (untrained) model for records with the ``present`` features."""
+    sp = splink()
+    return sp.SettingsCreator(
+        unique_id_column_name="rid",
+        link_type="dedupe_only",
+        comparisons=comparisons(present),
+        blocking_rules_to_generate_predictions=[sp.block_on(c) for c in block_columns],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def with_blocking(model: dict[str, Any], block_columns: Iterable[str]) -> dict[str, Any]:
+    """A saved model with this run's blocking rules (candidate pairs are chosen per run)."""
+    sp = splink()
+    rules = [sp.block_on(c).get_blocking_rule("duckdb").as_dict() for c in block_columns]
+    return {**model, "blocking_rules_to_generate_predictions": rules}
+
+
+def train(
+    records: Any,
+    present: set[str],
+    config: MatchConfig,
+    key_columns: dict[tuple[str, ...], str],
+    block_columns: list[str],
+) -> dict[str, Any]:
+    """A model for ``records`` (a registered Splink table) with parameters estimated
+    from them: the prior from the deterministic rules, u by random sampling, m by EM.
+
+    ``key_columns`` names the column holding each rule's capped key (see
+    :func:`crm_core.identity.resolver.key_columns`): EM blocks on the rule's features
+    where that key is set, so that no key too common to identify anyone floods it. An
+    EM session that fails on a degenerate sample (every pair a match, say) is undone
+    and the others go on.
+    """
+    sp = splink()
+    from splink.internals.exceptions import SplinkException
+
+    training = config.training
+    linker = sp.Linker(records, settings(present, block_columns), log_level=logging.ERROR)
+    deterministic = [
+        sp.block_on(*rule.equal)
+        for rule in config.deterministic
+        if set(rule.equal) <= present | {"source", "customer_id"}
+    ]
+    if deterministic:
+        linker.training.estimate_probability_two_random_records_match(
+            deterministic, recall=training.deterministic_recall
+        )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training.max_pairs, seed=training.seed
+    )
+    for rule in training.em_blocking:
+        key = key_columns.get(tuple(rule))
+        if key is None:
+            continue
+        sql = _em_rule_sql(rule, key, present)
+        before = linker.misc.save_model_to_json()
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                sql, estimate_without_term_frequencies=True, max_pairs=training.em_max_pairs
+            )
+        except (SplinkException, ValueError) as exc:  # degenerate sample: the others do
+            log.info("EM blocked on %s skipped: %s", rule, str(exc).splitlines()[0])
+            linker = sp.Linker(records, before, log_level=logging.ERROR)
+            continue
+        implausible = _implausible(linker.misc.save_model_to_json())
+        if implausible:
+            log.info(
+                "EM blocked on %s undone: matches would agree on %s less than random pairs do",
+                rule,
+                ", ".join(implausible),
+            )
+            linker = sp.Linker(records, before, log_level=logging.ERROR)
+    return regularised(linker.misc.save_model_to_json(), training.min_m_probability)
+
+
+def _em_rule_sql(rule: list[str], key: str, present: set[str]) -> str:
+    """``l.f = r.f and ...`` where the rule's capped key is set. Where names come as given
+    name and surname, a rule on the whole name is stated on those two columns, so that
+    Splink leaves the name comparison out of that session (as it must)."""
+    columns = list(rule)
+    if {"given_name", "surname"} <= present and NAME_FEATURES & set(columns):
+        columns = [c for c in columns if c not in NAME_FEATURES] + ["given_name", "surname"]
+    return " and ".join(f'l."{c}" = r."{c}"' for c in columns) + f' and l."{key}" is not null'
+
+
+def _implausible(model: dict[str, Any]) -> list[str]:
+    """Comparisons whose exact level is less likely among matches than among random
+    pairs: the mark of an EM session that took non-matches for matches."""
+    out = []
+    for comparison in model.get("comparisons", []):
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        m, u = levels[0].get("m_probability"), levels[0].get("u_probability")
+        if m is not None and u is not None and m < u:
+            out.append(comparison["output_column_name"])
+    return out
+
+
+def regularised(model: dict[str, Any], floor: float) -> dict[str, Any]:
+    """The model with no m probability below ``floor`` (levels renormalised): clean
+    training data can estimate that a disagreement never happens among matches, which
+    would make one typo veto any match. The prior is kept below :data:`MAX_PRIOR`."""
+    out = copy.deepcopy(model)
+    # a handful of records can make the prior estimate absurd (even 1, where every
+    # pair would match): no pair is taken to match more likely than not beforehand
+    prior = out.get("probability_two_random_records_match")
+    if prior is not None:
+        out["probability_two_random_records_match"] = min(max(prior, 1e-9), MAX_PRIOR)
+    for comparison in out.get("comparisons", []):
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        trained = [lv for lv in levels if lv.get("m_probability") is not None]
+        share = sum(lv["m_probability"] for lv in trained)
+        raised = [max(lv["m_probability"], floor) for lv in trained]
+        for level, m in zip(trained, raised, strict=True):
+            level["m_probability"] = m * share / sum(raised)
+    return out
