@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     import polars as pl
 
 GROUP = "crm_hub.connectors"
-BUILTIN = {"sql": "connectors.sql:SqlConnector"}
+BUILTIN = {
+    "sql": "connectors.sql:SqlConnector",
+    "db2": "connectors.db2:Db2Connector",
+    "odbc": "connectors.odbc:OdbcConnector",
+}
 
 
 class BaseConnector:

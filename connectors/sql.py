@@ -98,19 +98,19 @@ class SqlConnector(BaseConnector):
     # -- queries --------------------------------------------------------------------
     def source_of(self, spec: StreamSpec) -> FromClause:
         """The table or query a stream reads from, with its position columns known."""
-        order = [column(c) for c in spec.order_by]
-        if spec.options.get("query"):
-            return text(spec.options["query"]).columns(*order).subquery("q")
-        return table(spec.options["table"], *order, schema=spec.options.get("schema"))
+        return stream_from(spec)
 
     def query(self, spec: StreamSpec, since: Position | None) -> Select[Any]:
         """The ordered SELECT for a stream, after ``since`` when given."""
-        src = self.source_of(spec)
-        keys = [src.c[c] for c in spec.order_by]
-        stmt = select(literal_column("*")).select_from(src).order_by(*keys)
-        if since is not None:
-            stmt = stmt.where(keyset_after(keys, list(since)))
-        return stmt
+        return ordered_select(self.source_of(spec), spec, since)
+
+    def probe_query(self, spec: StreamSpec) -> Select[Any]:
+        """The one-row query ``check`` runs for a stream (dialect connectors may page it)."""
+        return self.query(spec, None).limit(1)
+
+    def describe_error(self, exc: BaseException) -> str | None:
+        """A clearer one-line message for a driver error, or None for the driver's own."""
+        return None
 
     def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
         """Stream the rows after ``since`` in partitions of ``batch_size``, as DataFrames."""
@@ -142,10 +142,11 @@ class SqlConnector(BaseConnector):
         with self._errors("checking"), self.engine.connect() as conn:
             for spec in self.streams():
                 try:
-                    result = conn.execute(self.query(spec, None).limit(1))
+                    result = conn.execute(self.probe_query(spec))
                 except DBAPIError as exc:
                     conn.rollback()
-                    problems.append(f"stream {spec.name!r}: {first_line(exc)}")
+                    detail = self.describe_error(exc) or first_line(exc)
+                    problems.append(f"stream {spec.name!r}: {detail}")
                     continue
                 present = set(result.keys())
                 missing = [c for c in spec.order_by if c not in present]
@@ -155,7 +156,24 @@ class SqlConnector(BaseConnector):
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
-        return source_errors(self.name, self.url, doing)
+        return source_errors(self.name, self.url, doing, self.describe_error)
+
+
+def stream_from(spec: StreamSpec) -> FromClause:
+    """The table or query a stream reads from, with its position columns known."""
+    order = [column(c) for c in spec.order_by]
+    if spec.options.get("query"):
+        return text(spec.options["query"]).columns(*order).subquery("q")
+    return table(spec.options["table"], *order, schema=spec.options.get("schema"))
+
+
+def ordered_select(src: FromClause, spec: StreamSpec, since: Position | None) -> Select[Any]:
+    """``SELECT * FROM src`` in position order, after ``since`` when given."""
+    keys = [src.c[c] for c in spec.order_by]
+    stmt = select(literal_column("*")).select_from(src).order_by(*keys)
+    if since is not None:
+        stmt = stmt.where(keyset_after(keys, list(since)))
+    return stmt
 
 
 def rows_to_frame(names: list[str], rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
@@ -178,3 +196,20 @@ def rows_to_frame(names: list[str], rows: Sequence[Sequence[Any]]) -> pl.DataFra
                     name, [None if v is None else str(v) for v in values], dtype=pl.Utf8
                 )
         return pl.DataFrame(columns)
+
+
+def position_of(row: Any, names: list[str], spec: StreamSpec) -> tuple[Any, ...]:
+    """The position (``spec.order_by`` values) of a result row; a name matches exactly or,
+    as Db2 folds unquoted names, upper-cased."""
+    folded = [n.upper() for n in names]
+    out = []
+    for col in spec.order_by:
+        if col in names:
+            out.append(row[names.index(col)])
+        elif col.upper() in folded:
+            out.append(row[folded.index(col.upper())])
+        else:
+            raise ConfigError(
+                f"stream {spec.name!r}: no column {col!r} in the result ({', '.join(names)})"
+            )
+    return tuple(out)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from schemas import airflow_env
 from schemas.errors import ConfigError
 from schemas.yamlfile import load_model
 
@@ -49,10 +50,12 @@ def _check_url(url: str | None) -> str | None:
 
 
 class Connection(Strict):
-    """Where something is: a URL without secrets, or the environment variable holding one."""
+    """Where something is: a URL without secrets, the environment variable holding one, or
+    an Airflow connection id (read from ``AIRFLOW_CONN_<ID>``, see ``schemas.airflow_env``)."""
 
     url: str | None = None
     url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    airflow_conn_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
 
     @field_validator("url")
     @classmethod
@@ -65,6 +68,8 @@ class Connection(Strict):
             url = os.environ.get(self.url_env)
             if not url:
                 raise ConfigError(f"{what}: environment variable {self.url_env} is not set")
+        elif self.airflow_conn_id:
+            url = airflow_env.connection_url(self.airflow_conn_id, what)
         elif self.url:
             url = self.url
         else:
@@ -150,8 +155,9 @@ class SourceConfig(Connection):
 
     @model_validator(mode="after")
     def _needs_a_connection(self) -> SourceConfig:
-        if not self.url and not self.url_env and self.kind in {"sql", "db2", "odbc"}:
-            raise ValueError("give url (without password) or url_env")
+        connection = self.url or self.url_env or self.airflow_conn_id
+        if not connection and self.kind in {"sql", "db2", "odbc"}:
+            raise ValueError("give url (without password), url_env or airflow_conn_id")
         return self
 
 
