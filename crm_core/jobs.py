@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crm_core import changes, ops, runs
+from crm_core import ops, runs
 from crm_core.store.db import open_store
 from crm_core.sync import StreamResult, SyncEngine
 from schemas.errors import FatalSyncError, RetriableError
@@ -78,24 +78,37 @@ def summarize(result: StreamResult) -> dict[str, Any]:
     }
 
 
-def reconcile(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Take stock of what the pulls changed since the last reconcile, as a ledger run.
+def reconcile(
+    config_path: str | os.PathLike[str] | None = None, full: bool = False
+) -> dict[str, Any]:
+    """Reconcile: match new and changed customer records, keep golden ids stable, rebuild
+    the golden records they touch (see :mod:`crm_core.golden.reconcile`), as a ledger run.
 
-    Identity resolution and golden records are not built yet; this records a reconcile run
-    in the ledger and returns the rows changed per source and stream since the previous one
-    (see :mod:`crm_core.changes`), which is where reconciliation will start from.
+    Returns the rows changed per source and stream since the previous reconcile
+    (``run_id``, ``since``, ``until``, ``runs``, ``rows_changed``, ``rows_quarantined``,
+    ``streams``, see :mod:`crm_core.changes`) and what this run did (``mode``,
+    ``records_matched``, ``golden_created``, ``golden_updated``, ``golden_merged``, ...).
     """
+    from crm_core.golden import reconcile as run_reconcile
+
     config = load(config_path)
     store = open_store(config.store_url())
     try:
-        result = changes.take_stock(store)
+        result = run_reconcile(store, config.reconcile, full=full)
     finally:
         store.dispose()
     log.info(
-        "reconcile: %s rows changed by %s runs since %s (run %s)",
+        "reconcile (%s): %s rows changed by %s runs since %s; %s records matched, "
+        "%s golden created, %s updated, %s merged, %s in all (run %s)",
+        result["mode"],
         result["rows_changed"],
         result["runs"],
         result["since"] or "the first run",
+        result["records_matched"],
+        result["golden_created"],
+        result["golden_updated"],
+        result["golden_merged"],
+        result["golden_total"],
         result["run_id"],
     )
     return result

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from schemas import airflow_env
 from schemas.errors import ConfigError
+from schemas.reconcile import ReconcileConfig
 from schemas.yamlfile import load_model
 
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
@@ -193,6 +194,8 @@ class HubConfig(Strict):
     sources: dict[str, SourceConfig] = {}
     #: a folder of contract files that replace the packaged ones (relative to this file)
     contracts_dir: Path | None = None
+    #: identity resolution and golden records; or the name of a YAML file holding them
+    reconcile: ReconcileConfig = ReconcileConfig()
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -202,6 +205,15 @@ class HubConfig(Strict):
         if bad:
             raise ValueError(f"source names must match {NAME} (letters, digits, _): {bad}")
         return value
+
+    @field_validator("reconcile", mode="before")
+    @classmethod
+    def _reconcile_file(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        base = Path((info.context or {}).get("base_dir") or Path.cwd())
+        file = Path(value) if Path(value).is_absolute() else base / value
+        return load_model(file, ReconcileConfig, ConfigError, "reconcile file")
 
     @property
     def base_dir(self) -> Path:

@@ -13,7 +13,16 @@ from typing import Annotated
 import typer
 
 from crm_core import __version__
-from crm_core.cli import airflow_cmd, commands, demo_cmd, ops_cmd, quarantine_cmd, resolve_cmd
+from crm_core.cli import (
+    airflow_cmd,
+    api_cmd,
+    commands,
+    demo_cmd,
+    golden_cmd,
+    ops_cmd,
+    quarantine_cmd,
+    resolve_cmd,
+)
 from crm_core.cli.context import Options, options
 from crm_core.cli.render import err_console
 from schemas.errors import ConfigError, HubError, MappingError
@@ -63,6 +72,8 @@ ops_cmd.register(app)
 airflow_cmd.register(app)
 resolve_cmd.register(app)
 quarantine_cmd.register(app)
+golden_cmd.register(app)
+api_cmd.register(app)
 
 
 def main() -> None:

@@ -145,4 +145,50 @@ source_links = Table(
     Column("golden_id", String(64), nullable=False, index=True),
     Column("rule", String(64)),
     Column("linked_at", UTCDateTime, nullable=False),
+    #: the ``loaded_at`` of the record version last reconciled (a later one is a change)
+    Column("record_loaded_at", UTCDateTime),
 )
+
+golden_lineage = Table(
+    "golden_lineage",
+    metadata,
+    Column("golden_id", String(64), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", Text),
+    Column("rule", String(64), nullable=False),
+    Column("source", String(64)),
+    Column("stream", String(200)),
+    Column("source_key", KEY),
+    #: the run that loaded the source record which supplied the value
+    Column("run_id", BigInteger),
+    #: the reconcile run that decided it
+    Column("reconcile_run_id", BigInteger),
+    Column("decided_at", UTCDateTime, nullable=False),
+)
+
+golden_stewardship = Table(
+    "golden_stewardship",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("action", String(16), nullable=False),
+    Column("golden_id", String(64), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    Column("undone_at", UTCDateTime),
+    Column("undone_by", String(200)),
+    Index(None, "golden_id"),
+)
+
+golden_match_models = Table(
+    "golden_match_models",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", BigInteger),
+    #: how many customer records it was trained on
+    Column("records", BigInteger, nullable=False),
+    Column("model", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index(None, golden_customers.c.merged_into)

@@ -1,0 +1,287 @@
+"""A reconcile run: match new and changed customer records, keep golden ids stable,
+rebuild the golden records they touch, and leave a row in the run ledger.
+
+Incremental by default: only records that are new or changed since they were last
+reconciled (their ``loaded_at`` differs from the one their link remembers) are matched,
+against the existing golden customers, with the model saved by an earlier run. The first
+run, and ``full=True``, match every record with every other (and train the model again);
+golden ids stay what they were either way (see :mod:`crm_core.golden.ids`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, bindparam, func, select
+
+from crm_core import changes
+from crm_core.dag_plan import HUB_SOURCE, RECONCILE
+from crm_core.golden import constraints, matching
+from crm_core.golden.ids import IdSequence, Record, assign
+from crm_core.golden.records import mark_merged, rebuild
+from crm_core.golden.stewardship import in_force
+from crm_core.golden.store_io import (
+    StoredLink,
+    read_customers,
+    read_goldens,
+    read_links,
+    surviving_id,
+)
+from crm_core.identity import MatchConfig, load_match_config
+from crm_core.runs import SUCCESS, RunCounts, finish_run, record_progress, start_run
+from crm_core.store.tables import golden_customers, golden_match_models, runs, source_links
+from schemas.reconcile import ReconcileConfig
+
+FULL, INCREMENTAL, UNCHANGED = "full", "incremental", "unchanged"
+
+
+@dataclass
+class Outcome:
+    """What a reconcile run did to the golden records."""
+
+    mode: str = UNCHANGED
+    matching: str = "-"
+    records: int = 0
+    records_matched: int = 0
+    links_changed: int = 0
+    golden_created: int = 0
+    golden_updated: int = 0
+    golden_merged: int = 0
+    golden_total: int = 0
+    model_trained: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the ledger, the log and the scheduler."""
+        return dict(vars(self))
+
+
+def reconcile(
+    store: Engine,
+    settings: ReconcileConfig,
+    *,
+    full: bool = False,
+    match_config: MatchConfig | None = None,
+) -> dict[str, Any]:
+    """Run reconciliation as a ledger run (mode ``reconcile``); return what changed in the
+    store since the previous run (see :func:`crm_core.changes.count_changes`) and what
+    this one did (:class:`Outcome`)."""
+    run_id = start_run(store, HUB_SOURCE, RECONCILE, "customers", RECONCILE)
+    counts = RunCounts()
+    try:
+        stock = changes.count_changes(store, run_id, counts)
+        config = match_config or load_match_config(settings.match_rules)
+        outcome = _reconcile(store, settings, config, run_id, full)
+        counts.rows_loaded = outcome.golden_created + outcome.golden_updated
+        counts.checks = {"reconcile": outcome.as_dict(), "survivorship": _rules_hash(settings)}
+        with store.begin() as conn:
+            mark = conn.execute(select(runs.c.watermark).where(runs.c.id == run_id)).scalar()
+            record_progress(conn, run_id, counts, mark)
+    except Exception as exc:
+        finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
+        raise
+    finish_run(store, run_id, counts)
+    return {**stock, **outcome.as_dict()}
+
+
+def _reconcile(
+    store: Engine, settings: ReconcileConfig, config: MatchConfig, run_id: int, full: bool
+) -> Outcome:
+    clock = time.perf_counter()
+    out = Outcome()
+    now = datetime.now(UTC)
+    with store.connect() as conn:
+        links = read_links(conn)
+        goldens = read_goldens(conn)
+        records = read_customers(conn)
+        actions = in_force(conn, (constraints.MERGE, constraints.UNMERGE))
+        model, trained_on = _saved_model(conn)
+        rules_changed = _previous_rules_hash(conn, run_id) != _rules_hash(settings)
+    out.records = records.height
+    changed = _changed(records, links)
+    out.seconds["read"] = round(time.perf_counter() - clock, 3)
+    if full or not links:
+        out.mode = FULL
+        matched = matching.match_all(
+            records, config, probabilistic=settings.probabilistic, model=None
+        )
+        out.records_matched = records.height
+    elif changed.height:
+        out.mode = INCREMENTAL
+        retrain = model is None or records.height >= trained_on * settings.retrain_growth
+        existing = _existing(records, changed, links, goldens)
+        matched = matching.match_new(
+            changed,
+            existing,
+            config,
+            probabilistic=settings.probabilistic,
+            model=None if retrain else model,
+        )
+        out.records_matched = changed.height
+    else:
+        matched = None
+    out.seconds["match"] = round(time.perf_counter() - clock - out.seconds["read"], 3)
+
+    with store.begin() as conn:
+        touched: set[str] = set()
+        if matched is not None:
+            out.matching = matched.method
+            clusters = dict(matched.clusters)
+            manual = constraints.replay(clusters, actions)
+            ids = IdSequence(goldens)
+            created_at = {g: v[0] for g, v in goldens.items()}
+            current = {r: link.link() for r, link in links.items()}
+            result = assign(clusters, current, created_at, ids)
+            merged: dict[str, str | None] = dict(result.merged)
+            mark_merged(conn, merged, now)
+            out.golden_merged = len(merged)
+            changed_keys = set(zip(changed["source"], changed["customer_id"], strict=True))
+            rows = _link_rows(records, result.golden_of, links, result.moved | changed_keys)
+            for row in rows:
+                key = (row["source"], row["source_key"])
+                if key in result.moved:
+                    row["rule"] = manual.get(key) or matched.linked_by.get(key) or "single"
+                    row["linked_at"] = now
+            _write_links(conn, rows)
+            out.links_changed = len(result.moved)
+            touched = {r["golden_id"] for r in rows}
+            touched |= {links[r].golden_id for r in result.moved if r in links}
+            touched -= set(merged)
+            if matched.trained is not None:
+                _save_model(conn, matched.trained, records.height, run_id, now)
+                out.model_trained = True
+        if out.mode == FULL or rules_changed:
+            touched = _all_standing(conn)
+        built = rebuild(conn, touched, settings.survivorship, run_id=run_id, now=now)
+        out.golden_created, out.golden_updated = built.created, built.updated
+        out.golden_total = conn.execute(
+            select(func.count())
+            .select_from(golden_customers)
+            .where(golden_customers.c.merged_into.is_(None))
+        ).scalar_one()
+    out.seconds["total"] = round(time.perf_counter() - clock, 3)
+    return out
+
+
+def _changed(records: pl.DataFrame, links: dict[Record, StoredLink]) -> pl.DataFrame:
+    """Records never linked, or loaded again since they were last reconciled."""
+    seen = pl.DataFrame(
+        [(s, k, link.record_loaded_at) for (s, k), link in links.items()],
+        schema={"source": pl.String, "customer_id": pl.String, "seen": pl.Datetime("us", "UTC")},
+        orient="row",
+    )
+    joined = records.join(seen, on=["source", "customer_id"], how="left")
+    is_new = pl.col("seen").is_null() | (pl.col("seen") != pl.col("loaded_at")).fill_null(True)
+    return joined.filter(is_new).drop("seen")
+
+
+def _existing(
+    records: pl.DataFrame,
+    changed: pl.DataFrame,
+    links: dict[Record, StoredLink],
+    goldens: dict[str, tuple[datetime, str | None]],
+) -> pl.DataFrame:
+    """Unchanged records with their golden id as ``cluster_id``."""
+    cluster = pl.DataFrame(
+        [(s, k, surviving_id(goldens, link.golden_id)) for (s, k), link in links.items()],
+        schema={"source": pl.String, "customer_id": pl.String, "cluster_id": pl.String},
+        orient="row",
+    )
+    return records.join(
+        changed.select("source", "customer_id"), on=["source", "customer_id"], how="anti"
+    ).join(cluster, on=["source", "customer_id"], how="inner")
+
+
+def _link_rows(
+    records: pl.DataFrame,
+    golden_of: dict[Record, str],
+    links: dict[Record, StoredLink],
+    keys: set[Record],
+) -> list[dict[str, Any]]:
+    """New ``source_links`` rows for ``keys`` (their rule and linked_at kept for now)."""
+    wanted = pl.DataFrame(
+        list(keys), schema={"source": pl.String, "customer_id": pl.String}, orient="row"
+    )
+    rows = []
+    picked = records.join(wanted, on=["source", "customer_id"], how="semi")
+    for source, key, stream, loaded_at in picked.select(
+        "source", "customer_id", "stream", "loaded_at"
+    ).iter_rows():
+        old = links.get((source, key))
+        rows.append(
+            {
+                "source": source,
+                "stream": stream,
+                "source_key": key,
+                "golden_id": golden_of[(source, key)],
+                "rule": old.rule if old else None,
+                "linked_at": old.linked_at if old else None,
+                "record_loaded_at": loaded_at,
+            }
+        )
+    return rows
+
+
+def _write_links(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    conn.execute(
+        source_links.delete().where(
+            source_links.c.source == bindparam("b_source"),
+            source_links.c.source_key == bindparam("b_key"),
+        ),
+        [{"b_source": r["source"], "b_key": r["source_key"]} for r in rows],
+    )
+    conn.execute(source_links.insert(), rows)
+
+
+def _all_standing(conn: Connection) -> set[str]:
+    stmt = select(golden_customers.c.golden_id).where(golden_customers.c.merged_into.is_(None))
+    linked = select(source_links.c.golden_id).distinct()
+    return set(conn.execute(stmt).scalars()) | set(conn.execute(linked).scalars())
+
+
+def _saved_model(conn: Connection) -> tuple[dict[str, Any] | None, int]:
+    row = conn.execute(
+        select(golden_match_models.c.model, golden_match_models.c.records)
+        .order_by(golden_match_models.c.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], int(row[1])) if row else (None, 0)
+
+
+def _save_model(
+    conn: Connection, model: dict[str, Any], records: int, run_id: int, now: datetime
+) -> None:
+    conn.execute(
+        golden_match_models.insert().values(
+            run_id=run_id, records=records, model=model, created_at=now
+        )
+    )
+
+
+def _rules_hash(settings: ReconcileConfig) -> str:
+    text = json.dumps(settings.survivorship.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _previous_rules_hash(conn: Connection, run_id: int) -> str | None:
+    """The survivorship rules the last successful reconcile applied (None: none ran)."""
+    checks = conn.execute(
+        select(runs.c.checks)
+        .where(
+            runs.c.source == HUB_SOURCE,
+            runs.c.stream == RECONCILE,
+            runs.c.status == SUCCESS,
+            runs.c.id < run_id,
+        )
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return (checks or {}).get("survivorship")

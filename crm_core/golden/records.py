@@ -1,0 +1,151 @@
+"""Golden records in the store: rebuilt from their source records by the survivorship
+rules, written only where something changed, each field's lineage beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, select, update
+
+from crm_core.golden.store_io import active_pins, chunks, read_members
+from crm_core.golden.survivorship import LINEAGE_SCHEMA, golden_values, survive
+from crm_core.store.tables import golden_customers, golden_lineage
+from schemas.reconcile import GOLDEN_FIELDS, Survivorship
+
+_SUPPLIER = ("value", "rule", "source", "stream", "source_key", "run_id")
+
+
+@dataclass
+class Rebuilt:
+    """How many golden records a rebuild created and changed."""
+
+    created: int = 0
+    updated: int = 0
+    lineage_changed: int = 0
+
+
+def rebuild(
+    conn: Connection,
+    golden_ids: Iterable[str],
+    rules: Survivorship,
+    *,
+    run_id: int | None,
+    now: datetime,
+) -> Rebuilt:
+    """Recompute the golden records ``golden_ids`` from the records linked to them.
+
+    Golden ids without linked records are left as they are. ``run_id`` is the reconcile
+    run deciding (None for a steward's action).
+    """
+    ids = sorted(set(golden_ids))
+    out = Rebuilt()
+    if not ids:
+        return out
+    members = read_members(conn, ids)
+    if members.is_empty():
+        return out
+    members = members.with_columns(changed_at=pl.coalesce("updated_at", "loaded_at"))
+    previous = read_lineage(conn, ids)
+    pins = {k: v for k, v in active_pins(conn).items() if k[0] in set(ids)}
+    lineage = survive(members, rules, pins=pins, previous=previous)
+    _write_goldens(conn, golden_values(lineage), now, out)
+    _write_lineage(conn, lineage, previous, run_id, now, out)
+    return out
+
+
+def read_lineage(conn: Connection, golden_ids: Sequence[str]) -> pl.DataFrame:
+    """The lineage rows of ``golden_ids``."""
+    rows: list[Any] = []
+    cols = [golden_lineage.c[c] for c in LINEAGE_SCHEMA]
+    for part in chunks(list(golden_ids)):
+        rows.extend(conn.execute(select(*cols).where(golden_lineage.c.golden_id.in_(part))))
+    return pl.DataFrame([tuple(r) for r in rows], schema=LINEAGE_SCHEMA, orient="row")
+
+
+def _write_goldens(
+    conn: Connection, values: dict[str, dict[str, str | None]], now: datetime, out: Rebuilt
+) -> None:
+    existing: dict[str, dict[str, Any]] = {}
+    cols = [golden_customers.c.golden_id, *(golden_customers.c[f] for f in GOLDEN_FIELDS)]
+    for part in chunks(list(values)):
+        for row in conn.execute(select(*cols).where(golden_customers.c.golden_id.in_(part))):
+            existing[row.golden_id] = dict(row._mapping)
+    inserts, updates = [], []
+    for golden_id, fields in values.items():
+        row = {f: fields.get(f) for f in GOLDEN_FIELDS}
+        row["name"] = row["name"] or ""
+        before = existing.get(golden_id)
+        if before is None:
+            inserts.append({**row, "golden_id": golden_id, "created_at": now, "updated_at": now})
+        elif any(before[f] != row[f] for f in GOLDEN_FIELDS):
+            updates.append({**{f"v_{f}": row[f] for f in GOLDEN_FIELDS}, "b_id": golden_id})
+    if inserts:
+        conn.execute(golden_customers.insert(), inserts)
+    if updates:
+        stmt = (
+            update(golden_customers)
+            .where(golden_customers.c.golden_id == bindparam("b_id"))
+            .values(updated_at=now, **{f: bindparam(f"v_{f}") for f in GOLDEN_FIELDS})
+        )
+        conn.execute(stmt, updates)
+    out.created += len(inserts)
+    out.updated += len(updates)
+
+
+def _write_lineage(
+    conn: Connection,
+    lineage: pl.DataFrame,
+    previous: pl.DataFrame,
+    run_id: int | None,
+    now: datetime,
+    out: Rebuilt,
+) -> None:
+    """Replace the lineage rows whose value or supplier changed; keep the others (and
+    when they were decided)."""
+    before = {
+        (r["golden_id"], r["field"]): tuple(r[c] for c in _SUPPLIER)
+        for r in previous.iter_rows(named=True)
+    }
+    changed = [
+        r
+        for r in lineage.iter_rows(named=True)
+        if before.get((r["golden_id"], r["field"])) != tuple(r[c] for c in _SUPPLIER)
+    ]
+    if not changed:
+        return
+    stale = [
+        {"b_id": r["golden_id"], "b_field": r["field"]}
+        for r in changed
+        if (r["golden_id"], r["field"]) in before
+    ]
+    if stale:
+        conn.execute(
+            golden_lineage.delete().where(
+                golden_lineage.c.golden_id == bindparam("b_id"),
+                golden_lineage.c.field == bindparam("b_field"),
+            ),
+            stale,
+        )
+    conn.execute(
+        golden_lineage.insert(),
+        [{**r, "reconcile_run_id": run_id, "decided_at": now} for r in changed],
+    )
+    out.lineage_changed += len(changed)
+
+
+def mark_merged(conn: Connection, merged: dict[str, str | None], now: datetime) -> None:
+    """Record golden customers as merged into others (None: standing on its own again).
+
+    A merged golden record keeps its last values and their lineage, as history."""
+    if not merged:
+        return
+    stmt = (
+        update(golden_customers)
+        .where(golden_customers.c.golden_id == bindparam("b_id"))
+        .values(merged_into=bindparam("b_into"), updated_at=now)
+    )
+    conn.execute(stmt, [{"b_id": k, "b_into": v} for k, v in merged.items()])
