@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import docs, extract, scaling
+from bench import docs, extract, matching, scaling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,6 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     sc.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated sizes (rows)")
     sc.add_argument("--no-peers", action="store_true", help="skip dlt")
     sc.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ma = sub.add_parser(
+        "matching", help="identity resolution: FEBRL4 accuracy, then time and memory by size"
+    )
+    ma.add_argument(
+        "--sizes", default="100000,1000000", help="generated customer records (comma-separated)"
+    )
+    ma.add_argument("--no-baseline", action="store_true", help="skip the plain Splink model")
+    ma.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -41,6 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.name == "scaling":
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
         scaling.run(sizes, peers=not args.no_peers, as_json=args.json)
+    elif args.name == "matching":
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+        matching.run(sizes, baseline=not args.no_baseline, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

@@ -103,6 +103,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return erp, crm
 
 
+@pytest.mark.slow
 def test_resolve_links_across_files_and_within_each(
     tmp_path: Path, files: tuple[Path, Path]
 ) -> None:
@@ -148,6 +149,7 @@ def test_resolve_links_across_files_and_within_each(
     assert {"record_id_l", "record_id_r", "decided_by", "match_probability"} <= set(pairs.columns)
 
 
+@pytest.mark.slow
 def test_column_overrides_name_what_headers_do_not(tmp_path: Path) -> None:
     people = write(
         tmp_path / "people.csv",

@@ -171,6 +171,7 @@ def test_city_region_postcode() -> None:
         ("0049 89 1234567", None, "+49891234567"),
         ("089 1234567 ext. 12", "DE", "+49891234567"),
         ("0207 946 0018", "GB", "+442079460018"),
+        ("+44 (0)20 7946 0018", "DE", "+442079460018"),
     ],
 )
 def test_phones_in_e164_from_the_records_country(raw: str, country: str | None, e164: str) -> None:

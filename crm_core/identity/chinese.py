@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from crm_core.identity.text import MAX_LENGTH, has_han, is_han, nfkc
@@ -79,20 +79,25 @@ def to_simplified(text: str) -> str:
     return _converter().convert(text) if has_han(text) else text
 
 
+@lru_cache(maxsize=200_000)  # names repeat across records and cities; pypinyin is slow
+def _pinyin(text: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    out: list[str] = []
+    for piece in lazy_pinyin(to_simplified(text)):
+        out.extend(piece.lower().split())
+    return tuple(out)
+
+
 def pinyin_syllables(text: str) -> list[str]:
     """Toneless pinyin, one syllable per Chinese character; other words are kept, lower case.
 
     ``重庆ABC贸易`` -> ``['chong', 'qing', 'abc', 'mao', 'yi']`` (pypinyin reads
     polyphonic characters in context: 重庆 is *chongqing*, not *zhongqing*).
     """
-    from pypinyin import lazy_pinyin
-
     if not has_han(text):
         return text.lower().split()
-    out: list[str] = []
-    for piece in lazy_pinyin(to_simplified(text)):
-        out.extend(piece.lower().split())
-    return out
+    return list(_pinyin(text))
 
 
 def split_person_name(name: str) -> tuple[str, str] | None:

@@ -61,13 +61,10 @@ class Training(_Strict):
     #: u probabilities: at most this many random pairs are compared
     max_pairs: float = Field(default=5e5, gt=0)
     #: one EM session per rule; each estimates m of the comparisons it does not block on
-    em_blocking: list[list[Feature]] = [
-        ["name_key"],
-        ["postcode"],
-        ["date_of_birth"],
-        ["phone"],
-        ["email"],
-    ]
+    em_blocking: list[list[Feature]] = [["postcode"], ["date_of_birth"], ["phone"], ["email"]]
+    #: tried in turn only when no ``em_blocking`` session could run: blocks of one name
+    #: hold namesakes, which EM can take for matches
+    em_fallback: list[list[Feature]] = [["name_key"], ["city"]]
     #: EM: at most about this many pairs per session
     em_max_pairs: float = Field(default=5e6, gt=0)
     #: no m probability below this (one typo must not veto a match)

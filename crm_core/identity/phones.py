@@ -9,6 +9,8 @@ import re
 
 from crm_core.identity.text import nfkc
 
+_SEPARATORS = re.compile(r"[\s\-./()]")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _EXTENSION = re.compile(r"(?:ext\.?|x|#|分机|转)\s*\d+\s*$", re.IGNORECASE)
 
 
@@ -28,6 +30,9 @@ def normalise_phone(raw: str | None, country: str | None = None) -> str | None:
         return None
     if text.startswith("00"):
         text = "+" + text[2:]
+    compact = _SEPARATORS.sub("", text)
+    if _E164.match(compact) and "(0)" not in text:  # international already
+        return compact
     region = (country or "").strip().upper() or None
     try:
         number = phonenumbers.parse(text, region if region and len(region) == 2 else None)

@@ -146,7 +146,8 @@ def resolve_new(
 
 def key_columns(config: MatchConfig, present: set[str]) -> dict[tuple[str, ...], str]:
     """A column name for each blocking and EM rule whose features all have data."""
-    rules = [tuple(r) for r in config.blocking] + [tuple(r) for r in config.training.em_blocking]
+    training = config.training
+    rules = [tuple(r) for r in [*config.blocking, *training.em_blocking, *training.em_fallback]]
     out: dict[tuple[str, ...], str] = {}
     for rule in rules:
         if rule not in out and set(rule) <= present:

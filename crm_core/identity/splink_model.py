@@ -105,8 +105,10 @@ def _person_name(cll: Any, cl: Any) -> Any:
 
 
 def _email(cll: Any, cl: Any) -> Any:
-    """E-mail: whole address, then the part before ``@`` (another domain of the same
-    person), then close spellings (no term frequencies: incremental runs need none)."""
+    """E-mail: whole address, one typo, then the part before ``@`` alone (another domain
+    of the same person). No Jaro-Winkler level: ``li.wei12@qq.com`` and
+    ``li.wei21@qq.com`` are close strings and different people. No term frequencies
+    either: incremental runs need none."""
     from splink import ColumnExpression
 
     user = ColumnExpression("email").regex_extract("^[^@]+")
@@ -115,8 +117,8 @@ def _email(cll: Any, cl: Any) -> Any:
         comparison_levels=[
             cll.NullLevel("email"),
             cll.ExactMatchLevel("email"),
+            cll.LevenshteinLevel("email", 1),
             cll.ExactMatchLevel(user),
-            cll.JaroWinklerLevel("email", 0.88),
             cll.ElseLevel(),
         ],
     )
@@ -201,12 +203,11 @@ def train(
     ``key_columns`` names the column holding each rule's capped key (see
     :func:`crm_core.identity.resolver.key_columns`): EM blocks on the rule's features
     where that key is set, so that no key too common to identify anyone floods it. An
-    EM session that fails on a degenerate sample (every pair a match, say) is undone
-    and the others go on.
+    EM session that fails on a degenerate sample (every pair a match, say) or estimates
+    nonsense is undone and the others go on; the ``em_fallback`` rules are tried only
+    when no ``em_blocking`` session was kept.
     """
     sp = splink()
-    from splink.internals.exceptions import SplinkException
-
     training = config.training
     linker = sp.Linker(records, settings(present, block_columns), log_level=logging.ERROR)
     deterministic = [
@@ -221,28 +222,14 @@ def train(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=training.max_pairs, seed=training.seed
     )
+    ran = 0
     for rule in training.em_blocking:
-        key = key_columns.get(tuple(rule))
-        if key is None:
-            continue
-        sql = _em_rule_sql(rule, key, present)
-        before = linker.misc.save_model_to_json()
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                sql, estimate_without_term_frequencies=True, max_pairs=training.em_max_pairs
-            )
-        except (SplinkException, ValueError) as exc:  # degenerate sample: the others do
-            log.info("EM blocked on %s skipped: %s", rule, str(exc).splitlines()[0])
-            linker = sp.Linker(records, before, log_level=logging.ERROR)
-            continue
-        implausible = _implausible(linker.misc.save_model_to_json())
-        if implausible:
-            log.info(
-                "EM blocked on %s undone: matches would agree on %s less than random pairs do",
-                rule,
-                ", ".join(implausible),
-            )
-            linker = sp.Linker(records, before, log_level=logging.ERROR)
+        linker, done = _em_session(sp, linker, records, rule, key_columns, present, config)
+        ran += done
+    for rule in training.em_fallback:
+        if ran:
+            break
+        linker, ran = _em_session(sp, linker, records, rule, key_columns, present, config)
     return regularised(linker.misc.save_model_to_json(), training.min_m_probability)
 
 
@@ -254,6 +241,44 @@ def _em_rule_sql(rule: list[str], key: str, present: set[str]) -> str:
     if {"given_name", "surname"} <= present and NAME_FEATURES & set(columns):
         columns = [c for c in columns if c not in NAME_FEATURES] + ["given_name", "surname"]
     return " and ".join(f'l."{c}" = r."{c}"' for c in columns) + f' and l."{key}" is not null'
+
+
+def _em_session(
+    sp: Any,
+    linker: Any,
+    records: Any,
+    rule: list[str],
+    key_columns: dict[tuple[str, ...], str],
+    present: set[str],
+    config: MatchConfig,
+) -> tuple[Any, bool]:
+    """One EM session blocked on ``rule``: (the linker, whether the session was kept).
+    A session that fails on a degenerate sample, or whose estimates are implausible, is
+    undone (the linker is rebuilt from the model as it was before)."""
+    from splink.internals.exceptions import SplinkException
+
+    key = key_columns.get(tuple(rule))
+    if key is None:
+        return linker, False
+    before = linker.misc.save_model_to_json()
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            _em_rule_sql(rule, key, present),
+            estimate_without_term_frequencies=True,
+            max_pairs=config.training.em_max_pairs,
+        )
+    except (SplinkException, ValueError) as exc:  # every pair a match, say
+        log.info("EM blocked on %s skipped: %s", rule, str(exc).splitlines()[0])
+        return sp.Linker(records, before, log_level=logging.ERROR), False
+    implausible = _implausible(linker.misc.save_model_to_json())
+    if implausible:
+        log.info(
+            "EM blocked on %s undone: matches would agree on %s less than random pairs do",
+            rule,
+            ", ".join(implausible),
+        )
+        return sp.Linker(records, before, log_level=logging.ERROR), False
+    return linker, True
 
 
 def _implausible(model: dict[str, Any]) -> list[str]:
