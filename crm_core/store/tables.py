@@ -192,3 +192,32 @@ golden_match_models = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index(None, golden_customers.c.merged_into)
+
+#: API keys of the HTTP API: only a hash of each key is kept (see crm_core.api_keys)
+api_keys = Table(
+    "hub_api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    #: the key's public part, shown by ``apikey list`` and used to find the hash
+    Column("key_id", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200)),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(200)),
+    Index(None, "key_id", unique=True),
+)
+
+#: What the API's customer search matches: folded names, pinyin, e-mails, phones, tax ids
+#: and source keys of each golden customer (see crm_core.api.service.search_index)
+customer_search = Table(
+    "customer_search",
+    metadata,
+    Column("golden_id", String(64), primary_key=True),
+    Column("name_terms", Text, nullable=False),
+    Column("key_terms", Text, nullable=False),
+    #: the newest change of the golden record or its links when it was indexed
+    Column("mark", UTCDateTime, nullable=False, index=True),
+)

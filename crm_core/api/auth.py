@@ -1,0 +1,64 @@
+"""Who is calling and what they may see: ``Authorization: Bearer <API key>`` checked
+against the store's hashed keys, the key's role against the scope of the route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crm_core.api_keys import ApiKey, Scope, authenticate
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key made with `crm-hub apikey create --role ROLE`.",
+)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+_INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+def require(scope: Scope) -> Callable[..., ApiKey]:
+    """A dependency that lets the request through only with a valid key whose role
+    grants ``scope``; 401 without a valid key, 403 when the role does not allow it."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> ApiKey:
+        if credentials is None:
+            raise HTTPException(
+                401, "an API key is needed: send 'Authorization: Bearer <key>'", _CHALLENGE
+            )
+        key = authenticate(request.app.state.store, credentials.credentials)
+        if key is None:
+            raise HTTPException(401, "the API key is not valid or was revoked", _INVALID)
+        if not key.allows(scope):
+            raise HTTPException(403, f"a {key.role.value} key may not see {scope.value} data")
+        request.state.api_key = key
+        return key
+
+    return check
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for query parameters the route does not take (a typo should not silently
+    return everything)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = {p.alias for p in get_flat_dependant(route.dependant).query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        from fastapi.exceptions import RequestValidationError
+
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra"}
+                for name in unknown[:10]
+            ]
+        )

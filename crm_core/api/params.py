@@ -1,0 +1,46 @@
+"""Parameters shared by the routes, with their limits (too long, too big or malformed
+values are a 422, never a slow query), and the page's ``next`` link."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import Path, Query, Request
+
+from crm_core.api.service.views import Page
+
+T = TypeVar("T")
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+CustomerId = Annotated[
+    str,
+    Path(
+        alias="id",
+        description="The customer's golden id (a merged id leads to the customer it was "
+        "merged into).",
+        pattern=ID_PATTERN,
+        max_length=64,
+        examples=["G00000001"],
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+AsOf = Annotated[
+    date | None,
+    Query(description="The day to compute as of (default: today, UTC).", alias="as_of"),
+]
+Name = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def today(as_of: date | None) -> date:
+    """``as_of`` or today's date in UTC."""
+    return as_of or datetime.now(UTC).date()
+
+
+def with_next(request: Request, page: Page[T]) -> Page[T]:
+    """``page`` with ``next`` set to the URL (path and query) of the following page."""
+    if page.more:
+        url = request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit)
+        page.next = f"{url.path}?{url.query}"
+    return page

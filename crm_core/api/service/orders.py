@@ -1,0 +1,86 @@
+"""A customer's orders across its sources, newest first, each with its lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from crm_core.api.service.lookup import linked, resolve
+from crm_core.api.service.views import OrderLineView, OrderView, Page
+from crm_core.store.tables import RECORD_TABLES
+from schemas.model import OrderStatus
+
+orders_table = RECORD_TABLES["orders"]
+lines_table = RECORD_TABLES["order_lines"]
+_LINE_FIELDS = tuple(OrderLineView.model_fields)
+
+
+def orders(
+    store: Engine,
+    golden_id: str,
+    *,
+    status: Sequence[OrderStatus] = (),
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[OrderView]:
+    """Orders of every source record of the customer, newest first; ``status`` keeps
+    only those statuses, ``since``/``until`` bound the order date (both included)."""
+    o = orders_table
+    with store.connect() as conn:
+        standing = resolve(conn, golden_id)["golden_id"]
+        stmt = linked(o, standing)
+        if status:
+            stmt = stmt.where(o.c.status.in_([str(s) for s in status]))
+        if since:
+            stmt = stmt.where(o.c.order_date >= since)
+        if until:
+            stmt = stmt.where(o.c.order_date <= until)
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                stmt.order_by(o.c.order_date.desc(), o.c.source, o.c.order_id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ]
+        lines = _lines(conn, rows)
+    items = [
+        OrderView(
+            source=r["source"],
+            order_id=r["order_id"],
+            customer_key=r["customer_id"],
+            order_date=r["order_date"],
+            requested_date=r["requested_date"],
+            status=r["status"],
+            currency=r["currency"],
+            total_amount=r["total_amount"],
+            updated_at=r["updated_at"],
+            lines=lines.get((r["source"], r["order_id"]), []),
+        )
+        for r in rows
+    ]
+    return Page[OrderView](items=items, total=int(total), limit=limit, offset=offset)
+
+
+def _lines(conn: Any, orders: list[dict[str, Any]]) -> dict[tuple[str, str], list[OrderLineView]]:
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for order in orders:
+        wanted[order["source"]].append(order["order_id"])
+    out: dict[tuple[str, str], list[OrderLineView]] = defaultdict(list)
+    for source, ids in wanted.items():
+        stmt = (
+            select(lines_table)
+            .where(lines_table.c.source == source, lines_table.c.order_id.in_(ids))
+            .order_by(lines_table.c.order_id, lines_table.c.line_no)
+        )
+        for row in conn.execute(stmt):
+            data = row._mapping
+            out[(source, row.order_id)].append(OrderLineView(**{k: data[k] for k in _LINE_FIELDS}))
+    return out

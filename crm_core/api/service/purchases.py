@@ -1,0 +1,109 @@
+"""What a customer bought: the lines of its orders that were not cancelled, with the
+product line each item belongs to (from the inventory of the same source)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, and_, func, select
+
+from crm_core.api.service.lookup import linked
+from crm_core.store.tables import RECORD_TABLES
+from schemas.model import OrderStatus
+
+orders = RECORD_TABLES["orders"]
+lines = RECORD_TABLES["order_lines"]
+inventory = RECORD_TABLES["inventory"]
+CANCELLED = OrderStatus.CANCELLED.value
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One order line the customer bought."""
+
+    source: str
+    order_id: str
+    order_date: date
+    currency: str
+    item_id: str
+    description: str | None
+    quantity: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderTotal:
+    """One order that was not cancelled."""
+
+    source: str
+    order_id: str
+    order_date: date
+    currency: str
+    total_amount: Decimal
+
+
+def order_totals(conn: Connection, golden_id: str) -> list[OrderTotal]:
+    """The customer's orders that were not cancelled, oldest first."""
+    stmt = (
+        linked(
+            orders,
+            golden_id,
+            orders.c.source,
+            orders.c.order_id,
+            orders.c.order_date,
+            orders.c.currency,
+            orders.c.total_amount,
+        )
+        .where(orders.c.status != CANCELLED)
+        .order_by(orders.c.order_date, orders.c.order_id)
+    )
+    return [OrderTotal(*r) for r in conn.execute(stmt)]
+
+
+def purchases(conn: Connection, golden_id: str) -> list[Purchase]:
+    """Every order line of the customer's orders that were not cancelled, oldest first."""
+    stmt = (
+        linked(
+            orders,
+            golden_id,
+            lines.c.source,
+            lines.c.order_id,
+            orders.c.order_date,
+            func.coalesce(lines.c.currency, orders.c.currency),
+            lines.c.item_id,
+            lines.c.description,
+            lines.c.quantity,
+            lines.c.amount,
+        )
+        .join(lines, and_(lines.c.source == orders.c.source, lines.c.order_id == orders.c.order_id))
+        .where(orders.c.status != CANCELLED, func.coalesce(lines.c.status, "") != CANCELLED)
+        .order_by(orders.c.order_date, lines.c.order_id, lines.c.line_no)
+    )
+    return [Purchase(*r) for r in conn.execute(stmt)]
+
+
+def product_lines(conn: Connection, items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(source, item id) -> product line, as the source's inventory says."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for source, item in items:
+        wanted[source].add(item)
+    out: dict[tuple[str, str], str] = {}
+    for source, ids in wanted.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            stmt = (
+                select(inventory.c.item_id, func.max(inventory.c.product_line))
+                .where(
+                    inventory.c.source == source,
+                    inventory.c.item_id.in_(ordered[start : start + 500]),
+                    inventory.c.product_line.is_not(None),
+                )
+                .group_by(inventory.c.item_id)
+            )
+            for item, line in conn.execute(stmt):
+                out[(source, item)] = line
+    return out

@@ -1,0 +1,363 @@
+"""What the service layer returns: pydantic models the API serves as JSON and documents
+in its OpenAPI schema, and the CLI can print.
+
+Money is ``Decimal`` and goes out as a string (``"76956.7500"``), so no client rounds it
+through a float; every amount has its currency beside it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.model import OpenReceivable, OrderStatus, SourceRecordRef
+
+T = TypeVar("T")
+CreditStatus = Literal["ok", "near_limit", "on_hold", "unknown"]
+Tier = Literal["A", "B", "C", "D"]
+Bucket = Literal["current", "days_0_30", "days_31_60", "days_61_90", "days_over_90"]
+
+
+class View(BaseModel):
+    """Base of the response models."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(View, Generic[T]):
+    """One page of a list: ``next`` is the URL of the next page, null on the last one."""
+
+    items: list[T]
+    total: int = Field(description="How many items match in all.")
+    limit: int
+    offset: int
+    next: str | None = None
+
+    @property
+    def more(self) -> bool:
+        """Whether items follow this page."""
+        return self.offset + len(self.items) < self.total
+
+
+class CustomerSummary(View):
+    """A customer in a list of search results."""
+
+    id: str = Field(description="The golden id.")
+    name: str
+    kind: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+class AddressView(View):
+    """The golden postal address."""
+
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+
+class SourceRecordView(View):
+    """One back-office record linked to the golden customer, as that system has it."""
+
+    source: str
+    stream: str
+    key: str
+    rule: str | None = Field(None, description="The rule that linked it.")
+    linked_at: datetime | None = None
+    name: str | None = None
+    kind: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    currency: str | None = None
+    active: bool | None = None
+    created_on: date | None = None
+    updated_at: datetime | None = None
+    run_id: int | None = Field(None, description="The sync run that last wrote it.")
+    loaded_at: datetime | None = None
+
+
+class LineageView(View):
+    """Where one golden field's value came from and which rule chose it."""
+
+    field: str
+    value: str | None = None
+    rule: str
+    source: SourceRecordRef | None = None
+    run_id: int | None = Field(None, description="The sync run that loaded the value.")
+    reconcile_run_id: int | None = None
+    decided_at: datetime | None = None
+
+
+class CustomerDetail(View):
+    """The golden record with its source records and each field's lineage."""
+
+    id: str
+    requested_id: str | None = Field(
+        None, description="The id asked for, when it was merged into this customer."
+    )
+    kind: str | None = None
+    name: str
+    tax_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: AddressView
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    sources: list[SourceRecordView]
+    lineage: list[LineageView]
+
+
+class OrderLineView(View):
+    """One line of an order."""
+
+    line_no: int
+    item_id: str
+    description: str | None = None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    currency: str | None = None
+    status: OrderStatus | None = None
+
+
+class OrderView(View):
+    """An order with its lines."""
+
+    source: str
+    order_id: str
+    customer_key: str = Field(description="The customer's id in that source.")
+    order_date: date
+    requested_date: date | None = None
+    status: OrderStatus
+    currency: str
+    total_amount: Decimal
+    updated_at: datetime | None = None
+    lines: list[OrderLineView]
+
+
+class CreditProfileView(View):
+    """A credit profile as one source's finance keeps it."""
+
+    source: str
+    customer_key: str
+    credit_limit: Decimal
+    exposure: Decimal | None = None
+    available: Decimal | None = Field(
+        None, description="As the source says, else limit minus exposure."
+    )
+    utilisation: Decimal | None = Field(None, description="Exposure over limit (0.95 = 95%).")
+    on_hold: bool
+    hold_reason: str | None = None
+    terms: str | None = None
+    risk_class: str | None = None
+    currency: str
+    updated_at: datetime | None = None
+    status: CreditStatus
+
+
+class CreditView(View):
+    """Credit across the customer's sources; ``status`` is the worst of them."""
+
+    id: str
+    status: CreditStatus
+    near_limit_at: Decimal = Field(description="Utilisation from which a profile is near_limit.")
+    profiles: list[CreditProfileView]
+
+
+class OpenItemView(View):
+    """An open invoice, with how late it is."""
+
+    source: str
+    invoice_id: str
+    order_id: str | None = None
+    invoice_date: date
+    due_date: date | None = None
+    amount: Decimal
+    open_amount: Decimal
+    currency: str
+    days_past_due: int
+    bucket: Bucket
+
+
+class PaymentView(View):
+    """A payment received."""
+
+    source: str
+    payment_id: str
+    invoice_id: str | None = None
+    payment_date: date
+    amount: Decimal
+    currency: str
+    method: str | None = None
+
+
+class ReceivablesView(View):
+    """Open balance per currency with overdue buckets, the open items, the last payment."""
+
+    id: str
+    as_of: date
+    balances: list[OpenReceivable]
+    open_items: list[OpenItemView] = Field(description="Oldest due date first.")
+    open_items_total: int
+    last_payment: PaymentView | None = None
+
+
+class WarehouseStock(View):
+    """Stock of one item in one warehouse."""
+
+    warehouse: str
+    on_hand: Decimal
+    allocated: Decimal
+    available: Decimal = Field(description="As the source says, else on hand minus allocated.")
+    on_order: Decimal | None = None
+    updated_at: datetime | None = None
+
+
+class InventoryItemView(View):
+    """An item the customer buys, with its stock in every warehouse of that source."""
+
+    source: str
+    item_id: str
+    description: str | None = None
+    product_line: str | None = None
+    last_ordered: date
+    quantity_12m: Decimal = Field(description="Quantity ordered in the 12 months to today.")
+    available_total: Decimal
+    warehouses: list[WarehouseStock]
+
+
+class RevenueView(View):
+    """Revenue of orders not cancelled, in one currency."""
+
+    currency: str
+    last_12_months: Decimal
+    lifetime: Decimal
+    orders_12_months: int
+    orders_lifetime: int
+
+
+class ProductLineYear(View):
+    """What the customer bought of one product line in one year."""
+
+    product_line: str | None
+    year: int
+    currency: str
+    amount: Decimal
+    quantity: Decimal
+    orders: int
+
+
+class LapsedProduct(View):
+    """An item bought last year and not this year."""
+
+    source: str
+    item_id: str
+    description: str | None = None
+    product_line: str | None = None
+    currency: str
+    last_year_amount: Decimal
+    last_year_quantity: Decimal
+    last_ordered: date
+
+
+class RfmView(View):
+    """Recency, frequency and monetary scores, 1 (low) to 5 (high), as quintiles of all
+    customers with orders (monetary among customers in the same currency)."""
+
+    recency: int = Field(ge=1, le=5)
+    frequency: int = Field(ge=1, le=5)
+    monetary: int = Field(ge=1, le=5)
+    score: str = Field(description="The three scores as one code, e.g. 545.")
+
+
+class ChurnView(View):
+    """Whether the customer looks lost, by the rule of its tier."""
+
+    flag: bool
+    threshold_days: int | None
+    rule: str
+
+
+class InsightsView(View):
+    """Purchase history, lapsed products, value, RFM, tier and churn of one customer."""
+
+    id: str
+    as_of: date
+    currency: str | None = Field(description="The currency the scores and tier are in.")
+    revenue: list[RevenueView]
+    purchase_history: list[ProductLineYear]
+    lapsed_products: list[LapsedProduct]
+    lapsed_product_lines: list[str]
+    last_order_date: date | None = None
+    days_since_last_order: int | None = None
+    rfm: RfmView
+    tier: Tier = Field(
+        description="A: the customers making the first 80% of 12-month revenue, B: the "
+        "next 15%, C: the rest with revenue, D: no revenue in 12 months."
+    )
+    churn: ChurnView
+
+
+class RunView(View):
+    """A run of one stream (or of the hub's reconcile) from the run ledger."""
+
+    run_id: int
+    source: str
+    stream: str
+    entity: str | None = None
+    mode: str
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None
+    watermark: str | None = None
+    error: str | None = None
+
+
+class RunDetail(RunView):
+    """A run with its batches and contract outcome."""
+
+    batches: int
+    checks: dict[str, Any] | None = None
+
+
+class QuarantineRow(View):
+    """A row held back by a mapping or a contract, kept whole with the reason."""
+
+    id: int
+    run_id: int | None = None
+    source: str
+    stream: str
+    record_key: str | None = None
+    reason: str
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    raw: dict[str, Any]
+
+
+class Health(View):
+    """The API is up and its store answers."""
+
+    status: Literal["ok"]
+    version: str
