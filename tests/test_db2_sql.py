@@ -86,8 +86,11 @@ def test_db2_isolation_defaults_to_the_servers_and_a_stream_can_choose_its_own(
         "FETCH FIRST 10 ROWS ONLY WITH CS"
     )
     with pytest.raises(ConfigError) as info:
-        db2_source(monkeypatch, isolation="DIRTY")
-    assert "options.isolation: 'DIRTY' is not one of UR, CS, RS, RR" in str(info.value)
+        db2_source(monkeypatch, isolation="DIRTY", isolaton="UR")
+    assert info.value.problems == [
+        "options.isolaton: unknown option (known: isolation, stand_in)",
+        "options.isolation: 'DIRTY' is not one of UR, CS, RS, RR",
+    ]
 
 
 def test_db2_query_streams_and_the_check_probe_page_too(monkeypatch: pytest.MonkeyPatch) -> None:

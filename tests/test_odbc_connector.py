@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -250,3 +251,42 @@ def test_odbc_mariadb_memory_stays_bounded_by_the_batch_over_300000_rows(
             peak = max(peak, resident_mb())
     assert rows == 300_000 and last == Decimal("3000.00")
     assert peak - before < 10, f"memory grew by {peak - before:.1f} MB"
+
+
+def test_odbc_config_problems_are_reported_together() -> None:
+    cfg = SourceConfig(
+        kind="odbc",
+        url="odbc://u@db.example/erp",
+        mapping=Path("m.yaml"),
+        options={
+            "driver": "MariaDB Unicode",
+            "timezone": "Mars/Olympus",
+            "paging": "pages",
+            "dns": "x",
+        },
+        streams={"ledger": {"table": "ledger", "primary_key": ["id"]}},
+    )
+    with pytest.raises(ConfigError) as info:
+        OdbcConnector("erp", cfg)
+    assert info.value.problems == [
+        "options.dns: unknown option (known: connection, driver, dsn, login_timeout, paging, "
+        "timezone)",
+        "options.timezone: 'Mars/Olympus' is not an IANA time zone",
+        "options.paging: 'pages' is not keyset or cursor",
+    ]
+
+
+def test_odbc_batches_are_typed_by_the_cursor_description_and_keep_every_digit() -> None:
+    from connectors.odbc.frames import DecimalText, to_frame
+
+    description = [("id", int), ("amount", Decimal), ("text_amount", str), ("note", str)]
+    rows = [
+        (1, Decimal("0.0000001"), DecimalText("12.5"), "上海"),
+        (2, Decimal("1E+3"), None, 7),  # a stray number in a text column stays visible
+        (3, None, DecimalText("-0.125"), None),
+    ]
+    frame = to_frame(description, rows)
+    assert frame["amount"].to_list() == [Decimal("0.0000001"), Decimal(1000), None]
+    assert frame["text_amount"].to_list() == [Decimal("12.5"), None, Decimal("-0.125")]
+    assert frame["note"].to_list() == ["上海", "7", None]
+    assert frame["id"].dtype == pl.Int64

@@ -49,6 +49,8 @@ ISOLATION = {
     "RS": "read stability",
     "RR": "repeatable read",
 }
+#: The source options this connector reads.
+OPTIONS = {"isolation", "stand_in"}
 #: Dialects of stand-in databases without the standard FETCH FIRST clause.
 NO_FETCH_FIRST = {"sqlite"}
 
@@ -61,7 +63,11 @@ class Db2Connector(SqlConnector):
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
         self.stand_in = bool(config.options.get("stand_in", False))
-        problems = []
+        problems = [
+            f"options.{key}: unknown option (known: {', '.join(sorted(OPTIONS))})"
+            for key in config.options
+            if key not in OPTIONS
+        ]
         for where, value in [("options", config.options.get("isolation"))] + [
             (f"streams.{s.name}.options", s.options.get("isolation")) for s in self.streams()
         ]:

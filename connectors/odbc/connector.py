@@ -24,8 +24,8 @@ fetched as wide characters (``...有限公司`` comes back as ``...有限公``) 
 wide-character parameters, so with those servers pyodbc exchanges text as UTF-8
 (``SQL_C_CHAR``), which the Unicode driver delivers intact. Fetching DECIMAL through
 pyodbc's own decimal path leaks about 45 bytes a value with that driver (measured: +9 MB
-per 200,000 values, flat with PostgreSQL), so DECIMAL is read as its text and made a
-``Decimal`` here.
+per 200,000 values, flat with PostgreSQL), so DECIMAL is read as its text, which
+``frames.to_frame`` casts per column.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from sqlalchemy.sql.compiler import IdentifierPreparer
 from connectors.base import BaseConnector
 from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
-from connectors.sql import ordered_select, position_of, rows_to_frame, stream_from
+from connectors.odbc.frames import DecimalText, to_frame
+from connectors.sql import ordered_select, position_of, stream_from
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
 from schemas.source import Position, StreamSpec
@@ -55,9 +56,13 @@ if TYPE_CHECKING:
     import pyodbc
 
 UTC = "UTC"
+#: A cursor's description: (name, Python type, display size, size, precision, scale, null ok)
+Description = Sequence[Sequence[Any]]
 LOGIN_TIMEOUT = 15
 #: Servers whose ODBC driver exchanges text correctly only as UTF-8 (module docstring).
 UTF8_TEXT_DBMS = ("mariadb", "mysql")
+#: The source options this connector reads (see docs/connectors.md).
+OPTIONS = {"driver", "dsn", "timezone", "connection", "paging", "login_timeout"}
 #: Servers paged with LIMIT (MySQL has no FETCH FIRST), and paged by default (docstring).
 LIMIT_DBMS = ("mariadb", "mysql")
 
@@ -90,13 +95,20 @@ class OdbcConnector(BaseConnector):
         for spec in self.streams():
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
+        problems = [
+            f"options.{key}: unknown option (known: {', '.join(sorted(OPTIONS))})"
+            for key in config.options
+            if key not in OPTIONS
+        ]
         zone = str(config.options.get("timezone", UTC))
         try:
             self.timezone = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"source {name!r}: options.timezone {zone!r} is not an IANA time zone"
-            ) from None
+            problems.append(f"options.timezone: {zone!r} is not an IANA time zone")
+        if config.options.get("paging", "keyset") not in ("keyset", "cursor"):
+            problems.append(f"options.paging: {config.options['paging']!r} is not keyset or cursor")
+        if problems:
+            raise ConfigError(f"source {name!r}:", problems)
 
     # -- connection -----------------------------------------------------------------
     @property
@@ -152,10 +164,6 @@ class OdbcConnector(BaseConnector):
         chosen = self.config.options.get("paging")
         if chosen is None:
             return "keyset" if _dbms(conn).startswith(LIMIT_DBMS) else "cursor"
-        if chosen not in ("keyset", "cursor"):
-            raise ConfigError(
-                f"source {self.name!r}: options.paging {chosen!r} is not keyset or cursor"
-            )
         return str(chosen)
 
     def to_source(self, position: Position | None) -> Position | None:
@@ -178,39 +186,40 @@ class OdbcConnector(BaseConnector):
                 parts = self._fetchmany(conn, spec, after, batch_size)
             else:
                 parts = self._pages(conn, spec, after, batch_size)
-            for names, rows in parts:
-                yield self.frame(names, rows)
+            for description, rows in parts:
+                yield self.frame(description, rows)
             conn.rollback()  # a read-only unit of work: end it, release its snapshot
 
     def _fetchmany(
         self, conn: pyodbc.Connection, spec: StreamSpec, after: Position | None, size: int
-    ) -> Iterator[tuple[list[str], list[Any]]]:
+    ) -> Iterator[tuple[Description, list[Any]]]:
         sql, params = self.query(conn, spec, after)
         with closing(conn.cursor()) as cur:
             cur.arraysize = size
             cur.execute(sql, params)
-            names = [d[0] for d in cur.description]
             while rows := cur.fetchmany(size):
-                yield names, rows
+                yield cur.description, rows
 
     def _pages(
         self, conn: pyodbc.Connection, spec: StreamSpec, after: Position | None, size: int
-    ) -> Iterator[tuple[list[str], list[Any]]]:
+    ) -> Iterator[tuple[Description, list[Any]]]:
         while True:
             sql, params = self.query(conn, spec, after, size)
             with closing(conn.cursor()) as cur:
                 cur.execute(sql, params)
-                names = [d[0] for d in cur.description]
+                description = cur.description
                 rows = cur.fetchall()
             if rows:
-                yield names, rows
+                yield description, rows
             if len(rows) < size:
                 return
-            after = position_of(rows[-1], names, spec)  # raw values: in the source's terms
+            # the last row's raw values are in the source's own terms (DECIMAL may be text)
+            last = [Decimal(v) if isinstance(v, DecimalText) else v for v in rows[-1]]
+            after = position_of(last, [d[0] for d in description], spec)
 
-    def frame(self, names: list[str], rows: Sequence[Any]) -> pl.DataFrame:
+    def frame(self, description: Description, rows: Sequence[Any]) -> pl.DataFrame:
         """Rows as a DataFrame; naive timestamps become UTC, taken in the source's zone."""
-        df = rows_to_frame(names, [tuple(r) for r in rows])
+        df = to_frame(description, rows)
         naive = [
             n for n, t in df.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is None
         ]
@@ -249,9 +258,9 @@ class OdbcConnector(BaseConnector):
         return source_errors(self.name, self.url, doing, describe_error)
 
 
-def _decimal(raw: bytes | None) -> Decimal | None:
-    """A DECIMAL value from the text the driver gives for it."""
-    return None if raw is None else Decimal(raw.decode("ascii"))
+def _decimal(raw: bytes | None) -> DecimalText | None:
+    """A DECIMAL value as the text the driver gives for it (made Decimal by the frame)."""
+    return None if raw is None else DecimalText(raw.decode("ascii"))
 
 
 def _dbms(conn: pyodbc.Connection) -> str:
