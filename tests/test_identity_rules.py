@@ -128,6 +128,11 @@ def test_values_shared_by_too_many_records_link_nobody() -> None:
     assert len(pairs(frame.head(5), config)) == 10
 
 
+def test_no_records_make_no_features() -> None:
+    features = prepare(pl.DataFrame(schema={"source": pl.String, "customer_id": pl.String}))
+    assert features.is_empty() and "name_key" in features.columns
+
+
 def test_empty_values_never_match() -> None:
     frame = records({"name": "  ", "tax_id": ""}, {"name": "😀", "tax_id": None})
     assert pairs(frame) == set()

@@ -63,6 +63,8 @@ def prepare(records: pl.DataFrame, first_rid: int = 0) -> pl.DataFrame:
     with ``rid`` numbering the rows from ``first_rid``."""
     if "customer_id" not in records.columns:
         raise ValueError("records need a customer_id column")
+    if records.is_empty():
+        return pl.DataFrame(schema={"rid": pl.Int64, **dict.fromkeys(FEATURES, pl.String)})
     raw = records.select(
         [
             (pl.col(c) if c in records.columns else pl.lit(None)).cast(pl.String).alias(c)
