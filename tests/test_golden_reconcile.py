@@ -8,12 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, select
 
 from crm_core.golden import customer_360, reconcile
 from crm_core.runs import list_runs
 from crm_core.store.db import open_store
-from crm_core.store.tables import golden_lineage
+from crm_core.store.tables import RECORD_TABLES, golden_lineage, golden_match_features
 from schemas.reconcile import ReconcileConfig
 from tests.golden_store import T0, customer, golden, golden_ids, load
 
@@ -130,6 +130,22 @@ def test_golden_ids_stay_across_runs_and_incremental_batches(store: Engine) -> N
     final = golden_ids(store)
     assert final[("finance", "F2")] == final[("crm", "K3")] == acme == min(acme, gamma)
     assert golden(store, gamma)["merged_into"] == acme
+    # every record's match features are kept, for the version of the record they describe
+    customers = RECORD_TABLES["customers"]
+    with store.connect() as conn:
+        kept = conn.execute(
+            select(func.count())
+            .select_from(golden_match_features)
+            .join(
+                customers,
+                and_(
+                    customers.c.source == golden_match_features.c.source,
+                    customers.c.customer_id == golden_match_features.c.customer_id,
+                    customers.c.loaded_at == golden_match_features.c.record_loaded_at,
+                ),
+            )
+        ).scalar_one()
+    assert kept == len(final) == 8
     ledger = list_runs(store, source="_hub")
     assert [r["mode"] for r in ledger] == ["reconcile"] * 6
     assert {r["status"] for r in ledger} == {"success"}

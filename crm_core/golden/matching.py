@@ -19,7 +19,7 @@ import polars as pl
 from crm_core.golden.ids import Record
 from crm_core.identity import MatchConfig, resolve, resolve_new
 from crm_core.identity.clusters import full_clusters, incremental_clusters
-from crm_core.identity.features import prepare
+from crm_core.identity.features import FEATURES, prepare
 from crm_core.identity.rules import deterministic_pairs
 
 log = logging.getLogger("crm_hub.golden")
@@ -39,6 +39,8 @@ class Matched:
     #: ``model``, or ``rules`` when only the deterministic rules decided
     method: str = "model"
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the match features of every record (``source``, ``customer_id``, ...), to keep
+    features: pl.DataFrame | None = None
 
 
 def match_all(
@@ -76,7 +78,7 @@ def match_new(
 ) -> Matched:
     """Cluster ``new`` records with each other and with ``existing`` ones (which carry
     their ``cluster_id``), keeping the existing clusters as they are unless new records
-    join them."""
+    join them. ``existing`` may be store records or their match features (cheaper)."""
     if existing.is_empty():
         return match_all(new, config, probabilistic=probabilistic, model=model)
     if probabilistic:
@@ -86,12 +88,11 @@ def match_new(
             log.warning("no probabilistic model (%s): rules only", exc)
         else:
             return _from_resolution(result, None if model is not None else result.model)
-    old = (
-        prepare(existing)
-        .drop("rid")
-        .with_row_index("rid")
-        .with_columns(pl.col("rid").cast(pl.Int64), cluster_id=existing.get_column("cluster_id"))
-    )
+    if "name_key" in existing.columns:  # features already
+        old = existing.select(*FEATURES, "cluster_id")
+    else:
+        old = prepare(existing).drop("rid").with_columns(existing.get_column("cluster_id"))
+    old = old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     fresh = prepare(new, first_rid=old.height)
     everything = pl.concat([old.drop("cluster_id"), fresh])
     pairs = _rule_pairs(everything, config, new_from=old.height)
@@ -128,6 +129,7 @@ def _from_rules(features: pl.DataFrame, clusters: pl.DataFrame, pairs: pl.DataFr
         ]
     ).join(ids, on="rid")
     return Matched(
+        features=features,
         clusters=_records(labelled, "cluster_id"),
         linked_by=_records(
             linked.unique(["source", "customer_id"], keep="first", maintain_order=True), "how"
@@ -149,6 +151,7 @@ def _from_resolution(result: Any, trained: dict[str, Any] | None) -> Matched:
         ["source", "customer_id"], keep="first", maintain_order=True
     )
     return Matched(
+        features=result.features,
         clusters=_records(result.clusters, "cluster_id"),
         linked_by=_records(best, "how"),
         trained=trained,

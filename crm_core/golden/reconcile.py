@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from crm_core import changes
 from crm_core.dag_plan import HUB_SOURCE, RECONCILE
-from crm_core.golden import constraints, matching
+from crm_core.golden import constraints, features_cache, matching
 from crm_core.golden.ids import IdSequence, Record, assign
 from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.stewardship import in_force
@@ -90,6 +90,19 @@ def reconcile(
     return {**stock, **outcome.as_dict()}
 
 
+@dataclass
+class _State:
+    """What the store holds at the start of a run."""
+
+    links: dict[Record, StoredLink]
+    goldens: dict[str, tuple[datetime, str | None]]
+    records: pl.DataFrame
+    actions: list[constraints.Action]
+    model: dict[str, Any] | None
+    trained_on: int
+    rules_changed: bool
+
+
 def _reconcile(
     store: Engine, settings: ReconcileConfig, config: MatchConfig, run_id: int, full: bool
 ) -> Outcome:
@@ -97,68 +110,35 @@ def _reconcile(
     out = Outcome()
     now = datetime.now(UTC)
     with store.connect() as conn:
-        links = read_links(conn)
-        goldens = read_goldens(conn)
-        records = read_customers(conn)
-        actions = in_force(conn, (constraints.MERGE, constraints.UNMERGE))
         model, trained_on = _saved_model(conn)
-        rules_changed = _previous_rules_hash(conn, run_id) != _rules_hash(settings)
-    out.records = records.height
-    changed = _changed(records, links)
+        state = _State(
+            links=read_links(conn),
+            goldens=read_goldens(conn),
+            records=read_customers(conn),
+            actions=in_force(conn, (constraints.MERGE, constraints.UNMERGE)),
+            model=model,
+            trained_on=trained_on,
+            rules_changed=_previous_rules_hash(conn, run_id) != _rules_hash(settings),
+        )
+    out.records = state.records.height
+    changed = _changed(state.records, state.links)
     out.seconds["read"] = round(time.perf_counter() - clock, 3)
-    if full or not links:
-        out.mode = FULL
-        matched = matching.match_all(
-            records, config, probabilistic=settings.probabilistic, model=None
-        )
-        out.records_matched = records.height
-    elif changed.height:
-        out.mode = INCREMENTAL
-        retrain = model is None or records.height >= trained_on * settings.retrain_growth
-        existing = _existing(records, changed, links, goldens)
-        matched = matching.match_new(
-            changed,
-            existing,
-            config,
-            probabilistic=settings.probabilistic,
-            model=None if retrain else model,
-        )
-        out.records_matched = changed.height
-    else:
-        matched = None
+    matched, to_keep = _match(store, state, changed, settings, config, full, out)
     out.seconds["match"] = round(time.perf_counter() - clock - out.seconds["read"], 3)
 
     with store.begin() as conn:
         touched: set[str] = set()
         if matched is not None:
-            out.matching = matched.method
-            clusters = dict(matched.clusters)
-            manual = constraints.replay(clusters, actions)
-            ids = IdSequence(goldens)
-            created_at = {g: v[0] for g, v in goldens.items()}
-            current = {r: link.link() for r, link in links.items()}
-            result = assign(clusters, current, created_at, ids)
-            merged: dict[str, str | None] = dict(result.merged)
-            mark_merged(conn, merged, now)
-            out.golden_merged = len(merged)
-            changed_keys = set(zip(changed["source"], changed["customer_id"], strict=True))
-            rows = _link_rows(records, result.golden_of, links, result.moved | changed_keys)
-            for row in rows:
-                key = (row["source"], row["source_key"])
-                if key in result.moved:
-                    row["rule"] = manual.get(key) or matched.linked_by.get(key) or "single"
-                    row["linked_at"] = now
-            _write_links(conn, rows)
-            out.links_changed = len(result.moved)
-            touched = {r["golden_id"] for r in rows}
-            touched |= {links[r].golden_id for r in result.moved if r in links}
-            touched -= set(merged)
+            touched = _relink(conn, state, changed, matched, out, now)
             if matched.trained is not None:
-                _save_model(conn, matched.trained, records.height, run_id, now)
+                _save_model(conn, matched.trained, state.records.height, run_id, now)
                 out.model_trained = True
-        if out.mode == FULL or rules_changed:
-            touched = _all_standing(conn)
-        built = rebuild(conn, touched, settings.survivorship, run_id=run_id, now=now)
+            if matched.features is not None:
+                features_cache.save(conn, matched.features, state.records, to_keep)
+        everything = out.mode == FULL or state.rules_changed
+        built = rebuild(
+            conn, None if everything else touched, settings.survivorship, run_id=run_id, now=now
+        )
         out.golden_created, out.golden_updated = built.created, built.updated
         out.golden_total = conn.execute(
             select(func.count())
@@ -167,6 +147,78 @@ def _reconcile(
         ).scalar_one()
     out.seconds["total"] = round(time.perf_counter() - clock, 3)
     return out
+
+
+def _match(
+    store: Engine,
+    state: _State,
+    changed: pl.DataFrame,
+    settings: ReconcileConfig,
+    config: MatchConfig,
+    full: bool,
+    out: Outcome,
+) -> tuple[matching.Matched | None, set[Record] | None]:
+    """Match all records (first run, ``full``) or the changed ones against the rest;
+    return what matching decided and the records whose features to save (None: all)."""
+    if full or not state.links:
+        out.mode = FULL
+        out.records_matched = state.records.height
+        return matching.match_all(
+            state.records, config, probabilistic=settings.probabilistic, model=None
+        ), None
+    if not changed.height:
+        return None, set()
+    out.mode = INCREMENTAL
+    out.records_matched = changed.height
+    grown = state.records.height >= state.trained_on * settings.retrain_growth
+    with store.connect() as conn:
+        existing, normalised = features_cache.existing_features(
+            conn, _existing(state.records, changed, state.links, state.goldens)
+        )
+    matched = matching.match_new(
+        changed,
+        existing,
+        config,
+        probabilistic=settings.probabilistic,
+        model=None if state.model is None or grown else state.model,
+    )
+    return matched, normalised | _keys(changed)
+
+
+def _relink(
+    conn: Connection,
+    state: _State,
+    changed: pl.DataFrame,
+    matched: matching.Matched,
+    out: Outcome,
+    now: datetime,
+) -> set[str]:
+    """Apply the stewards' decisions to the clusters, decide golden ids, write the links
+    that changed and record merges; return the golden ids whose records changed."""
+    out.matching = matched.method
+    clusters = dict(matched.clusters)
+    manual = constraints.replay(clusters, state.actions)
+    created_at = {g: v[0] for g, v in state.goldens.items()}
+    current = {r: link.link() for r, link in state.links.items()}
+    result = assign(clusters, current, created_at, IdSequence(state.goldens))
+    merged: dict[str, str | None] = dict(result.merged)
+    mark_merged(conn, merged, now)
+    out.golden_merged = len(merged)
+    rows = _link_rows(state.records, result.golden_of, state.links, result.moved | _keys(changed))
+    for row in rows:
+        key = (row["source"], row["source_key"])
+        if key in result.moved:
+            row["rule"] = manual.get(key) or matched.linked_by.get(key) or "single"
+            row["linked_at"] = now
+    _write_links(conn, rows)
+    out.links_changed = len(result.moved)
+    touched = {r["golden_id"] for r in rows}
+    touched |= {state.links[r].golden_id for r in result.moved if r in state.links}
+    return touched - set(merged)
+
+
+def _keys(frame: pl.DataFrame) -> set[Record]:
+    return set(zip(frame["source"], frame["customer_id"], strict=True))
 
 
 def _changed(records: pl.DataFrame, links: dict[Record, StoredLink]) -> pl.DataFrame:
@@ -241,12 +293,6 @@ def _write_links(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(source_links.insert(), rows)
 
 
-def _all_standing(conn: Connection) -> set[str]:
-    stmt = select(golden_customers.c.golden_id).where(golden_customers.c.merged_into.is_(None))
-    linked = select(source_links.c.golden_id).distinct()
-    return set(conn.execute(stmt).scalars()) | set(conn.execute(linked).scalars())
-
-
 def _saved_model(conn: Connection) -> tuple[dict[str, Any] | None, int]:
     row = conn.execute(
         select(golden_match_models.c.model, golden_match_models.c.records)
@@ -262,6 +308,13 @@ def _save_model(
     conn.execute(
         golden_match_models.insert().values(
             run_id=run_id, records=records, model=model, created_at=now
+        )
+    )
+    # only the newest is used; two older ones are kept to compare with
+    kept = select(golden_match_models.c.id).order_by(golden_match_models.c.id.desc()).limit(3)
+    conn.execute(
+        golden_match_models.delete().where(
+            golden_match_models.c.id.not_in([r[0] for r in conn.execute(kept)])
         )
     )
 

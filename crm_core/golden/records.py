@@ -30,39 +30,44 @@ class Rebuilt:
 
 def rebuild(
     conn: Connection,
-    golden_ids: Iterable[str],
+    golden_ids: Iterable[str] | None,
     rules: Survivorship,
     *,
     run_id: int | None,
     now: datetime,
 ) -> Rebuilt:
-    """Recompute the golden records ``golden_ids`` from the records linked to them.
+    """Recompute the golden records ``golden_ids`` (None: every one with linked records)
+    from the records linked to them.
 
     Golden ids without linked records are left as they are. ``run_id`` is the reconcile
     run deciding (None for a steward's action).
     """
-    ids = sorted(set(golden_ids))
+    ids = None if golden_ids is None else sorted(set(golden_ids))
     out = Rebuilt()
-    if not ids:
+    if ids is not None and not ids:
         return out
     members = read_members(conn, ids)
     if members.is_empty():
         return out
     members = members.with_columns(changed_at=pl.coalesce("updated_at", "loaded_at"))
     previous = read_lineage(conn, ids)
-    pins = {k: v for k, v in active_pins(conn).items() if k[0] in set(ids)}
+    wanted = set(members["golden_id"])
+    pins = {k: v for k, v in active_pins(conn).items() if k[0] in wanted}
     lineage = survive(members, rules, pins=pins, previous=previous)
     _write_goldens(conn, golden_values(lineage), now, out)
     _write_lineage(conn, lineage, previous, run_id, now, out)
     return out
 
 
-def read_lineage(conn: Connection, golden_ids: Sequence[str]) -> pl.DataFrame:
-    """The lineage rows of ``golden_ids``."""
-    rows: list[Any] = []
+def read_lineage(conn: Connection, golden_ids: Sequence[str] | None) -> pl.DataFrame:
+    """The lineage rows of ``golden_ids`` (None: all)."""
     cols = [golden_lineage.c[c] for c in LINEAGE_SCHEMA]
-    for part in chunks(list(golden_ids)):
-        rows.extend(conn.execute(select(*cols).where(golden_lineage.c.golden_id.in_(part))))
+    if golden_ids is None:
+        rows: list[Any] = list(conn.execute(select(*cols)))
+    else:
+        rows = []
+        for part in chunks(list(golden_ids)):
+            rows.extend(conn.execute(select(*cols).where(golden_lineage.c.golden_id.in_(part))))
     return pl.DataFrame([tuple(r) for r in rows], schema=LINEAGE_SCHEMA, orient="row")
 
 
@@ -106,21 +111,18 @@ def _write_lineage(
 ) -> None:
     """Replace the lineage rows whose value or supplier changed; keep the others (and
     when they were decided)."""
-    before = {
-        (r["golden_id"], r["field"]): tuple(r[c] for c in _SUPPLIER)
-        for r in previous.iter_rows(named=True)
-    }
-    changed = [
-        r
-        for r in lineage.iter_rows(named=True)
-        if before.get((r["golden_id"], r["field"])) != tuple(r[c] for c in _SUPPLIER)
-    ]
-    if not changed:
+    keys = ["golden_id", "field"]
+    joined = lineage.join(
+        previous.with_columns(known=pl.lit(True)), on=keys, how="left", suffix="_before"
+    )
+    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_before")) for c in _SUPPLIER])
+    changed_frame = joined.filter(differs | pl.col("known").is_null())
+    if changed_frame.is_empty():
         return
+    changed = changed_frame.select(LINEAGE_SCHEMA.keys()).to_dicts()
     stale = [
         {"b_id": r["golden_id"], "b_field": r["field"]}
-        for r in changed
-        if (r["golden_id"], r["field"]) in before
+        for r in changed_frame.filter(pl.col("known")).select(keys).to_dicts()
     ]
     if stale:
         conn.execute(

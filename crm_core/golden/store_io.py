@@ -43,7 +43,7 @@ CUSTOMER_COLUMNS = (
     "run_id",
     "loaded_at",
 )
-CHUNK = 500
+CHUNK = 2000
 T = TypeVar("T")
 
 

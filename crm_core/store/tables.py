@@ -193,6 +193,19 @@ golden_match_models = Table(
 )
 Index(None, golden_customers.c.merged_into)
 
+#: Each customer record's normalised match features (a JSON object, one key per feature of
+#: ``crm_core.identity.features.FEATURES``), so that incremental runs do not normalise the
+#: existing records again; ``version`` changes when the features do.
+golden_match_features = Table(
+    "golden_match_features",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("customer_id", KEY, primary_key=True),
+    Column("record_loaded_at", UTCDateTime),
+    Column("version", String(32), nullable=False),
+    Column("features", Text, nullable=False),
+)
+
 #: API keys of the HTTP API: only a hash of each key is kept (see crm_core.api_keys)
 api_keys = Table(
     "hub_api_keys",
