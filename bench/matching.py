@@ -282,6 +282,7 @@ def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> di
             "identity resolution: time and peak memory by size",
             [m.rows for m in scale],
             {"crm-hub resolve": scale},
+            unit="customer records",
         )
     say(f"\nresults: {saved}, plot: {plot}")
     if as_json:

@@ -109,7 +109,11 @@ def bar_chart(name: str, title: str, measurements: list[Measurement]) -> Path:
 
 
 def scaling_chart(
-    name: str, title: str, sizes: list[int], series: dict[str, list[Measurement]]
+    name: str,
+    title: str,
+    sizes: list[int],
+    series: dict[str, list[Measurement]],
+    unit: str = "order lines",
 ) -> Path:
     """Time and peak memory against table size, one line per job, as PNG."""
     import matplotlib
@@ -123,7 +127,7 @@ def scaling_chart(
         right.plot(sizes, [m.peak_mb for m in points], marker="o", label=label)
     for ax, ylabel in ((left, "seconds"), (right, "peak memory (MB)")):
         ax.set_xscale("log")
-        ax.set_xlabel("order lines")
+        ax.set_xlabel(unit)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
