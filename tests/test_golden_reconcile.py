@@ -290,3 +290,20 @@ def test_customer_360_adds_up_every_systems_orders_credit_and_invoices(store: En
     )
     assert receivable["buckets"]["days_31_60"] == Decimal("100.15")
     assert receivable["buckets"]["current"] == Decimal("10")
+
+
+def test_new_survivorship_rules_rebuild_every_golden_record(store: Engine) -> None:
+    seed(store)
+    reconcile(store, RULES_ONLY)
+    acme = golden_ids(store)[("erp", "C1")]
+    assert golden(store, acme)["email"] == "ap@acme.cn"  # the newest (finance's)
+    erp_first = ReconcileConfig.model_validate(
+        {
+            "probabilistic": False,
+            "survivorship": {"source_priority": ["erp"], "default": "source_priority"},
+        }
+    )
+    again = reconcile(store, erp_first)
+    assert again["mode"] == "unchanged" and again["golden_updated"] >= 1
+    assert golden(store, acme)["email"] == "ar@acme.cn"
+    assert reconcile(store, erp_first)["golden_updated"] == 0
