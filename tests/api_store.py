@@ -121,18 +121,25 @@ def link_goldens(store: Engine) -> int:
     return len(goldens)
 
 
-@cache
-def _template(root: Path) -> Path:
+def demo_into(workdir: Path, store_url: str | None = None) -> tuple[HubConfig, Engine]:
+    """The sample ERP in ``workdir`` synced into a store (the demo's SQLite file, or
+    ``store_url``), with golden customers; its config and the store's engine."""
     from crm_core.demo import scenario
     from crm_core.sync import SyncEngine
 
-    workdir = root / "template"
     scenario.prepare(workdir, seed=SEED, customers=CUSTOMERS, as_of=AS_OF)
     config = load_config(workdir / scenario.CONFIG_NAME)
-    store = open_store(config.store_url())
+    store = open_store(store_url or config.store_url())
     results = SyncEngine(config, store).sync_source(scenario.SOURCE)
     assert all(r.status == "success" for r in results), results
     link_goldens(store)
+    return config, store
+
+
+@cache
+def _template(root: Path) -> Path:
+    workdir = root / "template"
+    _config, store = demo_into(workdir)
     store.dispose()
     return workdir
 
