@@ -67,7 +67,7 @@ def _insert_raw(conn, table, rows: list[dict[str, object]]) -> None:
 @pytest.fixture
 def hostile_erp(tmp_path: Path):
     """The demo's sample ERP, with hostile rows added the way a broken system writes them."""
-    counts = scenario.prepare(tmp_path, seed=5, customers=30, as_of=date(2026, 3, 1))
+    counts = scenario.prepare(tmp_path, seed=5, customers=30, as_of=date(2026, 3, 1))["legacy_erp"]
     erp = scenario.erp_engine(tmp_path)
     with erp.begin() as conn:
         _insert_raw(

@@ -2,63 +2,123 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import polars as pl
 import typer
+from sqlalchemy import Engine, select
 
 from crm_core.cli.render import console, progress_printer, results_table
 from crm_core.store.db import open_store
+from crm_core.store.tables import source_links
 from crm_core.sync import StreamResult, SyncEngine
 from schemas.settings import load_config
 
 
 def demo(
     workdir: Annotated[
-        Path, typer.Option("--workdir", "-w", help="Folder for the sample ERP, config and store.")
+        Path, typer.Option("--workdir", "-w", help="Folder for the sample ERPs, config and store.")
     ] = Path("crm-hub-demo"),
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
-    customers: Annotated[int, typer.Option(help="Customers in the sample ERP.", min=10)] = 3000,
+    customers: Annotated[
+        int, typer.Option(help="Customers in the legacy ERP (the others get fewer).", min=10)
+    ] = 3000,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The demo's today, YYYY-MM-DD (default: today).")
     ] = None,
+    rest_port: Annotated[
+        int, typer.Option("--rest-port", help="Port of the sample REST ERP (0: any free one).")
+    ] = 8766,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
-    """Create a sample legacy ERP, sync it in full, change it, and sync incrementally."""
-    from crm_core.demo import scenario  # the generator loads only for the demo
+    """Three sample back offices (a legacy DB2-style ERP, a modern ERP, a REST API) with
+    shared customers: sync them in full, reconcile the customers into golden records,
+    change them, and sync and reconcile again, incrementally."""
+    from crm_core.demo import scenario  # the generators load only for the demo
+    from crm_core.golden import reconcile
 
     today = date.fromisoformat(as_of) if as_of else date.today()
     workdir = workdir.resolve()
     console.print(f"[bold]crm-hub demo[/bold] in {workdir} (seed {seed}, as of {today})")
     started = time.perf_counter()
+    port = rest_port or _free_port()
     counts = scenario.prepare(
-        workdir, seed=seed, customers=customers, as_of=today - timedelta(days=1)
+        workdir,
+        seed=seed,
+        customers=customers,
+        as_of=today - timedelta(days=1),
+        systems=scenario.SOURCES,
+        rest_port=port,
     )
-    console.print(
-        "sample ERP legacy_erp.db: "
-        + ", ".join(f"{n:,} {t}" for t, n in counts.items())
-        + f" ({time.perf_counter() - started:.1f}s)"
-    )
+    for source, tables in counts.items():
+        console.print(f"sample ERP {source}: " + ", ".join(f"{n:,} {t}" for t, n in tables.items()))
+    console.print(f"({time.perf_counter() - started:.1f}s)")
     config = load_config(workdir / scenario.CONFIG_NAME)
-    engine = SyncEngine(config, open_store(config.store_url()))
+    store = open_store(config.store_url())
+    engine = SyncEngine(config, store)
+    full: list[StreamResult] = []
+    incremental: list[StreamResult] = []
+    with scenario.rest_server(workdir, port):
+        console.print("\n[bold]1. full sync[/bold]")
+        for source in scenario.SOURCES:
+            full += engine.sync_source(source, progress=progress_printer(quiet))
+        console.print(results_table("full sync", full))
+        first = reconcile(store, config.reconcile)
+        console.print(_reconciled("2. reconcile", first, store, workdir))
 
-    console.print("\n[bold]1. full sync[/bold]")
-    full = engine.sync_source(scenario.SOURCE, progress=progress_printer(quiet))
-    console.print(results_table("full sync", full))
-
-    changed = scenario.change(workdir, seed=seed, as_of=today)
-    console.print(
-        "\n[bold]2. a day of back-office changes[/bold]: "
-        + ", ".join(f"{n:,} {t}" for t, n in changed.items())
-    )
-    console.print("\n[bold]3. incremental sync[/bold]")
-    incremental = engine.sync_source(scenario.SOURCE, progress=progress_printer(quiet))
-    console.print(results_table("incremental sync", incremental))
+        changed = scenario.change(workdir, seed=seed, as_of=today)
+        console.print("\n[bold]3. a day of back-office changes[/bold]")
+        for source, what in changed.items():
+            console.print(f"{source}: " + ", ".join(f"{n:,} {t}" for t, n in what.items()))
+        console.print("\n[bold]4. incremental sync[/bold]")
+        for source in scenario.SOURCES:
+            incremental += engine.sync_source(source, progress=progress_printer(quiet))
+        console.print(results_table("incremental sync", incremental))
+        second = reconcile(store, config.reconcile)
+        console.print(_reconciled("5. reconcile, incrementally", second, store, workdir))
     _summary(full, incremental, workdir / scenario.CONFIG_NAME)
     if any(r.status != "success" for r in full + incremental):
         raise typer.Exit(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reconciled(title: str, result: dict[str, Any], store: Engine, workdir: Path) -> str:
+    """What a reconcile run did, and how its clusters score against the demo's truth."""
+    from crm_core.demo import scenario
+    from crm_core.identity.scoring import pairwise_scores
+
+    with store.connect() as conn:
+        links = conn.execute(
+            select(
+                source_links.c.source, source_links.c.source_key, source_links.c.golden_id
+            ).where(source_links.c.stream == "customers")
+        ).all()
+    clusters = pl.DataFrame(
+        {
+            "source": [r[0] for r in links],
+            "customer_id": [r[1] for r in links],
+            "cluster_id": [r[2] for r in links],
+        },
+        schema={"source": pl.Utf8, "customer_id": pl.Utf8, "cluster_id": pl.Utf8},
+    )
+    score = pairwise_scores(clusters, scenario.read_truth(workdir), key=["source", "customer_id"])
+    return (
+        f"\n[bold]{title}[/bold]: {result['records']:,} customer records, "
+        f"{result['records_matched']:,} matched ({result['matching']}); golden customers: "
+        f"{result['golden_created']:,} created, {result['golden_updated']:,} updated, "
+        f"{result['golden_merged']:,} merged, {result['golden_total']:,} in all "
+        f"({result['seconds']['total']:.1f}s); against the generator's truth: "
+        f"precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"
+    )
 
 
 def _summary(full: list[StreamResult], incremental: list[StreamResult], config: Path) -> None:
