@@ -12,7 +12,9 @@ import pytest
 
 from tests import shop
 
-CLI = [sys.executable, "-m", "crm_core.cli"]
+# the console script, as users run it (``python -m`` would put the working folder first on
+# sys.path, where a demo's mappings/ folder of YAML files hides the mappings package)
+CLI = [str(Path(sys.executable).with_name("crm-hub"))]
 
 
 def crm_hub(
