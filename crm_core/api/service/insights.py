@@ -112,7 +112,7 @@ def insights(
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
         totals = [o for o in order_totals(conn, standing) if o.order_date <= as_of]
-        bought = [p for p in purchases(conn, standing) if p.order_date <= as_of]
+        bought = purchases(conn, standing, totals)
         lines = product_lines(conn, {(p.source, p.item_id) for p in bought})
     pop = pop or population(store, as_of)
 

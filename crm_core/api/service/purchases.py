@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from crm_core.api.service.lookup import linked
 from crm_core.store.tables import RECORD_TABLES
@@ -64,26 +64,47 @@ def order_totals(conn: Connection, golden_id: str) -> list[OrderTotal]:
     return [OrderTotal(*r) for r in conn.execute(stmt)]
 
 
-def purchases(conn: Connection, golden_id: str) -> list[Purchase]:
-    """Every order line of the customer's orders that were not cancelled, oldest first."""
-    stmt = (
-        linked(
-            orders,
-            golden_id,
-            lines.c.source,
-            lines.c.order_id,
-            orders.c.order_date,
-            func.coalesce(lines.c.currency, orders.c.currency),
-            lines.c.item_id,
-            lines.c.description,
-            lines.c.quantity,
-            lines.c.amount,
-        )
-        .join(lines, and_(lines.c.source == orders.c.source, lines.c.order_id == orders.c.order_id))
-        .where(orders.c.status != CANCELLED, func.coalesce(lines.c.status, "") != CANCELLED)
-        .order_by(orders.c.order_date, lines.c.order_id, lines.c.line_no)
-    )
-    return [Purchase(*r) for r in conn.execute(stmt)]
+def purchases(
+    conn: Connection, golden_id: str, orders_of: list[OrderTotal] | None = None
+) -> list[Purchase]:
+    """Every order line of the customer's orders that were not cancelled, oldest first
+    (``orders_of``: those orders, when the caller has them already)."""
+    heads = {(o.source, o.order_id): o for o in orders_of or order_totals(conn, golden_id)}
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for source, order_id in heads:
+        wanted[source].append(order_id)
+    found: list[tuple[Purchase, int]] = []
+    # lines by the orders' keys, not in a join: a planner may scan every line of a source
+    for source, ids in wanted.items():
+        for start in range(0, len(ids), 500):
+            stmt = select(
+                lines.c.order_id,
+                lines.c.line_no,
+                lines.c.currency,
+                lines.c.item_id,
+                lines.c.description,
+                lines.c.quantity,
+                lines.c.amount,
+            ).where(
+                lines.c.source == source,
+                lines.c.order_id.in_(ids[start : start + 500]),
+                func.coalesce(lines.c.status, "") != CANCELLED,
+            )
+            for row in conn.execute(stmt):
+                head = heads[(source, row.order_id)]
+                purchase = Purchase(
+                    source=source,
+                    order_id=row.order_id,
+                    order_date=head.order_date,
+                    currency=row.currency or head.currency,
+                    item_id=row.item_id,
+                    description=row.description,
+                    quantity=row.quantity,
+                    amount=row.amount,
+                )
+                found.append((purchase, row.line_no))
+    found.sort(key=lambda p: (p[0].order_date, p[0].order_id, p[1]))
+    return [p for p, _line in found]
 
 
 def product_lines(conn: Connection, items: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
