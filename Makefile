@@ -33,6 +33,7 @@ bench-env:
 bench-smoke: install-dev bench-env
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench extract --rows 20000 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench scaling --sizes 2000,20000 --json
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench connectors --rows 20000 --json
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import docs, extract, matching, scaling
+from bench import connectors, docs, extract, matching, scaling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ma.add_argument("--no-baseline", action="store_true", help="skip the plain Splink model")
     ma.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    co = sub.add_parser(
+        "connectors", help="each connector's read against its bare driver, PostgreSQL and MariaDB"
+    )
+    co.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
+    co.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -52,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.name == "matching":
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
         matching.run(sizes, baseline=not args.no_baseline, as_json=args.json)
+    elif args.name == "connectors":
+        connectors.run(args.rows, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

@@ -112,6 +112,33 @@ def _scaling(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _connectors(result: dict[str, Any]) -> str:
+    rows = result["figures"]["rows"]
+    lines = [
+        f"## Connector reads: {rows:,} order lines, each against its bare driver",
+        "",
+        "| job | rows | seconds | rows/s | peak MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for m in result["measurements"]:
+        speed = m["rows"] / m["seconds"] if m["seconds"] else 0
+        lines.append(
+            f"| {m['name']} | {m['rows']:,} | {m['seconds']:.2f} | {speed:,.0f} | "
+            f"{m['peak_mb']:,.0f} |"
+        )
+    lines.append("")
+    for p in result["figures"]["pairs"]:
+        lines.append(f"- {p['database']}: **{p['ratio']:.2f}x** (target at least 0.5x)")
+    lines += [
+        "",
+        _machine(result),
+        "",
+        f"![connectors](../bench/results/connectors-{rows}.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def write() -> Path:
     """Write docs/benchmarks.md; return its path."""
     parts = [INTRO]
@@ -121,6 +148,11 @@ def write() -> Path:
     scaling = _load("scaling")
     if scaling:
         parts.append(_scaling(scaling))
+    connectors = [
+        json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("connectors-*.json")
+    ]
+    if connectors:
+        parts.append(_connectors(max(connectors, key=lambda r: r["figures"]["rows"])))
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts), encoding="utf-8")
     return DOC
