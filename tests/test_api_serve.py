@@ -1,4 +1,4 @@
-"""The issue's check, as a user runs it: the demo, reconcile, ``apikey create``, a real
+"""The issue's check, as a user runs it: the demo, ``apikey create``, a real
 ``crm-hub serve`` on a free port, and HTTP calls to it; then the key revoked."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """The demo's store, reconciled, served by ``crm-hub serve``; (config, base URL)."""
+    """The demo's store served by ``crm-hub serve``; (config, base URL)."""
     workdir = tmp_path / "demo"
     demo = crm_hub(
         "demo",
@@ -39,42 +39,41 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         cwd=tmp_path,
     )
     assert demo.returncode == 0, demo.stderr
-    config = workdir / "crm-hub.yaml"
-    with config.open("a", encoding="utf-8") as f:
-        f.write("reconcile:\n  probabilistic: false\n")  # rules only: no model to train
-    reconciled = crm_hub("--config", str(config), "reconcile", cwd=tmp_path)
-    assert reconciled.returncode == 0, reconciled.stderr
+    config = workdir / "crm-hub.yaml"  # the demo reconciled its customers already
     port = _free_port()
+    log = tmp_path / "serve.log"
     env = {**os.environ}
     env.pop("CRM_HUB_DATABASE_URL", None)
-    server = subprocess.Popen(
-        [*CLI, "--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "crm-hub serve did not answer in 60 s"
-            time.sleep(0.2)
-        yield config, base
-    finally:
-        server.terminate()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*CLI, "--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            yield config, _wait_for(server, f"http://127.0.0.1:{port}", log)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_for(server: subprocess.Popen[bytes], base: str, log: Path) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return base
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "crm-hub serve did not answer in 60 s"
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
