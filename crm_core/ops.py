@@ -51,6 +51,7 @@ def run_json(row: dict[str, Any]) -> dict[str, Any]:
     out["run_id"] = row["id"]
     out["watermark"] = positions.describe(positions.decode(row["watermark"]))
     out["duration_seconds"] = duration_seconds(row)
+    out["checks"] = row.get("checks")
     return out
 
 

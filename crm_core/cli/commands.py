@@ -126,7 +126,7 @@ def status(
         ops_cmd.report_health(cfg, store, failures, grace, as_json)
         return
     if as_json:
-        print_json([_run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
+        print_json([ops.run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
         return
     last = runs.list_runs(store, source=source, last_only=True)
     if not last:
@@ -201,30 +201,6 @@ def contract_summary(checks: dict[str, Any] | None) -> str:
             )
         )
     return "; ".join(parts) or "-"
-
-
-def _run_json(row: dict[str, object]) -> dict[str, object]:
-    out = {
-        k: row[k]
-        for k in (
-            "source",
-            "stream",
-            "entity",
-            "mode",
-            "status",
-            "rows_read",
-            "rows_loaded",
-            "rows_quarantined",
-            "started_at",
-            "finished_at",
-            "error",
-        )
-    }
-    out["run_id"] = row["id"]
-    out["watermark"] = positions.describe(positions.decode(row["watermark"]))  # type: ignore[arg-type]
-    out["duration_seconds"] = ops.duration_seconds(row)
-    out["checks"] = row.get("checks")
-    return out
 
 
 def register(app: typer.Typer) -> None:
