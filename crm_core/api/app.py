@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from crm_core import __version__
 from crm_core.api import problems
-from crm_core.api.routers import customers, ops
+from crm_core.api.routers import customers, ops, stewardship
 from crm_core.api.service import PopulationCache, refresh_search_index
 from crm_core.store.db import open_store
 from schemas.settings import HubConfig
@@ -118,4 +118,5 @@ def create_app(
     app.include_router(customers.customers)
     app.include_router(customers.finance)
     app.include_router(ops.ops)
+    app.include_router(stewardship.stewardship)
     return app

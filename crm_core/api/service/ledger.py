@@ -14,6 +14,7 @@ from crm_core.store.tables import quarantine, runs
 
 def _run(row: dict[str, Any]) -> dict[str, Any]:
     data = ops.run_json(row)
+    data.pop("checks", None)  # in the run's detail only
     data["watermark"] = data["watermark"] if data["watermark"] not in ("", "-") else None
     return data
 

@@ -1,0 +1,164 @@
+"""Stewardship over HTTP: merge, unmerge, pin, unpin and undo, as `crm-hub merge` and its
+siblings do (the same functions of :mod:`crm_core.golden.stewardship`). Editors and
+admins only; every action is recorded under the caller's key name, and later automatic
+reconcile runs respect it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.problems import documented
+from crm_core.api_keys import ApiKey, Scope
+from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
+from schemas.errors import HubError
+
+stewardship = APIRouter(
+    tags=["stewardship"],
+    dependencies=[Depends(reject_unknown_query)],
+    responses=documented(400, 401, 403, 409, 422, 503),
+)
+Steward = Annotated[ApiKey, Depends(require(Scope.CHANGES))]
+GoldenId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=500, description="why (kept with it)")
+
+
+class MergeRequest(_Body):
+    """Merge another golden customer (or the one a source record belongs to) into this one."""
+
+    other: str = Field(min_length=1, max_length=300, description="golden id or source:key")
+
+
+class UnmergeRequest(_Body):
+    """Take one source record out of this golden customer into one of its own."""
+
+    record: str = Field(min_length=1, max_length=300, description="source:stream:key")
+
+
+class PinRequest(_Body):
+    """The value this field keeps, whatever the sources say."""
+
+    value: str = Field(min_length=1, max_length=1000)
+
+
+class StewardAction(BaseModel):
+    """One recorded stewardship action."""
+
+    id: int
+    action: str
+    golden_id: str
+    args: dict[str, Any]
+    who: str
+    at: datetime
+    note: str | None = None
+    undone_at: datetime | None = None
+    undone_by: str | None = None
+
+
+def _view(row: dict[str, Any]) -> StewardAction:
+    known = StewardAction.model_fields
+    return StewardAction(**{k: v for k, v in row.items() if k in known})
+
+
+def _rules(request: Request) -> Any:
+    return request.app.state.config.reconcile.survivorship
+
+
+def _conflict(exc: HubError) -> HTTPException:
+    return HTTPException(409, str(exc))
+
+
+@stewardship.get("/stewardship", summary="Stewardship actions")
+def get_actions(
+    caller: Steward,
+    request: Request,
+    golden_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[StewardAction]:
+    """Merges, unmerges, pins and unpins, newest first, with who, when and why."""
+    rows = list_actions(request.app.state.store, golden_id, limit)
+    return [_view(r) for r in rows]
+
+
+@stewardship.post("/customers/{id}/merge", summary="Merge another customer into this one")
+def post_merge(
+    caller: Steward, request: Request, id: GoldenId, body: MergeRequest
+) -> StewardAction:
+    """This golden customer keeps its id; the other is recorded as merged into it."""
+    try:
+        store, rules = request.app.state.store, _rules(request)
+        done = merge(store, id, body.other, rules, by=caller.name, note=body.note)
+    except HubError as exc:
+        raise _conflict(exc) from None
+    return _view(done)
+
+
+@stewardship.post("/customers/{id}/unmerge", summary="Take a source record out")
+def post_unmerge(
+    caller: Steward, request: Request, id: GoldenId, body: UnmergeRequest
+) -> StewardAction:
+    """The record becomes a golden customer of its own; automatic runs never merge it back."""
+    try:
+        done = unmerge(
+            request.app.state.store,
+            id,
+            body.record,
+            _rules(request),
+            by=caller.name,
+            note=body.note,
+        )
+    except HubError as exc:
+        raise _conflict(exc) from None
+    return _view(done)
+
+
+@stewardship.put("/customers/{id}/pins/{field}", summary="Pin a field's value")
+def put_pin(
+    caller: Steward, request: Request, id: GoldenId, field: FieldName, body: PinRequest
+) -> StewardAction:
+    """The golden field keeps this value until it is unpinned."""
+    try:
+        done = pin(
+            request.app.state.store,
+            id,
+            field,
+            body.value,
+            _rules(request),
+            by=caller.name,
+            note=body.note,
+        )
+    except HubError as exc:
+        raise _conflict(exc) from None
+    return _view(done)
+
+
+@stewardship.delete("/customers/{id}/pins/{field}", summary="Unpin a field")
+def delete_pin(caller: Steward, request: Request, id: GoldenId, field: FieldName) -> StewardAction:
+    """Survivorship chooses the field's value again."""
+    try:
+        done = unpin(request.app.state.store, id, field, _rules(request), by=caller.name)
+    except HubError as exc:
+        raise _conflict(exc) from None
+    return _view(done)
+
+
+@stewardship.post("/stewardship/{action_id}/undo", summary="Undo an action")
+def post_undo(
+    caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1)]
+) -> StewardAction:
+    """The action stays on record, marked undone by the caller."""
+    try:
+        done = undo(request.app.state.store, action_id, _rules(request), by=caller.name)
+    except HubError as exc:
+        raise _conflict(exc) from None
+    return _view(done)
