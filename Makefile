@@ -34,6 +34,7 @@ bench-smoke: install-dev bench-env
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench extract --rows 20000 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench scaling --sizes 2000,20000 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench connectors --rows 20000 --json
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench matching --sizes 2000,5000 --no-baseline --json
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
