@@ -1,0 +1,23 @@
+"""The customer-360 web page: server-rendered (Jinja2) pages under ``/ui`` over the same
+service functions and role rules as the API, in Chinese and English; one stylesheet and
+one small script as package data, nothing fetched from elsewhere."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from crm_core.api.web.pages import web
+
+
+def install(app: FastAPI) -> None:
+    """Serve the page's routes, its static files, and ``/`` leading to it."""
+    app.include_router(web)
+    app.mount(
+        "/ui/static", StaticFiles(packages=[("crm_core.api.web", "static")]), name="ui-static"
+    )
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/search", status_code=303)
