@@ -110,6 +110,9 @@ class ContractChecker:
         self._batch_definition: Any = None
         self._configs: dict[str, tuple[str, dict[str, Any]]] = {}
         listed = contract.expectation_list()
+        #: (expectation, kwargs as written, kwargs with {today: N} and dates made concrete),
+        #: resolved once per run of a stream
+        self._expectations = [(n, k, self._kwargs(k)) for n, k in listed]
         self.engine = (
             "polars"
             if engine == "auto" and all(polars_engine.supports(n, k) for n, k in listed)
@@ -134,12 +137,12 @@ class ContractChecker:
         asset = context.data_sources.get(GX_NAME).add_dataframe_asset(name)
         self._batch_definition = asset.add_batch_definition_whole_dataframe(name)
         self._suite = gx.ExpectationSuite(name=name)
-        for i, (expectation, kwargs) in enumerate(self.contract.expectation_list()):
+        for i, (expectation, kwargs, resolved) in enumerate(self._expectations):
             cls_name = "".join(part.title() for part in expectation.split("_"))
             cls = getattr(gx.expectations, cls_name, None)
             if cls is None:
                 raise ValueError(f"contract {self.label}: unknown expectation {expectation!r}")
-            exp = cls(**self._kwargs(kwargs), meta={"index": i})
+            exp = cls(**resolved, meta={"index": i})
             self._suite.add_expectation(exp)
             self._configs[str(i)] = (expectation, kwargs)
 
@@ -160,8 +163,8 @@ class ContractChecker:
 
     def _check_with_polars(self, records: pl.DataFrame, outcome: CheckOutcome) -> None:
         frame = numeric_view(records)
-        for expectation, kwargs in self.contract.expectation_list():
-            rows = polars_engine.unexpected_rows(frame, expectation, self._kwargs(kwargs))
+        for expectation, kwargs, resolved in self._expectations:
+            rows = polars_engine.unexpected_rows(frame, expectation, resolved)
             if rows:
                 self._add(records, outcome, expectation, kwargs, rows)
 

@@ -367,9 +367,7 @@ def generate(
                 truth.append((key, c.true_id))
     builder.inventory()
     with engine.begin() as conn:
-        for name, rows in builder.rows.items():
-            if rows:
-                conn.execute(RCM.metadata.tables[name].insert(), rows)
+        _insert_rows(conn, builder, (RCM, ECH, ECL, ILI, RCR, RAR, RPY))
     return {_LABELS[name]: len(rows) for name, rows in builder.rows.items()}
 
 

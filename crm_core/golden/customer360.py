@@ -56,7 +56,7 @@ def customer_360(store: Engine, golden_id: str, as_of: date | None = None) -> di
                 .order_by(golden_lineage.c.field)
             )
         ]
-        sources = _sources(conn, standing)
+        sources = source_records(conn, standing)
         credit = linked_rows(conn, standing, "credit")
         totals = _totals(conn, standing, credit)
         receivables = _receivables(conn, standing, as_of)
@@ -97,11 +97,11 @@ def linked_rows(
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def _sources(conn: Connection, golden_id: str) -> list[dict[str, Any]]:
+def source_records(conn: Connection, golden_id: str) -> list[dict[str, Any]]:
+    """The source customer records linked to ``golden_id``, with how and when each was linked."""
     customers = RECORD_TABLES["customers"]
     stmt = (
         select(
-            source_links.c.source,
             source_links.c.stream,
             source_links.c.source_key,
             source_links.c.rule,

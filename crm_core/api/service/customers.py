@@ -17,12 +17,11 @@ from crm_core.api.service.views import (
     Page,
     SourceRecordView,
 )
+from crm_core.golden.customer360 import source_records
 from crm_core.store.tables import (
-    RECORD_TABLES,
     customer_search,
     golden_customers,
     golden_lineage,
-    source_links,
 )
 from schemas.model import SourceRecordRef
 
@@ -91,30 +90,9 @@ def search(
 
 
 def _sources(conn: Any, golden_id: str) -> list[SourceRecordView]:
-    customers = RECORD_TABLES["customers"]
-    stmt = (
-        select(
-            source_links.c.stream,
-            source_links.c.source_key,
-            source_links.c.rule,
-            source_links.c.linked_at,
-            customers,
-        )
-        .join(
-            customers,
-            and_(
-                customers.c.source == source_links.c.source,
-                customers.c.customer_id == source_links.c.source_key,
-            ),
-        )
-        .where(source_links.c.golden_id == golden_id)
-        .order_by(source_links.c.source, source_links.c.source_key)
-    )
     out = []
-    for row in conn.execute(stmt):
-        data = dict(row._mapping)
+    for data in source_records(conn, golden_id):
         data["key"] = data.pop("source_key")
-        data.pop("customer_id")
         out.append(SourceRecordView(**data))
     return out
 
