@@ -7,9 +7,9 @@ read, and stores the new position only once a batch is durably loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import polars as pl
@@ -68,10 +68,49 @@ class Source(Protocol):
         ...
 
 
+#: What push-back decides on seeing a record's current values in the target:
+#: ``write`` (go ahead), ``done`` (the change is already there: nothing to write) or
+#: ``conflict`` (the target changed since the hub last read it: do not overwrite).
+Decision = Literal["write", "done", "conflict"]
+#: Called by ``write`` with the record's current raw values (its own column names; only
+#: the columns of the request's ``values``), or None when there is no such record.
+Decide = Callable[[Mapping[str, Any] | None], Decision]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One change to one record of one stream, in the target system's own terms.
+
+    ``key`` and ``values`` use the source's column names (the inverse of its mapping);
+    ``idempotency_key`` is the same on every attempt of the same change (REST targets send
+    it as the ``Idempotency-Key`` header); ``create`` inserts a new record instead of
+    updating one.
+    """
+
+    stream: str
+    key: Mapping[str, Any]
+    values: Mapping[str, Any]
+    idempotency_key: str
+    create: bool = False
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What ``write`` did: the decision taken and the record's values it was taken on."""
+
+    decision: Decision
+    current: Mapping[str, Any] | None
+
+
 @runtime_checkable
 class WritableSource(Source, Protocol):
-    """A source the hub can write changes back to (push-back)."""
+    """A source the hub can write CRM-side changes back to (push-back).
 
-    def write(self, stream: str, records: Sequence[Mapping[str, Any]]) -> int:
-        """Upsert records of a stream by primary key; return how many were written."""
+    ``write`` reads the record's current values, asks ``decide``, and writes only on
+    ``write``; where the system has transactions, reading and writing happen in one, with
+    the record locked, so nothing changes between the decision and the write.
+    """
+
+    def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
+        """Apply one change if ``decide`` says so; return what happened."""
         ...
