@@ -34,9 +34,10 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from connectors import arrow_pg
 from connectors.base import BaseConnector
 from connectors.errors import first_line, source_errors
+from connectors.sql_write import write_record
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
-from schemas.source import Position, StreamSpec
+from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
 
 
 def keyset_after(
@@ -154,6 +155,13 @@ class SqlConnector(BaseConnector):
                     problems.append(f"stream {spec.name!r}: no column(s) {', '.join(missing)}")
         if problems:
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
+
+    def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
+        """Apply one change in one transaction, the record locked while ``decide`` looks
+        at it (see :mod:`connectors.sql_write`)."""
+        spec = self.stream(request.stream)
+        with self._errors(f"writing to stream {request.stream!r}"):
+            return write_record(self.engine, spec, request, decide)
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, self.describe_error)

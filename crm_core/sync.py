@@ -22,6 +22,7 @@ from crm_core import positions, runs, state
 from crm_core.contracts import CheckOutcome, ContractChecker
 from crm_core.load import Loader, has_rows, known_keys
 from crm_core.prefetch import prefetch
+from crm_core.pushback import echo
 from crm_core.quarantine import quarantine_rows
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from schemas.contract import Reference, load_contract
@@ -156,6 +157,7 @@ class SyncEngine:
             fresh = not has_rows(conn, compiled.entity.name, source.name)
         loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
         checker = self.checker_for(compiled.entity.name, source.name)
+        echoes = echo.awaiting(self.store, source.name, spec.name)
         if checker is not None:
             counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
 
@@ -194,6 +196,18 @@ class SyncEngine:
                         spec.primary_key,
                         result.run_id,
                     )
+                    if echoes:
+                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + (
+                            echo.note_echoes(
+                                conn,
+                                source.name,
+                                spec.name,
+                                compiled.entity.name,
+                                compiled.entity.key[0],
+                                mapped.records,
+                                result.run_id,
+                            )
+                        )
                     counts.rows_read += raw.height
                     counts.batches += 1
                     if spec.incremental:

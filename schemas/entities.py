@@ -95,5 +95,6 @@ ENTITIES: dict[str, Entity] = {
         Entity("credit", model.CreditProfile, ("customer_id",)),
         Entity("invoices", model.Invoice, ("invoice_id",)),
         Entity("payments", model.Payment, ("payment_id",)),
+        Entity("concessions", model.Concession, ("concession_id",)),
     )
 }

@@ -184,6 +184,34 @@ class Payment(ModelBase):
     updated_at: AwareDatetime | None = None
 
 
+class ConcessionStatus(StrEnum):
+    """Where an approved concession stands in the system that books it."""
+
+    APPROVED = "approved"
+    BOOKED = "booked"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Concession(ModelBase):
+    """A price concession a manager approved for a customer, or for one of its orders:
+    an amount or a percentage, why, who approved it, and when it applies."""
+
+    concession_id: str
+    customer_id: str
+    order_id: str | None = None
+    kind: Literal["amount", "percent"]
+    amount: MoneyAmount | None = None
+    percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] | None = None
+    currency: CurrencyCode | None = None
+    reason: str
+    approver: str
+    valid_from: date
+    valid_to: date | None = None
+    status: ConcessionStatus = ConcessionStatus.APPROVED
+    updated_at: AwareDatetime | None = None
+
+
 class OverdueBuckets(ModelBase):
     """Open amounts by days past due."""
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from schemas import airflow_env
 from schemas.errors import ConfigError
+from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
 from schemas.yamlfile import load_model
 
@@ -196,6 +197,8 @@ class HubConfig(Strict):
     contracts_dir: Path | None = None
     #: identity resolution and golden records; or the name of a YAML file holding them
     reconcile: ReconcileConfig = ReconcileConfig()
+    #: CRM-side changes: field ownership, routing and retries (see schemas.pushback)
+    push_back: PushBackConfig = PushBackConfig()
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -205,6 +208,21 @@ class HubConfig(Strict):
         if bad:
             raise ValueError(f"source names must match {NAME} (letters, digits, _): {bad}")
         return value
+
+    @model_validator(mode="after")
+    def _push_back_systems(self) -> HubConfig:
+        known = set(self.sources) | {CRM}
+        for entity, rules in self.push_back.ownership.items():
+            named = [(f"{entity}.{f}", r.owner) for f, r in rules.fields.items()]
+            named += [(f"{entity}.{f}", t) for f, r in rules.fields.items() for t in r.targets]
+            named += [(f"{entity} create_in", s) for s in rules.create_in]
+            bad = [f"{where}: {system}" for where, system in named if system not in known]
+            if bad:
+                raise ValueError(
+                    f"push_back names systems that are not sources ({', '.join(sorted(known))})"
+                    f": {'; '.join(bad)}"
+                )
+        return self
 
     @field_validator("reconcile", mode="before")
     @classmethod

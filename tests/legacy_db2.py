@@ -30,6 +30,7 @@ STREAMS = {
     "credit": ("RCR", ["CCUST"], "C"),
     "invoices": ("RAR", ["RINVN"], "R"),
     "payments": ("RPY", ["PPAYN"], "P"),
+    "concessions": ("RCN", ["NREF"], "N"),
 }
 #: generator count label -> stream
 LABELS = {
@@ -40,6 +41,7 @@ LABELS = {
     "credit records": "credit",
     "invoices": "invoices",
     "payments": "payments",
+    "concessions": "concessions",
 }
 
 
@@ -92,11 +94,19 @@ def expected_rows(counts: dict[str, int]) -> dict[str, int]:
 
 
 def drop_schema(engine: Engine) -> None:
-    """Drop the seven legacy files (tables) if they exist."""
+    """Drop the eight legacy files (tables) if they exist."""
     METADATA.drop_all(engine)
 
 
-CONFORMANCE_STREAMS = ["customers", "orders", "order_lines", "credit", "invoices", "payments"]
+CONFORMANCE_STREAMS = [
+    "customers",
+    "orders",
+    "order_lines",
+    "credit",
+    "invoices",
+    "payments",
+    "concessions",
+]
 WRONG = "Wrong-Pw-0815"
 
 
@@ -150,6 +160,31 @@ class LegacyErpConformance(ConnectorConformance):
     @pytest.fixture
     def expected_rows(self, erp: tuple[str, dict]) -> dict[str, int]:
         return erp[1]
+
+    @pytest.fixture
+    def records_to_write(self) -> dict[str, list[dict[str, object]]]:
+        """A concession booked through the write path (CHAR values at their full width,
+        as the database reads them back)."""
+        return {
+            "concessions": [
+                {
+                    "NREF": "CONFORMANCE-000000000001",
+                    "NCUST": "C010001".ljust(10),
+                    "NORD": " " * 10,
+                    "NTYPE": "A",
+                    "NAMT": 12_345,
+                    "NPCT": None,
+                    "NCUR": "CNY",
+                    "NRSN": "conformance kit",
+                    "NAPPR": "王经理".ljust(40),
+                    "NFDT": 20260101,
+                    "NTDT": 0,
+                    "NSTAT": "A",
+                    "NCHGD": 20200101,
+                    "NCHGT": 120000,
+                }
+            ]
+        }
 
     @pytest.fixture
     def bad_credentials(

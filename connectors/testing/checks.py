@@ -14,7 +14,14 @@ from typing import Any
 import polars as pl
 
 from schemas.errors import ConfigError
-from schemas.source import Position, Source, StreamSpec, WritableSource
+from schemas.source import (
+    Decision,
+    Position,
+    Source,
+    StreamSpec,
+    WritableSource,
+    WriteRequest,
+)
 
 Row = tuple[Any, ...]
 
@@ -146,11 +153,29 @@ def check_bad_credentials(make_source: Callable[[], Source], secret: str) -> Con
 def check_write_round_trip(
     source: Source, stream: str, records: Sequence[Mapping[str, Any]], batch_size: int
 ) -> None:
-    """Written records read back with the written values; writing again adds nothing."""
+    """Written records read back with the written values; ``decide`` sees the record's
+    current values (None before it exists); writing again finds them and adds nothing."""
     assert isinstance(source, WritableSource), f"source {source.name!r} cannot write"
     spec = next(s for s in source.streams() if s.name == stream)
-    written = source.write(stream, records)
-    assert written == len(records), f"write reported {written} of {len(records)} records"
+
+    def request(record: Mapping[str, Any]) -> WriteRequest:
+        return WriteRequest(
+            stream=stream,
+            key={k: record[k] for k in spec.primary_key},
+            values={k: v for k, v in record.items() if k not in spec.primary_key},
+            idempotency_key=f"conformance:{stream}:{[record[k] for k in spec.primary_key]}",
+            create=True,
+        )
+
+    seen: list[Mapping[str, Any] | None] = []
+
+    def first(current: Mapping[str, Any] | None) -> Decision:
+        seen.append(current)
+        return "write"
+
+    for record in records:
+        outcome = source.write(request(record), first)
+        assert outcome.decision == "write", f"write decided {outcome.decision!r}"
     before = _by_key(read_batches(source, stream, batch_size), spec.primary_key)
     for record in records:
         key = tuple(record[k] for k in spec.primary_key)
@@ -160,7 +185,15 @@ def check_write_round_trip(
                 f"stream {stream!r} record {key} field {field!r}: wrote {value!r}, "
                 f"read back {before[key][field]!r}"
             )
-    source.write(stream, records)
+    again: list[Mapping[str, Any] | None] = []
+
+    def second(current: Mapping[str, Any] | None) -> Decision:
+        again.append(current)
+        return "done"
+
+    for record in records:
+        source.write(request(record), second)
+    assert all(c is not None for c in again), "decide saw no record where one was written"
     after = _by_key(read_batches(source, stream, batch_size), spec.primary_key)
     assert len(after) == len(before), "writing the same records again added rows"
 

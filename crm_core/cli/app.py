@@ -20,6 +20,7 @@ from crm_core.cli import (
     demo_cmd,
     golden_cmd,
     ops_cmd,
+    pushback_cmd,
     quarantine_cmd,
     resolve_cmd,
 )
@@ -74,6 +75,7 @@ resolve_cmd.register(app)
 quarantine_cmd.register(app)
 golden_cmd.register(app)
 api_cmd.register(app)
+pushback_cmd.register(app)
 
 
 def main() -> None:

@@ -19,7 +19,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
 from crm_core.demo import universe
-from crm_core.demo.legacy_erp_schema import ECH, ECL, ILI, RAR, RCM, RCR, RPY, create_schema
+from crm_core.demo.legacy_erp_schema import (
+    ECH,
+    ECL,
+    ILI,
+    RAR,
+    RCM,
+    RCN,
+    RCR,
+    RPY,
+    create_schema,
+)
 from crm_core.demo.universe import TrueCustomer
 
 __all__ = ["apply_changes", "create_schema", "generate"]
@@ -126,7 +136,7 @@ class _Builder:
         for item in self.items:
             self.by_line.setdefault(item.line, []).append(item)
         self.rows: dict[str, list[dict[str, Any]]] = {
-            t.name: [] for t in (RCM, ECH, ECL, ILI, RCR, RAR, RPY)
+            t.name: [] for t in (RCM, ECH, ECL, ILI, RCR, RAR, RPY, RCN)
         }
         self.open_ar: dict[str, int] = {}
         self.open_orders: dict[str, int] = {}
@@ -366,9 +376,46 @@ def generate(
             if truth is not None:
                 truth.append((key, c.true_id))
     builder.inventory()
+    _concessions(builder, random.Random(f"legacy_erp:concessions:{seed}"))
     with engine.begin() as conn:
-        _insert_rows(conn, builder, (RCM, ECH, ECL, ILI, RCR, RAR, RPY))
+        _insert_rows(conn, builder, (RCM, ECH, ECL, ILI, RCR, RAR, RPY, RCN))
     return {_LABELS[name]: len(rows) for name, rows in builder.rows.items()}
+
+
+APPROVERS = ("王建国", "李秀英", "Anna Schmidt", "张伟")
+CONCESSION_REASONS = (
+    "年度框架协议返利",
+    "交货延迟补偿",
+    "volume commitment 2026",
+    "quality claim on delivery",
+)
+
+
+def _concessions(builder: _Builder, rng: random.Random) -> None:
+    """Price concessions finance has on its books for about 3% of the customers (their own
+    random stream, so the rest of the data does not depend on them)."""
+    for n, customer in enumerate(r for r in builder.rows["RCM"] if rng.random() < 0.03):
+        percent = rng.random() < 0.5
+        start = builder.as_of - timedelta(days=rng.randint(0, 300))
+        chgd, chgt = stamp(min(_moment(rng, start), builder.end))
+        builder.rows["RCN"].append(
+            {
+                "NREF": pad(f"FIN-{n + 1:06d}", 24),
+                "NCUST": customer["CCUST"],
+                "NORD": pad(None, 10),
+                "NTYPE": "P" if percent else "A",
+                "NAMT": None if percent else rng.randint(5, 500) * 10_000,
+                "NPCT": rng.choice([250, 500, 750, 1000]) if percent else None,
+                "NCUR": "   " if percent else customer["CCUR"],
+                "NRSN": rng.choice(CONCESSION_REASONS),
+                "NAPPR": pad(rng.choice(APPROVERS), 40),
+                "NFDT": yyyymmdd(start),
+                "NTDT": 0 if rng.random() < 0.5 else yyyymmdd(start + timedelta(days=365)),
+                "NSTAT": rng.choice("ABBE"),
+                "NCHGD": chgd,
+                "NCHGT": chgt,
+            }
+        )
 
 
 _LABELS = {
@@ -379,8 +426,9 @@ _LABELS = {
     "RCR": "credit records",
     "RAR": "invoices",
     "RPY": "payments",
+    "RCN": "concessions",
 }
-_CHANGE_STAMPS = {RCM: "C", ECH: "H", ECL: "L", ILI: "L", RCR: "C", RAR: "R", RPY: "P"}
+_CHANGE_STAMPS = {RCM: "C", ECH: "H", ECL: "L", ILI: "L", RCR: "C", RAR: "R", RPY: "P", RCN: "N"}
 
 
 class _Clock:

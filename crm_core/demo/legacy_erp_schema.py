@@ -1,6 +1,6 @@
 """DDL of the sample legacy ERP: a BPCS / JD Edwards style back office as it runs on DB2 for i.
 
-Seven physical files with short upper-case names; fixed-width CHAR columns padded with
+Eight physical files with short upper-case names; fixed-width CHAR columns padded with
 blanks; dates as DECIMAL(7,0) CYYDDD (C=0 for 19xx, C=1 for 20xx) or DECIMAL(8,0) YYYYMMDD;
 times as DECIMAL(6,0) HHMMSS; amounts as integers with implied decimals (cents, 3 places for
 quantities, 4 for unit prices); one-letter status and hold codes; and every record carries
@@ -147,9 +147,30 @@ RPY = Table(
     comment="payments received",
 )
 
+RCN = Table(
+    "RCN",
+    METADATA,
+    Column("NREF", CHAR(24), primary_key=True, comment="concession reference"),
+    Column("NCUST", CHAR(10), nullable=False),
+    Column("NORD", CHAR(10), nullable=False, comment="order number, blank: whole account"),
+    Column("NTYPE", CHAR(1), nullable=False, comment="A amount, P percent"),
+    Column("NAMT", _dec(13), comment="amount, cents"),
+    Column("NPCT", _dec(5), comment="percent, 2 implied decimals"),
+    Column("NCUR", CHAR(3), nullable=False),
+    Column("NRSN", VARCHAR(200), nullable=False, comment="reason"),
+    Column("NAPPR", CHAR(40), nullable=False, comment="approved by"),
+    Column("NFDT", _dec(8), nullable=False, comment="valid from YYYYMMDD"),
+    Column("NTDT", _dec(8), nullable=False, comment="valid to YYYYMMDD, 0: open"),
+    Column(
+        "NSTAT", CHAR(1), nullable=False, comment="A approved, B booked, E expired, X cancelled"
+    ),
+    *_stamp("N"),
+    comment="price concessions",
+)
+
 
 def create_schema(engine: Engine) -> None:
-    """Create the seven files (tables) of the sample ERP on ``engine``."""
+    """Create the eight files (tables) of the sample ERP on ``engine``."""
     METADATA.create_all(engine)
 
 

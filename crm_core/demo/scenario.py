@@ -51,7 +51,37 @@ defaults:
   batch_size: 10000
 
 sources:
-{sources}"""
+{sources}
+{push_back}"""
+
+PUSH_BACK = """\
+# CRM-side changes (crm-hub change ..., the API's POST/PATCH) and where they are written:
+# the CRM owns contact data and writes it to every system that keeps a copy; the legacy
+# ERP owns credit limits and books concessions (the CRM requests them).
+push_back:
+  max_attempts: 5
+  backoff_seconds: 30
+  ownership:
+    customers:
+      fields:
+        email: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        phone: {{owner: crm, targets: [{contact_targets}], on_conflict: manual}}
+        street: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        street2: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        city: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        region: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        postcode: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        name: {{owner: legacy_erp}}
+        tax_id: {{owner: legacy_erp}}
+      create_in: [legacy_erp]
+    credit:
+      fields:
+        credit_limit: {{owner: legacy_erp, crm: request, on_conflict: owner_wins}}
+        on_hold: {{owner: legacy_erp}}
+    concessions:
+      fields:
+        "*": {{owner: legacy_erp, crm: request, on_conflict: manual}}
+"""
 
 LEGACY_SOURCE = """\
   legacy_erp:
@@ -67,6 +97,7 @@ LEGACY_SOURCE = """\
       credit: {{table: RCR, primary_key: [CCUST], cursor: [CCHGD, CCHGT]}}
       invoices: {{table: RAR, primary_key: [RINVN], cursor: [RCHGD, RCHGT]}}
       payments: {{table: RPY, primary_key: [PPAYN], cursor: [PCHGD, PCHGT]}}
+      concessions: {{table: RCN, primary_key: [NREF], cursor: [NCHGD, NCHGT]}}
 """
 
 MODERN_SOURCE = """\
@@ -91,6 +122,12 @@ def _modern_streams() -> str:
         f"      {name}: {{table: {table}, primary_key: {list(pk)}, cursor: {list(cursor)}}}"
         for name, (table, pk, cursor) in modern_erp.STREAMS.items()
     ).replace("'", "")
+
+
+def _contact_targets(systems: tuple[str, ...]) -> list[str]:
+    """The sample systems the demo writes CRM contact changes to: the databases (the REST
+    ERP's write path is exercised by its own tests and the benchmark)."""
+    return [s for s in systems if s in ("legacy_erp", "modern_erp")]
 
 
 def _remove_sqlite(path: Path) -> None:
@@ -147,7 +184,13 @@ def prepare(
         ),
     }
     (workdir / CONFIG_NAME).write_text(
-        DEMO_CONFIG.format(store=STORE_DB, sources="\n".join(blocks[s] for s in systems)),
+        DEMO_CONFIG.format(
+            store=STORE_DB,
+            sources="\n".join(blocks[s] for s in systems),
+            push_back=PUSH_BACK.format(contact_targets=", ".join(_contact_targets(systems)))
+            if "legacy_erp" in systems
+            else "",
+        ),
         encoding="utf-8",
     )
     people = universe.build(seed, 2 * customers)

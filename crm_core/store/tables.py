@@ -234,3 +234,90 @@ customer_search = Table(
     #: the newest change of the golden record or its links when it was indexed
     Column("mark", UTCDateTime, nullable=False, index=True),
 )
+
+#: CRM-side changes waiting to be written back to the systems that own their fields (see
+#: crm_core.pushback): one row per change, in the order they were made
+outbox = Table(
+    "hub_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("change_id", String(40), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("golden_id", String(64)),
+    Column("entity", String(64), nullable=False),
+    #: ``update`` an existing record, or ``create`` one
+    Column("op", String(16), nullable=False),
+    #: the changed record's key in the model (a golden id, a concession id, ...)
+    Column("record_key", KEY, nullable=False),
+    #: {field: {"old": value, "new": value}}
+    Column("changes", JSON, nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    #: pending, delivered, conflict, failed (dead letter), cancelled
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index(None, "change_id", unique=True),
+    Index(None, "idempotency_key", unique=True),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "golden_id", "id"),
+)
+
+#: One change's delivery to one target system: what was (or is to be) written there, and
+#: whether the next pull read it back (the echo of the hub's own write)
+outbox_targets = Table(
+    "hub_outbox_targets",
+    metadata,
+    Column("change_id", String(40), primary_key=True),
+    Column("target", String(64), primary_key=True),
+    #: the model record key in the target (its customer id, concession id, ...)
+    Column("record_key", KEY, primary_key=True),
+    Column("stream", String(200), nullable=False),
+    #: the record's key in the target's own terms, as a JSON object
+    Column("target_key", JSON),
+    #: the model values written, {field: value}, for recognising their echo
+    Column("written", JSON),
+    #: pending, applied (written), done (already there), conflict, skipped, failed, cancelled
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("written_at", UTCDateTime),
+    Column("echoed_at", UTCDateTime),
+    Column("echo_run_id", BigInteger),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "target", "stream", "echoed_at"),
+)
+
+#: A change the hub did not write because the target changed the same field since the hub
+#: last read it: both values, both times, both sources, and how it was resolved
+conflicts = Table(
+    "hub_conflicts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("change_id", String(40), nullable=False),
+    Column("golden_id", String(64)),
+    Column("target", String(64), nullable=False),
+    Column("stream", String(200), nullable=False),
+    Column("record_key", KEY),
+    Column("field", String(64), nullable=False),
+    #: values as JSON text: what the CRM side wants, what the target has, what the hub read
+    Column("crm_value", Text),
+    Column("target_value", Text),
+    Column("pulled_value", Text),
+    Column("crm_at", UTCDateTime),
+    Column("target_at", UTCDateTime),
+    Column("policy", String(16), nullable=False),
+    #: open, resolved
+    Column("state", String(16), nullable=False),
+    #: crm (the change is written), target (the target's value stays)
+    Column("resolution", String(16)),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "state", "id"),
+    Index(None, "change_id"),
+)
+Index(None, RECORD_TABLES["concessions"].c.source, RECORD_TABLES["concessions"].c.customer_id)

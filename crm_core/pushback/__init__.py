@@ -1,0 +1,16 @@
+"""Push-back: CRM-side changes recorded in an outbox and written to the systems that own
+their fields, exactly once in effect, with conflicts caught and the hub's own writes
+recognised when the next pull reads them back.
+
+- :mod:`.submit`: the service the CLI, the HTTP API and Python callers share: validate a
+  change against the model and the field ownership, store it with its routing in one
+  transaction;
+- :mod:`.deliver`: the push-back run that drains the outbox through the connectors' write
+  paths, with retries, dead letters and per-customer order;
+- :mod:`.conflicts`, :mod:`.outbox`: what ops see and decide;
+- :mod:`.echo`: the sync engine's check for the hub's own writes coming back.
+"""
+
+from crm_core.pushback.errors import ChangeRejected, UnknownChange
+
+__all__ = ["ChangeRejected", "UnknownChange"]

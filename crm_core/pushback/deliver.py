@@ -1,0 +1,480 @@
+"""The push-back run: drain the outbox through the targets' write paths.
+
+Delivery is at least once, and every write is idempotent, so the effect is exactly once:
+
+- each delivery (one change, one target record) reads the target's current values inside
+  the write's transaction; values already equal to the change's are ``done`` (a retry
+  after a crash between the write and the outbox update finds its own write there);
+- values equal to what the hub last read (or last wrote, until the pull reads it back)
+  are overwritten; any other value is a change made in the back office since, and is a
+  conflict, settled by the field's policy (``owner_wins``, ``newest_wins``) or left open
+  for a person (``manual``);
+- REST targets get the same idempotency key on every attempt;
+- a transient failure is retried with exponential backoff and jitter; after
+  ``max_attempts`` (or at once, for a permanent error) the change is a dead letter;
+- changes of one customer are delivered in the order they were made: a change waits
+  while an earlier one of the same customer is unfinished.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+
+from connectors import open_source
+from crm_core import runs
+from crm_core.dag_plan import HUB_SOURCE, PUSH_BACK
+from crm_core.pushback import routing
+from crm_core.pushback.failpoints import failpoint
+from crm_core.pushback.submit import CANCELLED, CONFLICT, DELIVERED, FAILED, PENDING
+from crm_core.pushback.values import jsonable, same, typed
+from crm_core.store.tables import conflicts, outbox, outbox_targets
+from mappings.compile import CompiledStream
+from mappings.inverse import read_values, to_source
+from schemas.errors import HubError, RetriableError
+from schemas.pushback import CRM
+from schemas.settings import HubConfig
+from schemas.source import Decision, Source, WritableSource, WriteRequest
+
+log = logging.getLogger("crm_hub.pushback")
+
+#: Delivery states: written by this run or an earlier attempt, found already there,
+#: settled by a conflict policy in the target's favour, waiting for a person, to be
+#: written regardless of the target's value (a conflict resolved for the CRM side)
+APPLIED, DONE, SKIPPED, FORCE = "applied", "done", "skipped", "force"
+FINISHED = (APPLIED, DONE, SKIPPED, CANCELLED)
+#: Database kinds whose records carry the hub's change stamp when it writes them.
+STAMPED_KINDS = ("sql", "db2", "odbc")
+
+
+@dataclass
+class PushResult:
+    """What one push-back run did."""
+
+    run_id: int | None = None
+    changes: int = 0
+    delivered: int = 0
+    written: int = 0
+    already_applied: int = 0
+    conflicts: int = 0
+    retrying: int = 0
+    failed: int = 0
+    waiting: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the CLI, the API and a scheduler's log."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Attempt:
+    """One delivery's decision, taken inside the target's transaction."""
+
+    stream: CompiledStream
+    fields: list[str]
+    new: dict[str, Any]
+    expected: dict[str, Any]
+    rules: dict[str, Any]
+    created_at: datetime
+    create: bool
+    force: bool
+    diverged: dict[str, Any] = field(default_factory=dict)
+    target_at: datetime | None = None
+    policy_wins: str | None = None
+
+    def decide(self, current: Any) -> Decision:
+        if current is None:
+            return "write" if self.create else "conflict"
+        now = read_values(self.stream, current, self._readable(current))
+        self.target_at = now.get("updated_at")
+        if all(same(now.get(f), self.new[f]) for f in self.fields):
+            return "done"
+        if self.force:
+            return "write"
+        if self.create:
+            self.diverged = {
+                f: now.get(f) for f in self.fields if not same(now.get(f), self.new[f])
+            }
+            return "conflict"
+        self.diverged = {
+            f: now.get(f)
+            for f in self.fields
+            if not same(now.get(f), self.expected.get(f)) and not same(now.get(f), self.new[f])
+        }
+        if not self.diverged:
+            return "write"
+        winners = {self._winner(f) for f in self.diverged}
+        if winners == {"crm"}:
+            self.policy_wins = "crm"
+            return "write"
+        self.policy_wins = "target" if winners == {"target"} else None
+        return "conflict"
+
+    def _readable(self, current: Any) -> list[str]:
+        stamp = self.stream.spec.fields.get("updated_at")
+        extra = ["updated_at"] if stamp and all(c in current for c in stamp.inputs) else []
+        return [*self.fields, *extra]
+
+    def _winner(self, name: str) -> str | None:
+        rule = self.rules[name]
+        if rule.on_conflict == "owner_wins":
+            return "crm" if rule.owner == CRM else "target"
+        if rule.on_conflict == "newest_wins" and self.target_at is not None:
+            return "crm" if self.created_at > self.target_at else "target"
+        return None
+
+
+def _backoff(config: HubConfig, attempts: int) -> timedelta:
+    base = config.push_back.backoff_seconds * 2 ** max(0, attempts - 1)
+    capped = min(base, config.push_back.max_backoff_seconds)
+    return timedelta(seconds=capped * random.uniform(0.5, 1.0))
+
+
+class PushBack:
+    """One push-back run over the store's outbox."""
+
+    def __init__(self, config: HubConfig, store: Engine) -> None:
+        self.config = config
+        self.store = store
+        self._sources: dict[str, Source] = {}
+
+    def _source(self, target: str) -> WritableSource:
+        if target not in self._sources:
+            self._sources[target] = open_source(
+                target, self.config.source(target), self.config.base_dir
+            )
+        source = self._sources[target]
+        if not isinstance(source, WritableSource):
+            raise HubError(f"source {target!r} ({type(source).__name__}) cannot write changes")
+        return source
+
+    def close(self) -> None:
+        """Close the connectors this run opened."""
+        for source in self._sources.values():
+            source.close()
+        self._sources.clear()
+
+    def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Pending changes whose next attempt is due, oldest first."""
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(
+                    outbox.c.state == PENDING,
+                    or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+                )
+                .order_by(outbox.c.id)
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def _blocked(self, change: dict[str, Any]) -> bool:
+        """Whether an earlier change of the same customer is not finished yet."""
+        if change["golden_id"] is None:
+            return False
+        with self.store.connect() as conn:
+            return (
+                conn.execute(
+                    select(outbox.c.id)
+                    .where(
+                        outbox.c.golden_id == change["golden_id"],
+                        outbox.c.id < change["id"],
+                        outbox.c.state.in_((PENDING, CONFLICT, FAILED)),
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
+    def run(
+        self, limit: int | None = None, progress: Callable[[PushResult], None] | None = None
+    ) -> PushResult:
+        """Deliver what is due; every run is a row of the ledger."""
+        result = PushResult()
+        result.run_id = runs.start_run(self.store, HUB_SOURCE, PUSH_BACK, "", "push")
+        counts = runs.RunCounts()
+        error = None
+        try:
+            now = datetime.now(UTC)
+            for change in self.due(now, limit or self.config.push_back.batch_size):
+                result.changes += 1
+                if self._blocked(change):
+                    result.waiting += 1
+                    continue
+                self.deliver(change, result)
+                if progress:
+                    progress(result)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.close()
+            counts.rows_read = result.changes
+            counts.rows_loaded = result.written
+            counts.checks = {
+                k: v for k, v in result.as_dict().items() if k not in ("run_id", "errors")
+            }
+            runs.finish_run(self.store, result.run_id, counts, error)
+        return result
+
+    def deliver(self, change: dict[str, Any], result: PushResult) -> None:
+        """Try every unfinished delivery of one change, then settle the change's state."""
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                select(outbox_targets).where(
+                    outbox_targets.c.change_id == change["change_id"],
+                    outbox_targets.c.state.in_((PENDING, FORCE)),
+                )
+            ).mappings()
+            deliveries = [dict(r) for r in rows]
+        transient = False
+        for delivery in deliveries:
+            try:
+                self._deliver_one(change, delivery, result)
+            except RetriableError as exc:
+                transient = True
+                self._delivery_error(change, delivery, str(exc), retry=True)
+            except HubError as exc:
+                self._delivery_error(change, delivery, str(exc), retry=False)
+                result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
+        self._settle(change, transient, result)
+
+    def _deliver_one(
+        self, change: dict[str, Any], delivery: dict[str, Any], result: PushResult
+    ) -> None:
+        entity, target = change["entity"], delivery["target"]
+        stream = routing.target_stream(self.config, target, entity)
+        fields = [f for f in change["changes"] if f in stream.spec.fields]
+        new = {f: typed(entity, f, change["changes"][f]["new"]) for f in fields}
+        create = change["op"] == "create"
+        if create:
+            new.update(delivery["target_key"] or {})
+        key_field = routing.ENTITY_KEY[entity]
+        to_write = {f: v for f, v in new.items() if f != key_field}
+        if self._stamps(target, stream):
+            to_write["updated_at"] = datetime.now(UTC).replace(microsecond=0)
+        key_value = delivery["record_key"]
+        with self.store.connect() as conn:
+            expected = routing.stored_values(conn, entity, target, key_value, fields) or {}
+            expected.update(self._unechoed(conn, target, delivery, fields))
+        attempt = _Attempt(
+            stream=stream,
+            fields=[f for f in fields if f != key_field],
+            new=new,
+            expected=expected,
+            rules={f: self.config.push_back.rule(entity, f) for f in fields},
+            created_at=change["created_at"],
+            create=create,
+            force=delivery["state"] == FORCE,
+        )
+        request = WriteRequest(
+            stream=stream.stream,
+            key=to_source(stream, {key_field: key_value}),
+            values=to_source(stream, to_write),
+            idempotency_key=f"{change['change_id']}:{target}:{key_value}",
+            create=create,
+        )
+        outcome = self._source(target).write(request, attempt.decide)
+        failpoint("pushback.after_write")
+        now = datetime.now(UTC)
+        written = {f: jsonable(v) for f, v in new.items()}
+        with self.store.begin() as conn:
+            where = and_(
+                outbox_targets.c.change_id == change["change_id"],
+                outbox_targets.c.target == target,
+                outbox_targets.c.record_key == key_value,
+            )
+            if outcome.decision in ("write", "done"):
+                state = APPLIED if outcome.decision == "write" else DONE
+                conn.execute(
+                    update(outbox_targets)
+                    .where(where)
+                    .values(
+                        state=state,
+                        written=written,
+                        written_at=now,
+                        attempts=outbox_targets.c.attempts + 1,
+                        last_error=None,
+                        updated_at=now,
+                    )
+                )
+                if state == APPLIED:
+                    result.written += 1
+                else:
+                    result.already_applied += 1
+                if attempt.diverged:  # written over a back-office change by policy
+                    self._conflicts(conn, change, delivery, attempt, "crm", now)
+                return
+            if outcome.current is None and not create:
+                attempt.diverged = {f: None for f in attempt.fields}
+            resolution = attempt.policy_wins
+            self._conflicts(conn, change, delivery, attempt, resolution, now)
+            conn.execute(
+                update(outbox_targets)
+                .where(where)
+                .values(
+                    state=SKIPPED if resolution == "target" else CONFLICT,
+                    attempts=outbox_targets.c.attempts + 1,
+                    last_error=None
+                    if outcome.current is not None
+                    else f"{key_value} is not in {target}",
+                    updated_at=now,
+                )
+            )
+            result.conflicts += 1
+
+    def _stamps(self, target: str, stream: CompiledStream) -> bool:
+        if not self.config.push_back.stamp_writes:
+            return False
+        if self.config.source(target).kind not in STAMPED_KINDS:
+            return False
+        stamp = stream.spec.fields.get("updated_at")
+        return stamp is not None and stamp.source is not None
+
+    def _unechoed(
+        self, conn: Any, target: str, delivery: dict[str, Any], fields: list[str]
+    ) -> dict[str, Any]:
+        """What the hub itself wrote to this record and the pull has not read back yet: the
+        value the target should have now (so our own write is no conflict)."""
+        rows = conn.execute(
+            select(outbox_targets.c.written)
+            .where(
+                outbox_targets.c.target == target,
+                outbox_targets.c.record_key == delivery["record_key"],
+                outbox_targets.c.state.in_((APPLIED, DONE)),
+                outbox_targets.c.echoed_at.is_(None),
+                outbox_targets.c.change_id != delivery["change_id"],
+            )
+            .order_by(outbox_targets.c.written_at)
+        )
+        out: dict[str, Any] = {}
+        for (written,) in rows:
+            out.update({f: v for f, v in (written or {}).items() if f in fields})
+        return out
+
+    def _conflicts(
+        self,
+        conn: Any,
+        change: dict[str, Any],
+        delivery: dict[str, Any],
+        attempt: _Attempt,
+        resolution: str | None,
+        now: datetime,
+    ) -> None:
+        for name, value in attempt.diverged.items():
+            rule = attempt.rules[name]
+            conn.execute(
+                insert(conflicts).values(
+                    change_id=change["change_id"],
+                    golden_id=change["golden_id"],
+                    target=delivery["target"],
+                    stream=delivery["stream"],
+                    record_key=delivery["record_key"],
+                    field=name,
+                    crm_value=_text(attempt.new.get(name)),
+                    target_value=_text(value),
+                    pulled_value=_text(attempt.expected.get(name)),
+                    crm_at=change["created_at"],
+                    target_at=attempt.target_at,
+                    policy=rule.on_conflict if rule else "manual",
+                    state="resolved" if resolution else "open",
+                    resolution=resolution,
+                    resolved_by=f"policy:{rule.on_conflict}" if resolution and rule else None,
+                    resolved_at=now if resolution else None,
+                    created_at=now,
+                )
+            )
+        log.warning(
+            "push-back: %s %s %s: %s changed since the hub read it (%s)",
+            change["change_id"],
+            delivery["target"],
+            delivery["record_key"],
+            ", ".join(attempt.diverged),
+            f"kept the {resolution} value" if resolution else "left for a person to resolve",
+        )
+
+    def _delivery_error(
+        self, change: dict[str, Any], delivery: dict[str, Any], message: str, retry: bool
+    ) -> None:
+        now = datetime.now(UTC)
+        attempts = delivery["attempts"] + 1
+        final = not retry or attempts >= self.config.push_back.max_attempts
+        with self.store.begin() as conn:
+            conn.execute(
+                update(outbox_targets)
+                .where(
+                    outbox_targets.c.change_id == change["change_id"],
+                    outbox_targets.c.target == delivery["target"],
+                    outbox_targets.c.record_key == delivery["record_key"],
+                )
+                .values(
+                    attempts=attempts,
+                    last_error=message[:2000],
+                    state=FAILED if final else delivery["state"],
+                    updated_at=now,
+                )
+            )
+        log.warning(
+            "push-back: %s -> %s attempt %s failed%s: %s",
+            change["change_id"],
+            delivery["target"],
+            attempts,
+            " (dead letter)" if final else "",
+            message,
+        )
+
+    def _settle(self, change: dict[str, Any], transient: bool, result: PushResult) -> None:
+        now = datetime.now(UTC)
+        with self.store.begin() as conn:
+            states = [
+                r[0]
+                for r in conn.execute(
+                    select(outbox_targets.c.state).where(
+                        outbox_targets.c.change_id == change["change_id"]
+                    )
+                )
+            ]
+            errors = [
+                r[0]
+                for r in conn.execute(
+                    select(outbox_targets.c.last_error).where(
+                        outbox_targets.c.change_id == change["change_id"],
+                        outbox_targets.c.last_error.is_not(None),
+                    )
+                )
+            ]
+            attempts = change["attempts"] + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "updated_at": now,
+                "last_error": errors[0] if errors else None,
+            }
+            if FAILED in states:
+                values.update(state=FAILED, finished_at=None)
+                result.failed += 1
+            elif CONFLICT in states:
+                values.update(state=CONFLICT)
+            elif all(s in FINISHED for s in states):
+                values.update(state=DELIVERED, finished_at=now, last_error=None)
+                result.delivered += 1
+            else:
+                values.update(state=PENDING, next_attempt_at=now + _backoff(self.config, attempts))
+                if transient:
+                    result.retrying += 1
+            conn.execute(update(outbox).where(outbox.c.id == change["id"]).values(**values))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(jsonable(value))
+
+
+def push_back(config: HubConfig, store: Engine, limit: int | None = None) -> PushResult:
+    """Run push-back once over the store's outbox."""
+    return PushBack(config, store).run(limit)

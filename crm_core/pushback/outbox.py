@@ -1,0 +1,121 @@
+"""What ops see of the outbox and do with it: list, retry a dead letter, cancel a change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from crm_core.pushback.errors import ChangeRejected
+from crm_core.pushback.submit import (
+    CANCELLED,
+    DELIVERED,
+    FAILED,
+    PENDING,
+    STATES,
+    ChangeView,
+    load_change,
+)
+from crm_core.store.tables import outbox, outbox_targets
+
+
+def list_changes(
+    store: Engine,
+    state: str | None = None,
+    golden_id: str | None = None,
+    limit: int = 50,
+) -> list[ChangeView]:
+    """Changes, newest first; only those in ``state`` or of one customer when given."""
+    if state is not None and state not in STATES:
+        raise ChangeRejected(f"state must be one of {', '.join(STATES)}, not {state!r}")
+    stmt = select(outbox.c.change_id).order_by(outbox.c.id.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(outbox.c.state == state)
+    if golden_id:
+        stmt = stmt.where(outbox.c.golden_id == golden_id)
+    with store.connect() as conn:
+        ids = [r[0] for r in conn.execute(stmt)]
+        return [load_change(conn, i) for i in ids]
+
+
+def counts(store: Engine) -> dict[str, int]:
+    """Changes per state (for status and metrics)."""
+    from sqlalchemy import func
+
+    with store.connect() as conn:
+        rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+        return {state: int(n) for state, n in rows}
+
+
+def retry(store: Engine, change_id: str, who: str) -> ChangeView:
+    """Send a dead letter (failed change) back to the queue, due now, attempts reset."""
+    now = datetime.now(UTC)
+    with store.begin() as conn:
+        change = load_change(conn, change_id)
+        if change.state != FAILED:
+            raise ChangeRejected(
+                f"{change_id} is {change.state}; only failed changes are retried", conflict=True
+            )
+        conn.execute(
+            update(outbox_targets)
+            .where(outbox_targets.c.change_id == change_id, outbox_targets.c.state == FAILED)
+            .values(state=PENDING, attempts=0, updated_at=now)
+        )
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.change_id == change_id)
+            .values(
+                state=PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                last_error=f"retried by {who}",
+                updated_at=now,
+            )
+        )
+        return load_change(conn, change_id)
+
+
+def cancel(store: Engine, change_id: str, who: str) -> ChangeView:
+    """Give up a change that is not delivered: nothing more is written for it (what was
+    written already stays written)."""
+    now = datetime.now(UTC)
+    with store.begin() as conn:
+        change = load_change(conn, change_id)
+        if change.state in (DELIVERED, CANCELLED):
+            raise ChangeRejected(f"{change_id} is {change.state} already", conflict=True)
+        conn.execute(
+            update(outbox_targets)
+            .where(
+                outbox_targets.c.change_id == change_id,
+                outbox_targets.c.state.in_((PENDING, FAILED, "conflict", "force")),
+            )
+            .values(state=CANCELLED, updated_at=now)
+        )
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.change_id == change_id)
+            .values(
+                state=CANCELLED, last_error=f"cancelled by {who}", finished_at=now, updated_at=now
+            )
+        )
+        return load_change(conn, change_id)
+
+
+def as_rows(changes: list[ChangeView]) -> list[dict[str, Any]]:
+    """Changes as table rows for the CLI."""
+    return [
+        {
+            "change": c.change_id,
+            "state": c.state,
+            "customer": c.golden_id or "",
+            "entity": c.entity,
+            "op": c.op,
+            "fields": ", ".join(f"{f}={v['new']}" for f, v in c.changes.items())[:60],
+            "targets": ", ".join(f"{t['target']}:{t['state']}" for t in c.targets),
+            "who": c.who,
+            "attempts": c.attempts,
+            "error": (c.last_error or "")[:60],
+        }
+        for c in changes
+    ]

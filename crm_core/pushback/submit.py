@@ -1,0 +1,419 @@
+"""The service every CRM-side change goes through (CLI, HTTP API, Python callers).
+
+A change is checked before anything is stored: every field must be one the CRM side may
+change (``push_back.ownership``), every value must fit the model, the customer must exist
+and have a record in at least one target. Then, in one transaction, the change goes into
+the outbox with one delivery row per target record, and a concession also into the store
+as the CRM's own record of it (source ``crm``). The same idempotency key submitted again
+returns the change already stored instead of a second one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, insert, select
+
+from crm_core.pushback import routing
+from crm_core.pushback.errors import ChangeRejected, UnknownChange
+from crm_core.pushback.values import jsonable, typed
+from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, outbox_targets
+from schemas.entities import ENTITIES
+from schemas.model import Concession
+from schemas.pushback import CRM
+from schemas.settings import HubConfig
+
+PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED = (
+    "pending",
+    "delivered",
+    "conflict",
+    "failed",
+    "cancelled",
+)
+STATES = (PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED)
+#: Customer fields a CRM user may set on the golden record (contacts, addresses)
+CUSTOMER_FIELDS = ("name", "email", "phone", "street", "street2", "city", "region")
+
+
+@dataclass
+class ChangeView:
+    """A change as the CLI and the API show it."""
+
+    change_id: str
+    idempotency_key: str
+    golden_id: str | None
+    entity: str
+    op: str
+    record_key: str
+    changes: dict[str, dict[str, Any]]
+    who: str
+    created_at: datetime
+    state: str
+    attempts: int = 0
+    last_error: str | None = None
+    finished_at: datetime | None = None
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        out = {k: jsonable(v) for k, v in self.__dict__.items() if k != "targets"}
+        out["targets"] = [{k: jsonable(v) for k, v in t.items()} for t in self.targets]
+        return out
+
+
+def new_change_id() -> str:
+    """A fresh change id: ``chg_`` and 24 hex digits."""
+    return f"chg_{uuid.uuid4().hex[:24]}"
+
+
+def _live_golden(conn: Connection, golden_id: str) -> dict[str, Any]:
+    row = conn.execute(select(golden_customers).where(golden_customers.c.golden_id == golden_id))
+    found = row.mappings().first()
+    if found is None:
+        raise UnknownChange(f"no customer {golden_id!r}")
+    if found["merged_into"]:
+        raise ChangeRejected(
+            f"customer {golden_id} was merged into {found['merged_into']}: change that one",
+            conflict=True,
+        )
+    return dict(found)
+
+
+def _existing(conn: Connection, key: str) -> ChangeView | None:
+    row = conn.execute(select(outbox.c.change_id).where(outbox.c.idempotency_key == key)).first()
+    return load_change(conn, row[0]) if row else None
+
+
+def load_change(conn: Connection, change_id: str) -> ChangeView:
+    """One change with its deliveries (``UnknownChange`` if there is none)."""
+    row = conn.execute(select(outbox).where(outbox.c.change_id == change_id)).mappings().first()
+    if row is None:
+        raise UnknownChange(f"no change {change_id!r}")
+    targets = conn.execute(
+        select(
+            outbox_targets.c.target,
+            outbox_targets.c.stream,
+            outbox_targets.c.record_key,
+            outbox_targets.c.state,
+            outbox_targets.c.attempts,
+            outbox_targets.c.last_error,
+            outbox_targets.c.written_at,
+            outbox_targets.c.echoed_at,
+        )
+        .where(outbox_targets.c.change_id == change_id)
+        .order_by(outbox_targets.c.target, outbox_targets.c.record_key)
+    ).mappings()
+    return ChangeView(
+        change_id=row["change_id"],
+        idempotency_key=row["idempotency_key"],
+        golden_id=row["golden_id"],
+        entity=row["entity"],
+        op=row["op"],
+        record_key=row["record_key"],
+        changes=row["changes"],
+        who=row["who"],
+        created_at=row["created_at"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        finished_at=row["finished_at"],
+        targets=[dict(t) for t in targets],
+    )
+
+
+def _same_request(view: ChangeView, entity: str, changes: dict[str, Any]) -> bool:
+    return view.entity == entity and {f: c["new"] for f, c in view.changes.items()} == {
+        f: c["new"] for f, c in changes.items()
+    }
+
+
+def _store_change(
+    conn: Connection,
+    *,
+    golden_id: str | None,
+    entity: str,
+    op: str,
+    record_key: str,
+    changes: dict[str, dict[str, Any]],
+    deliveries: list[tuple[str, str, str, dict[str, Any]]],
+    who: str,
+    idempotency_key: str | None,
+) -> ChangeView:
+    change_id = new_change_id()
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(outbox).values(
+            change_id=change_id,
+            idempotency_key=idempotency_key or change_id,
+            golden_id=golden_id,
+            entity=entity,
+            op=op,
+            record_key=record_key,
+            changes=changes,
+            who=who,
+            created_at=now,
+            state=PENDING,
+            attempts=0,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        insert(outbox_targets),
+        [
+            {
+                "change_id": change_id,
+                "target": target,
+                "record_key": key,
+                "stream": stream,
+                "target_key": target_key,
+                "state": PENDING,
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for target, stream, key, target_key in deliveries
+        ],
+    )
+    return load_change(conn, change_id)
+
+
+def change_fields(
+    store: Engine,
+    config: HubConfig,
+    *,
+    entity: str,
+    golden_id: str,
+    values: dict[str, Any],
+    who: str,
+    idempotency_key: str | None = None,
+) -> ChangeView:
+    """Change fields of a golden customer's ``customers`` or ``credit`` records in the
+    systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
+    if entity not in ("customers", "credit"):
+        raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
+    if not values:
+        raise ChangeRejected("the change changes no field")
+    key_field = routing.ENTITY_KEY[entity]
+    if key_field in values:
+        raise ChangeRejected(f"{entity}.{key_field} is a key and cannot be changed", key_field)
+    new = {f: typed(entity, f, v) for f, v in values.items()}
+    rules = routing.rules_for(config, entity, list(new))
+    plan = routing.routes(config, entity, rules)
+    with store.begin() as conn:
+        golden = _live_golden(conn, golden_id)
+        deliveries = []
+        old: dict[str, Any] = {}
+        for route in plan:
+            for key in routing.record_keys(conn, entity, golden_id, route.target):
+                deliveries.append((route.target, route.stream.stream, key, {key_field: key}))
+                if not old:
+                    stored = routing.stored_values(conn, entity, route.target, key, list(new))
+                    old = stored or {}
+        if entity == "customers":
+            old = {f: golden.get(f, old.get(f)) for f in new}
+        if not deliveries:
+            targets = ", ".join(r.target for r in plan)
+            raise ChangeRejected(
+                f"customer {golden_id} has no {entity} record in {targets}, so the change "
+                "has nowhere to go",
+                conflict=True,
+            )
+        changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
+        if idempotency_key and (seen := _existing(conn, idempotency_key)):
+            if _same_request(seen, entity, changes):
+                return seen
+            raise ChangeRejected(
+                f"idempotency key {idempotency_key!r} was used for another change "
+                f"({seen.change_id})",
+                conflict=True,
+            )
+        return _store_change(
+            conn,
+            golden_id=golden_id,
+            entity=entity,
+            op="update",
+            record_key=golden_id,
+            changes=changes,
+            deliveries=deliveries,
+            who=who,
+            idempotency_key=idempotency_key,
+        )
+
+
+def request_credit_limit(
+    store: Engine,
+    config: HubConfig,
+    *,
+    golden_id: str,
+    credit_limit: Decimal | str,
+    who: str,
+    idempotency_key: str | None = None,
+) -> ChangeView:
+    """Ask the system that owns credit limits to set a customer's new limit."""
+    return change_fields(
+        store,
+        config,
+        entity="credit",
+        golden_id=golden_id,
+        values={"credit_limit": credit_limit},
+        who=who,
+        idempotency_key=idempotency_key,
+    )
+
+
+def record_concession(
+    store: Engine,
+    config: HubConfig,
+    *,
+    golden_id: str,
+    concession: dict[str, Any],
+    who: str,
+    idempotency_key: str | None = None,
+) -> ChangeView:
+    """Record an approved concession for a customer (or one of its orders) and queue it
+    for the system that books concessions; the store keeps the CRM's record of it."""
+    fields = {k: v for k, v in concession.items() if v is not None}
+    unknown = [
+        f
+        for f in fields
+        if f not in Concession.model_fields or f in ("customer_id", "status", "updated_at")
+    ]
+    if unknown:
+        raise ChangeRejected(
+            f"concessions: unknown or read-only field(s) {', '.join(unknown)}", unknown[0]
+        )
+    concession_id = str(fields.pop("concession_id", "") or f"CRM-{uuid.uuid4().hex[:12].upper()}")
+    draft = {"concession_id": concession_id, "customer_id": golden_id, **fields}
+    try:
+        record = Concession.model_validate(draft)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "concession"
+        raise ChangeRejected(f"concessions.{where}: {first['msg']}", where) from None
+    _check_concession(record)
+    values = record.model_dump(exclude={"updated_at"})
+    rules = routing.rules_for(config, "concessions", [f for f in values if f != "concession_id"])
+    plan = routing.routes(config, "concessions", rules)
+    with store.begin() as conn:
+        _live_golden(conn, golden_id)
+        deliveries = []
+        for route in plan:
+            keys = routing.customer_keys(conn, golden_id, route.target)
+            if not keys:
+                raise ChangeRejected(
+                    f"customer {golden_id} has no record in {route.target}, which books "
+                    "concessions",
+                    conflict=True,
+                )
+            deliveries.append(
+                (route.target, route.stream.stream, concession_id, {"customer_id": keys[0]})
+            )
+        changes = {f: {"old": None, "new": jsonable(v)} for f, v in values.items()}
+        if idempotency_key and (seen := _existing(conn, idempotency_key)):
+            same = {f: c["new"] for f, c in seen.changes.items() if f != "concession_id"}
+            if seen.entity == "concessions" and same == {
+                f: c["new"] for f, c in changes.items() if f != "concession_id"
+            }:
+                return seen
+            raise ChangeRejected(
+                f"idempotency key {idempotency_key!r} was used for another change "
+                f"({seen.change_id})",
+                conflict=True,
+            )
+        exists = conn.execute(
+            select(RECORD_TABLES["concessions"].c.concession_id).where(
+                RECORD_TABLES["concessions"].c.concession_id == concession_id
+            )
+        ).first()
+        if exists:
+            raise ChangeRejected(f"concession {concession_id} exists already", conflict=True)
+        now = datetime.now(UTC)
+        conn.execute(
+            insert(RECORD_TABLES["concessions"]).values(
+                source=CRM, **values, updated_at=now, loaded_at=now
+            )
+        )
+        return _store_change(
+            conn,
+            golden_id=golden_id,
+            entity="concessions",
+            op="create",
+            record_key=concession_id,
+            changes=changes,
+            deliveries=deliveries,
+            who=who,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _check_concession(record: Concession) -> None:
+    if record.kind == "amount" and (record.amount is None or record.currency is None):
+        raise ChangeRejected(
+            "concessions.amount: an amount concession needs amount and currency", "amount"
+        )
+    if record.kind == "percent" and record.percent is None:
+        raise ChangeRejected("concessions.percent: a percent concession needs percent", "percent")
+    if record.kind == "percent" and record.amount is not None:
+        raise ChangeRejected("concessions.amount: give amount or percent, not both", "amount")
+    if record.valid_to is not None and record.valid_to < record.valid_from:
+        raise ChangeRejected("concessions.valid_to: ends before it starts", "valid_to")
+    if not record.reason.strip() or not record.approver.strip():
+        raise ChangeRejected("concessions: reason and approver must not be blank", "approver")
+
+
+def create_customer(
+    store: Engine,
+    config: HubConfig,
+    *,
+    values: dict[str, Any],
+    who: str,
+    idempotency_key: str | None = None,
+) -> ChangeView:
+    """Create a customer on the CRM side in the systems ``push_back.ownership.customers.
+    create_in`` names; it gets its golden id when the next pull and reconcile see it."""
+    rules_cfg = config.push_back.ownership.get("customers")
+    if rules_cfg is None or not rules_cfg.create_in:
+        raise ChangeRejected(
+            "no system is declared to create customers in (push_back.ownership.customers.create_in)"
+        )
+    if "name" not in values:
+        raise ChangeRejected("customers.name: a new customer needs a name", "name")
+    customer_id = str(values.pop("customer_id", "") or f"H{uuid.uuid4().hex[:9].upper()}")
+    new = {f: typed("customers", f, v) for f, v in values.items()}
+    new.setdefault("active", True)
+    new.setdefault("created_on", date.today())
+    ENTITIES["customers"].model.model_validate({"customer_id": customer_id, **new})
+    deliveries = []
+    for target in rules_cfg.create_in:
+        stream = routing.target_stream(config, target, "customers")
+        deliveries.append((target, stream.stream, customer_id, {"customer_id": customer_id}))
+    changes = {f: {"old": None, "new": jsonable(v)} for f, v in new.items()}
+    with store.begin() as conn:
+        if idempotency_key and (seen := _existing(conn, idempotency_key)):
+            if seen.entity == "customers" and seen.op == "create":
+                return seen
+            raise ChangeRejected(
+                f"idempotency key {idempotency_key!r} was used for another change",
+                conflict=True,
+            )
+        return _store_change(
+            conn,
+            golden_id=None,
+            entity="customers",
+            op="create",
+            record_key=customer_id,
+            changes=changes,
+            deliveries=deliveries,
+            who=who,
+            idempotency_key=idempotency_key,
+        )
+
+
+def get_change(store: Engine, change_id: str) -> ChangeView:
+    """One change and where its deliveries stand."""
+    with store.connect() as conn:
+        return load_change(conn, change_id)

@@ -1,0 +1,66 @@
+"""Model values of CRM-side changes: checked against the model's field types, kept as JSON."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from crm_core.pushback.errors import ChangeRejected
+from schemas.entities import ENTITIES
+
+
+@cache
+def _adapter(entity: str, field: str) -> TypeAdapter[Any]:
+    return TypeAdapter(ENTITIES[entity].model.model_fields[field].annotation)
+
+
+def typed(entity: str, field: str, value: Any) -> Any:
+    """``value`` as the model's type for ``entity.field`` (text is parsed: dates, amounts),
+    or ``ChangeRejected`` naming the field and the reason."""
+    fields = ENTITIES[entity].model.model_fields
+    if field not in fields:
+        raise ChangeRejected(
+            f"{entity} has no field {field!r} (fields: {', '.join(fields)})", field=field
+        )
+    try:
+        return _adapter(entity, field).validate_python(value)
+    except ValidationError as exc:
+        reason = "; ".join(e["msg"] for e in exc.errors())
+        raise ChangeRejected(f"{entity}.{field}: {value!r} is not valid: {reason}", field) from None
+
+
+def jsonable(value: Any) -> Any:
+    """A model value as JSON: amounts as text (exact), dates and times in ISO 8601."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two model values are the same value (blank text is no value; amounts compare
+    by number, not by how many zeros they carry)."""
+    if isinstance(a, str) and not a.strip():
+        a = None
+    if isinstance(b, str) and not b.strip():
+        b = None
+    if isinstance(a, Enum):
+        a = a.value
+    if isinstance(b, Enum):
+        b = b.value
+    if isinstance(a, Decimal | int | float) and isinstance(b, Decimal | int | float):
+        return Decimal(str(a)) == Decimal(str(b))
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        try:
+            return Decimal(str(a)) == Decimal(str(b))
+        except ArithmeticError:
+            return False
+    return bool(a == b)
