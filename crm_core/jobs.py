@@ -115,15 +115,37 @@ def reconcile(
 
 
 def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Write CRM-side changes back to the systems that own them: a no-op for now.
+    """Write the due CRM-side changes to the systems that own their fields (see
+    :mod:`crm_core.pushback.deliver`); returns the run's counts. Dead letters fail the
+    task (they need a person: ``crm-hub outbox list --failed``); changes waiting for a
+    retry do not."""
+    from crm_core.pushback.deliver import push_back as run_push_back
 
-    The outbox that push-back drains does not exist yet (it comes with the push-back
-    issue), so there is never anything pending. The config is still loaded, so a broken
-    config fails this job as it would fail a real one.
-    """
-    load(config_path)
-    log.info("push-back: no outbox yet, nothing pending")
-    return {"pending": 0}
+    config = load(config_path)
+    store = open_store(config.store_url())
+    try:
+        result = run_push_back(config, store)
+    finally:
+        store.dispose()
+    log.info(
+        "push-back (run %s): %s due, %s delivered (%s written, %s already there), "
+        "%s conflicts, %s to retry, %s dead letters, %s waiting",
+        result.run_id,
+        result.changes,
+        result.delivered,
+        result.written,
+        result.already_applied,
+        result.conflicts,
+        result.retrying,
+        result.failed,
+        result.waiting,
+    )
+    if result.failed:
+        raise FatalSyncError(
+            f"push-back: {result.failed} change(s) became dead letters (run {result.run_id}): "
+            + "; ".join(result.errors[:3])
+        )
+    return result.as_dict()
 
 
 def loaded_since(

@@ -51,8 +51,15 @@ def test_reconcile_counts_what_changed_since_the_last_one(shop_config: Path) -> 
     assert {r["status"] for r in ledger} == {"success"}
 
 
-def test_push_back_has_nothing_pending_until_the_outbox_exists(shop_config: Path) -> None:
-    assert jobs.push_back(shop_config) == {"pending": 0}
+def test_push_back_with_an_empty_outbox_writes_nothing_and_leaves_a_ledger_row(
+    shop_config: Path,
+) -> None:
+    result = jobs.push_back(shop_config)
+    assert result["changes"] == 0 and result["written"] == 0 and result["failed"] == 0
+    store = open_store(load_config(shop_config).store_url())
+    [row] = runs.list_runs(store, source="_hub")
+    store.dispose()
+    assert row["stream"] == "push_back" and row["status"] == "success"
 
 
 def test_loaded_since_counts_a_sources_new_rows(shop_config: Path) -> None:

@@ -1,0 +1,288 @@
+"""Push-back end to end on the sample ERPs: what the CRM side decides reaches the system
+that owns it, once in effect, with back-office changes never overwritten silently."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from crm_core.pushback import ChangeRejected, submit
+from crm_core.pushback.conflicts import list_conflicts, resolve
+from crm_core.pushback.deliver import push_back
+from crm_core.pushback.failpoints import ENV as FAILPOINTS
+from crm_core.pushback.failpoints import EXIT_CODE
+from crm_core.store.tables import RECORD_TABLES, outbox, runs
+from crm_core.sync import SyncEngine
+from schemas.settings import HubConfig
+from tests import pushback_kit as kit
+from tests.test_cli import crm_hub
+
+CONCESSION = {
+    "kind": "percent",
+    "percent": "7.5",
+    "reason": "交货延迟补偿 (late delivery)",
+    "approver": "王建国",
+    "valid_from": "2026-11-01",
+    "valid_to": "2027-10-31",
+}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return kit.build(tmp_path_factory.mktemp("pushback-world"))
+
+
+@pytest.fixture
+def world(template: Path, tmp_path: Path) -> Iterator[tuple[Path, HubConfig, Engine]]:
+    path = kit.copy(template, tmp_path / "world")
+    config, store = kit.open_world(path)
+    yield path, config, store
+    store.dispose()
+
+
+def _pull(config: HubConfig, store: Engine, source: str = "legacy_erp") -> list[object]:
+    return SyncEngine(config, store).sync_source(source)
+
+
+def test_concession_recorded_in_crm_is_booked_by_finance_and_support_sees_it(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, legacy_key = kit.shared_customer(store)
+    made = crm_hub(
+        "change", "concession", golden, "--percent", "7.5", "--reason", CONCESSION["reason"],
+        "--approver", "王建国", "--valid-from", "2026-11-01", "--valid-to", "2027-10-31",
+        "--by", "sales.li", "--idempotency-key", "deal-4711", "--json",
+        cwd=path.parent,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    change = json.loads(made.stdout)
+    assert change["state"] == "pending" and change["who"] == "sales.li"
+    ref = change["record_key"]
+    assert kit.legacy_row(path, "RCN", "NREF = :r", r=ref) is None  # not written yet
+
+    pushed = crm_hub("push", "--json", cwd=path.parent)
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["written"] == 1
+    booked = kit.legacy_row(path, "RCN", "NREF = :r", r=ref)
+    assert booked is not None
+    assert booked["NCUST"].strip() == legacy_key.strip()
+    assert (booked["NTYPE"], booked["NPCT"], booked["NSTAT"]) == ("P", 750, "A")
+    assert booked["NAPPR"].strip() == "王建国" and booked["NTDT"] == 20271031
+
+    _pull(config, store)  # the next pull brings it back, from finance's books
+    table = RECORD_TABLES["concessions"]
+    with store.connect() as conn:
+        rows = conn.execute(select(table).where(table.c.concession_id == ref)).mappings().all()
+    by_source = {r["source"]: r for r in rows}
+    assert set(by_source) == {"crm", "legacy_erp"}
+    pulled = by_source["legacy_erp"]
+    assert pulled["approver"] == "王建国" and pulled["status"] == "approved"
+    assert str(pulled["percent"]).startswith("7.5") and pulled["customer_id"] == legacy_key
+    shown = submit.get_change(store, change["change_id"])
+    assert shown.state == "delivered" and shown.targets[0]["echoed_at"] is not None
+
+    # the same change submitted again (same key) is the same change; pushing again is a no-op
+    again = crm_hub(
+        "change", "concession", golden, "--percent", "7.5", "--reason", CONCESSION["reason"],
+        "--approver", "王建国", "--valid-from", "2026-11-01", "--valid-to", "2027-10-31",
+        "--idempotency-key", "deal-4711", "--json",
+        cwd=path.parent,
+    )  # fmt: skip
+    assert json.loads(again.stdout)["change_id"] == change["change_id"]
+    assert json.loads(crm_hub("push", "--json", cwd=path.parent).stdout)["changes"] == 0
+    with kit.legacy(path).connect() as conn:
+        from sqlalchemy import text
+
+        assert (
+            conn.execute(text("SELECT COUNT(*) FROM RCN WHERE NREF = :r"), {"r": ref}).scalar() == 1
+        )
+
+
+def test_exactly_once_when_push_back_crashes_between_write_and_outbox_update(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, legacy_key = kit.shared_customer(store)
+    limit = submit.request_credit_limit(
+        store, config, golden_id=golden, credit_limit="76543.21", who="sales.li"
+    )
+    concession = submit.record_concession(
+        store, config, golden_id=golden, concession=CONCESSION, who="sales.li"
+    )
+
+    crashed = crm_hub("push", cwd=path.parent, env={FAILPOINTS: "pushback.after_write"})
+    assert crashed.returncode == EXIT_CODE  # died right after its first write
+    assert submit.get_change(store, limit.change_id).state == "pending"
+    credit = kit.legacy_row(path, "RCR", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert credit is not None and credit["CRLIM"] == 7_654_321  # written...
+    written_at = (credit["CCHGD"], credit["CCHGT"])
+
+    rerun = crm_hub("push", "--json", cwd=path.parent)  # ...but not recorded: the rerun
+    assert rerun.returncode == 0, rerun.stderr
+    outcome = json.loads(rerun.stdout)
+    assert outcome["already_applied"] == 1 and outcome["written"] == 1
+    assert outcome["failed"] == 0 and outcome["conflicts"] == 0
+    after = kit.legacy_row(path, "RCR", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert after is not None and (after["CCHGD"], after["CCHGT"]) == written_at  # not again
+    for change in (limit, concession):
+        assert submit.get_change(store, change.change_id).state == "delivered"
+    assert crm_hub("push", "--json", cwd=path.parent).returncode == 0
+    with kit.legacy(path).connect() as conn:
+        n = conn.execute(
+            text("SELECT COUNT(*) FROM RCN WHERE NREF = :r"), {"r": concession.record_key}
+        ).scalar()
+    assert n == 1
+
+
+def test_conflict_when_crm_and_back_office_change_the_same_phone_in_one_cycle(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, legacy_key = kit.shared_customer(store)
+    change = submit.change_fields(
+        store, config, entity="customers", golden_id=golden,
+        values={"phone": "+86 21 5555 0101"}, who="sales.li",
+    )  # fmt: skip
+    kit.legacy_exec(  # meanwhile, in the back office
+        path,
+        "UPDATE RCM SET CPHON = :p, CCHGD = 20261122, CCHGT = 101500 WHERE rtrim(CCUST) = :k",
+        p="021-6666-0202",
+        k=legacy_key.strip(),
+    )
+    result = push_back(config, store)
+    assert result.conflicts == 1
+    row = kit.legacy_row(path, "RCM", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert row is not None and row["CPHON"].strip() == "021-6666-0202"  # not overwritten
+    [conflict] = list_conflicts(store)
+    assert conflict["field"] == "phone" and conflict["target"] == "legacy_erp"
+    assert conflict["crm_value"] == "+86 21 5555 0101"
+    assert conflict["target_value"] == "021-6666-0202"
+    assert conflict["pulled_value"] not in (None, "021-6666-0202")
+    assert conflict["crm_at"] is not None and conflict["target_at"] is not None
+    assert conflict["policy"] == "manual" and conflict["state"] == "open"
+    assert submit.get_change(store, change.change_id).state == "conflict"
+
+    listed = crm_hub("conflicts", "list", "--json", cwd=path.parent)
+    assert [c["id"] for c in json.loads(listed.stdout)] == [conflict["id"]]
+    # a later change of the same customer waits behind the open conflict (order is kept)
+    later = submit.change_fields(
+        store, config, entity="customers", golden_id=golden,
+        values={"email": "later@example.com"}, who="sales.li",
+    )  # fmt: skip
+    assert push_back(config, store).waiting == 1
+    resolve(store, conflict["id"], "crm", "ops.wang")
+    push_back(config, store)
+    row = kit.legacy_row(path, "RCM", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert row is not None and row["CPHON"].strip() == "+86 21 5555 0101"
+    assert submit.get_change(store, change.change_id).state == "delivered"
+    assert submit.get_change(store, later.change_id).state == "delivered"
+
+
+def test_conflict_on_a_credit_limit_the_owner_changed_keeps_the_owners_value(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, legacy_key = kit.shared_customer(store)
+    change = submit.request_credit_limit(
+        store, config, golden_id=golden, credit_limit="88000.00", who="sales.li"
+    )
+    kit.legacy_exec(
+        path,
+        "UPDATE RCR SET CRLIM = 5000000, CCHGD = 20261122, CCHGT = 90000 WHERE rtrim(CCUST) = :k",
+        k=legacy_key.strip(),
+    )
+    result = push_back(config, store)
+    assert result.conflicts == 1 and result.delivered == 1  # settled by owner_wins
+    row = kit.legacy_row(path, "RCR", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert row is not None and row["CRLIM"] == 5_000_000
+    [conflict] = list_conflicts(store, state="resolved")
+    assert (conflict["resolution"], conflict["resolved_by"]) == ("target", "policy:owner_wins")
+    assert submit.get_change(store, change.change_id).targets[0]["state"] == "skipped"
+
+
+def test_echo_of_the_hubs_own_write_is_recognised_and_starts_no_loop(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, _ = kit.shared_customer(store)
+    first = submit.change_fields(
+        store, config, entity="customers", golden_id=golden,
+        values={"phone": "+86 21 5555 0111"}, who="sales.li",
+    )  # fmt: skip
+    assert push_back(config, store).written == 2  # legacy and modern ERP
+    # before the pull reads it back, a second change is not taken for a conflict with the
+    # hub's own first write
+    second = submit.change_fields(
+        store, config, entity="customers", golden_id=golden,
+        values={"phone": "+86 21 5555 0122"}, who="sales.li",
+    )  # fmt: skip
+    result = push_back(config, store)
+    assert result.conflicts == 0 and result.written == 2
+    with store.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(outbox)).scalar()
+    results = _pull(config, store) + _pull(config, store, "modern_erp")
+    echoes = {
+        f"{r.source}.{r.stream}": r.counts.checks.get("echoes", 0)  # type: ignore[attr-defined]
+        for r in results
+    }
+    assert echoes["legacy_erp.customers"] == 1 and echoes["modern_erp.customers"] == 1
+    for change in (first, second):
+        view = submit.get_change(store, change.change_id)
+        assert view.state == "delivered"
+    assert all(t["echoed_at"] for t in submit.get_change(store, second.change_id).targets)
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(outbox)).scalar() == before
+        ledger = conn.execute(
+            select(runs.c.checks).where(runs.c.source == "legacy_erp", runs.c.stream == "customers")
+            .order_by(runs.c.id.desc()).limit(1)
+        ).scalar()  # fmt: skip
+    assert ledger["echoes"] == 1
+    again = push_back(config, store)
+    assert again.changes == 0 and again.written == 0  # no loop of updates follows
+
+
+def test_fields_the_crm_does_not_own_are_refused_not_queued(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, _ = kit.shared_customer(store)
+    with pytest.raises(ChangeRejected, match="customers.name is owned by legacy_erp"):
+        submit.change_fields(
+            store, config, entity="customers", golden_id=golden, values={"name": "X"}, who="a"
+        )
+    with pytest.raises(ChangeRejected, match="credit_limit.*not valid") as bad:
+        submit.request_credit_limit(store, config, golden_id=golden, credit_limit="lots", who="a")
+    assert bad.value.field == "credit_limit"
+    refused = crm_hub("change", "customer", golden, "--set", "tax_id=123", cwd=path.parent)
+    assert refused.returncode == 1 and "tax_id is owned by legacy_erp" in refused.stderr
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(outbox)).scalar() == 0
+
+
+def test_unreachable_target_retries_then_dead_letters_then_retry_delivers(
+    world: tuple[Path, HubConfig, Engine], tmp_path: Path
+) -> None:
+    path, config, store = world
+    golden, legacy_key = kit.shared_customer(store)
+    change = submit.request_credit_limit(
+        store, config, golden_id=golden, credit_limit="99000", who="sales.li"
+    )
+    broken = config.model_copy(deep=True)
+    broken.push_back.max_attempts, broken.push_back.backoff_seconds = 2, 0
+    broken.sources["legacy_erp"].url = f"sqlite:///{tmp_path / 'no' / 'such' / 'erp.db'}"
+    first = push_back(broken, store)
+    assert first.retrying == 1 and submit.get_change(store, change.change_id).state == "pending"
+    second = push_back(broken, store)
+    assert second.failed == 1
+    dead = crm_hub("outbox", "list", "--failed", "--json", cwd=path.parent)
+    [letter] = json.loads(dead.stdout)
+    assert letter["change_id"] == change.change_id and "unable to open" in letter["last_error"]
+    assert crm_hub("outbox", "retry", change.change_id, cwd=path.parent).returncode == 0
+    assert push_back(config, store).delivered == 1
+    row = kit.legacy_row(path, "RCR", "rtrim(CCUST) = :k", k=legacy_key.strip())
+    assert row is not None and row["CRLIM"] == 9_900_000
