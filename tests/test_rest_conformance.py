@@ -69,6 +69,21 @@ class TestRestConformance(ConnectorConformance):
         return {stream: len(erp_rows(erp_db, res)) for stream, res in STREAMS.items()}
 
     @pytest.fixture
+    def records_to_write(self) -> dict[str, list[dict[str, str]]]:
+        return {
+            "customers": [
+                {
+                    "id": "CU-77001",
+                    "type": "company",
+                    "name": "杭州新名字贸易有限公司",
+                    "currency": "CNY",
+                    "address.city": "杭州",
+                },
+                {"id": "CU-77002", "type": "individual", "name": "Li Wei", "currency": "EUR"},
+            ]
+        }
+
+    @pytest.fixture
     def bad_credentials(
         self, server: rest_erp.RestErpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> tuple[Source, str]:

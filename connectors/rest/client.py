@@ -10,6 +10,10 @@ Two layers of retry, each where it can work:
   retried by urllib3, as the response has already been handed over; tenacity fetches such
   a page again, up to ``page_attempts`` times.
 
+Writes (PATCH, POST) go through both layers too: each carries an ``Idempotency-Key``, so a
+repeat of a change the server has already applied is answered from the server's record
+instead of being applied again.
+
 Secrets (tokens, client secrets) are read from the environment when the session is first
 used and never appear in errors or logs: errors name the source, the method, the URL without
 its query, the status and the reason.
@@ -19,6 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -104,6 +111,24 @@ class HttpClient:
         self, url: str, params: dict[str, Any] | None, what: str
     ) -> tuple[Any, requests.Response]:
         """GET a page and decode its JSON, with the retries described in the module."""
+        return self.request_json("GET", url, what, params=params)
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Collection[int] = (),
+    ) -> tuple[Any, requests.Response]:
+        """Send a request (``body`` as JSON) and decode its JSON answer, with the retries
+        described in the module. An answer whose status is in ``expect`` comes back (its
+        body decoded, None if it is not JSON); any other status from 400 up is raised as
+        the error it means. A write's 2xx answer comes back as it is (None if it is empty,
+        broken or not JSON): the status says the change is in."""
         attempts = self.options.retries.page_attempts
         r = self.options.retries
         retrying = Retrying(
@@ -115,27 +140,35 @@ class HttpClient:
             reraise=True,
         )
         try:
+            data = None if body is None else json.dumps(body, ensure_ascii=False, default=_to_json)
+        except (TypeError, ValueError) as exc:
+            raise FatalSyncError(f"{self._prefix(method, url, what)}: {exc}") from None
+        sent = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
+        call = _Call(method, url, params, data.encode("utf-8") if data else None, sent, expect)
+        try:
             for attempt in retrying:
                 with attempt:
-                    return self._get_once(url, params, what)
+                    return self._once(call, what)
         except BrokenPage as exc:
             raise RetriableError(
-                f"{self._prefix('GET', url, what)}: {exc} (tried {attempts} times)"
+                f"{self._prefix(method, url, what)}: {exc} (tried {attempts} times)"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get_once(
-        self, url: str, params: dict[str, Any] | None, what: str
-    ) -> tuple[Any, requests.Response]:
-        response = self._send(url, params, what)
+    def _once(self, call: _Call, what: str) -> tuple[Any, requests.Response]:
+        response = self._send(call, what)
         if response.status_code == 401 and self._oauth:
             # the server dropped the token before its stated expiry: fetch a new one, once
             response.close()
             self._fetch_token(what)
-            response = self._send(url, params, what)
+            response = self._send(call, what)
+        noun = "page" if call.method == "GET" else "answer"
+        status = response.status_code
         with response:
-            if response.status_code >= 400:
-                raise self._status_error(response, url, what)
+            if status >= 400 and status not in call.expect:
+                raise self._status_error(response, call.method, call.url, what)
+            if call.method != "GET" and status < 400:
+                return self._written(call, response, what), response
             try:
                 body = response.content
             except (
@@ -144,27 +177,56 @@ class HttpClient:
                 requests.exceptions.ContentDecodingError,
             ) as exc:
                 raise BrokenPage(
-                    f"the connection broke off while reading the page ({_reason(exc)})"
+                    f"the connection broke off while reading the {noun} ({_reason(exc)})"
                 ) from None
+        log.debug("%s %s (%s): %s", call.method, self.where(call.url), what, status)
+        if status >= 400:
+            return _json_or_none(body), response
         try:
-            data = json.loads(body)
+            return json.loads(body), response
         except ValueError as exc:
-            raise BrokenPage(f"the page is not valid JSON ({exc})") from None
-        log.debug("GET %s (%s): %s", self.where(url), what, response.status_code)
-        return data, response
+            raise BrokenPage(f"the {noun} is not valid JSON ({exc})") from None
 
-    def _send(self, url: str, params: dict[str, Any] | None, what: str) -> requests.Response:
+    def _written(self, call: _Call, response: requests.Response, what: str) -> Any:
+        """The decoded answer to a write the server took (2xx), None if it has none or it
+        cannot be read: its status says the change is in, so it is not sent again."""
+        try:
+            body = response.content
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            log.warning(
+                "%s: %s, but the answer broke off (%s)",
+                self._prefix(call.method, call.url, what),
+                response.status_code,
+                _reason(exc),
+            )
+            return None
+        log.debug("%s %s (%s): %s", call.method, self.where(call.url), what, response.status_code)
+        return _json_or_none(body)
+
+    def _send(self, call: _Call, what: str) -> requests.Response:
         session = self.session
         if self._oauth:
             token = getattr(session, "token", None)
             if not token or token.is_expired(leeway=session.leeway):  # type: ignore[attr-defined]
                 self._fetch_token(what)
         try:
-            return session.get(url, params=params, stream=True, timeout=self.timeout)
+            return session.request(
+                call.method,
+                call.url,
+                params=call.params,
+                data=call.data,
+                headers=call.headers,
+                stream=True,
+                timeout=self.timeout,
+            )
         except OAuthError as exc:  # a renewal inside the request, at the edge of expiry
             raise self._refused(exc) from None
         except requests.RequestException as exc:
-            raise self._transport_error(exc, "GET", url, what) from None
+            raise self._transport_error(exc, call.method, call.url, what) from None
 
     def _fetch_token(self, what: str) -> None:
         """Fetch a new access token (cached by the session until it expires)."""
@@ -197,9 +259,11 @@ class HttpClient:
         done = len(retries.history) if retries is not None else 0
         return f" after {done + 1} tries" if done else ""
 
-    def _status_error(self, response: requests.Response, url: str, what: str) -> HubError:
+    def _status_error(
+        self, response: requests.Response, method: str, url: str, what: str
+    ) -> HubError:
         status = response.status_code
-        head = f"{self._prefix('GET', url, what)}: {status} {response.reason}"
+        head = f"{self._prefix(method, url, what)}: {status} {response.reason}"
         detail = _server_message(response)
         if status in (401, 403):
             auth = self.options.auth
@@ -209,7 +273,7 @@ class HttpClient:
                 "oauth2_client_credentials": "the access token was refused",
             }.get(auth.type, "the API needs credentials (options.auth)")
             return ConfigError(f"{head}: {hint}")
-        if status == 404:
+        if status == 404 and method == "GET":
             return ConfigError(f"{head}: check the stream's options.path")
         if status in RETRY_STATUSES or status == 408:
             return RetriableError(f"{head}{self._tries(response)}")
@@ -267,12 +331,49 @@ def _reason(exc: BaseException) -> str:
     return text.split("(Caused by")[0].strip()[:200]
 
 
+class _Call:
+    """One request as sent on every attempt."""
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        data: bytes | None,
+        headers: dict[str, str],
+        expect: Collection[int],
+    ) -> None:
+        self.method, self.url, self.params = method, url, params
+        self.data, self.headers, self.expect = data, headers, frozenset(expect)
+
+
+def _to_json(value: Any) -> Any:
+    """Values JSON has no type for, as APIs write them: ISO dates and times, decimal text."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"a {type(value).__name__} cannot be sent as JSON")
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
+
+
 def _server_message(response: requests.Response) -> str:
     """The error message in an error answer's body, if it has one (at most 200 chars)."""
     try:
         body = json.loads(response.content)
     except (ValueError, requests.RequestException):
         return ""
+    return server_message(body)
+
+
+def server_message(body: Any) -> str:
+    """The error message in a decoded error answer, if it has one (at most 200 chars)."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         error = error.get("message") or error.get("code")

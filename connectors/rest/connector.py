@@ -6,6 +6,8 @@ on the cursor are told apart by the key), checks the order, and hands on batches
 ``batch_size`` rows. The engine saves the position of each batch once it is loaded, so a
 read that fails on page n leaves exactly the rows before the failure loaded and the
 position at the last of them: the next run goes on from there.
+
+``write`` changes or creates one record (push-back); see :mod:`connectors.rest.writer`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from connectors.rest import frames
 from connectors.rest.client import HttpClient
 from connectors.rest.options import StreamOptions, parse_options
 from connectors.rest.pagination import Paginator, dig
+from connectors.rest.writer import Writer, write_path_problem
 from schemas.errors import ConfigError, FatalSyncError, HubError
 from schemas.settings import SourceConfig
-from schemas.source import Position, StreamSpec
+from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
 
 
 class RestConnector(BaseConnector):
-    """Reads the declared streams of a REST API, incrementally."""
+    """Reads the declared streams of a REST API, incrementally, and writes changes back."""
 
     kind = "rest"
 
@@ -41,6 +44,9 @@ class RestConnector(BaseConnector):
                     f"source {name!r} stream {spec.name!r}: a REST stream has one cursor "
                     f"field, not {len(spec.cursor)}"
                 )
+        problems = [write_path_problem(s, self.stream_options[s.name]) for s in self.streams()]
+        if any(problems):
+            raise ConfigError(f"source {name!r}:", [p for p in problems if p])
         self._client: HttpClient | None = None
 
     @property
@@ -137,6 +143,14 @@ class RestConnector(BaseConnector):
         frame = frames.to_frame(records, opts.columns)
         frames.require_values(frame, spec.order_by, spec.primary_key)
         return frames.type_cursor(frame, spec.cursor, opts) if spec.cursor else frame
+
+    # -- writing ----------------------------------------------------------------------
+    def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
+        """Apply one change if ``decide`` says so (see :mod:`connectors.rest.writer`)."""
+        spec = self.stream(request.stream)
+        return Writer(self.name, self.client, spec, self.stream_options[spec.name]).write(
+            request, decide
+        )
 
     # -- checking ---------------------------------------------------------------------
     def check(self) -> None:

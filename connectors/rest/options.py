@@ -20,6 +20,12 @@ A stream is declared in YAML, not in Python::
               params: {sort: updated_at}
               pagination: {style: cursor, cursor_path: meta.next_cursor, page_size: 200}
               incremental: {param: updated_since}
+          customers:
+            primary_key: [id]
+            cursor: [updated_at]
+            options:
+              path: /customers                    # push-back: GET/PATCH /customers/{id},
+              write_path: /customers/{id}         # POST /customers (write_path optional)
 
 Every problem in these options is reported at once, each with its key path.
 """
@@ -204,9 +210,14 @@ class StreamOptions(Strict):
     sorted first (memory grows with the changes read). ``columns`` lists fields that every
     batch has, null where the API leaves them out. Nested objects become columns with
     dotted names (``address.city``).
+
+    ``write_path`` is where push-back reads and changes one record: a path with the key
+    fields in braces (``/order-lines/{order_id}/{line_no}``); by default ``path`` + ``/`` +
+    the key's value, for a one-field key. New records are POSTed to ``path``.
     """
 
     path: str
+    write_path: str | None = None
     records_path: str = "data"
     params: dict[str, Scalar] = {}
     pagination: Pagination = NoPages()

@@ -43,7 +43,9 @@ def make_retry(options: SourceOptions) -> PoliteRetry:
         read=r.attempts,
         status=r.attempts,
         other=0,
-        allowed_methods=frozenset({"GET", "POST"}),  # POST only fetches tokens here
+        # writes (PATCH, POST) carry an Idempotency-Key, so repeating one is safe: a server
+        # that applied it answers from its record; POST also fetches OAuth2 tokens
+        allowed_methods=frozenset({"GET", "POST", "PATCH"}),
         status_forcelist=RETRY_STATUSES,
         backoff_factor=r.backoff,
         backoff_max=r.backoff_max,

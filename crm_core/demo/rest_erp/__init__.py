@@ -3,7 +3,9 @@
 - :func:`create_schema`, :func:`generate` and :func:`apply_changes` fill its SQLite file,
   with the same meaning as in :mod:`crm_core.demo.legacy_erp`;
 - :func:`serve` runs its API in process (a context manager, on a free port), with optional
-  bearer or OAuth2 client-credentials authentication and injectable faults;
+  bearer or OAuth2 client-credentials authentication and injectable faults; customers can
+  be changed and created through it (PATCH, POST with ``Idempotency-Key``, see
+  :mod:`.writes`);
 - :func:`source_config` is the ``crm-hub.yaml`` source block that reads it with the REST
   connector and ``mappings/rest_erp.yaml``.
 """

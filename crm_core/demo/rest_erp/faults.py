@@ -1,10 +1,14 @@
 """Faults the sample REST ERP can be told to inject, to test how clients cope.
 
-A :class:`Fault` says what goes wrong (``kind``), on which requests (``path`` prefix, after
-letting ``after`` matching requests through) and how often (``times``; None is for ever).
+A :class:`Fault` says what goes wrong (``kind``), on which requests (``path`` prefix and
+``method``, after letting ``after`` matching requests through) and how often (``times``;
+None is for ever). On writes (PATCH, POST) a fault can strike after the change is committed
+(``applied``), so the client sees a failure although its change is in: the case that an
+``Idempotency-Key`` makes safe to retry.
 Faults are set in process (``server.faults.add(...)``), through the admin endpoint
 (``POST /_admin/faults`` with a JSON object or list, ``DELETE /_admin/faults``), or for one
-request with the ``X-Fault`` header (``X-Fault: status=503`` or ``X-Fault: kind=slow;delay=2``).
+request with the ``X-Fault`` header (``X-Fault: status=503``, ``X-Fault: kind=slow;delay=2``,
+``X-Fault: status=500;applied=true``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any, Literal
 
 Kind = Literal["slow", "status", "rate_limit", "drop", "malformed"]
 KINDS: tuple[str, ...] = ("slow", "status", "rate_limit", "drop", "malformed")
+#: The methods that change data (``applied`` rules strike only these).
+WRITES = frozenset({"PATCH", "POST", "PUT", "DELETE"})
 
 
 @dataclass
@@ -26,6 +32,13 @@ class Fault:
     - ``rate_limit``: answer 429 with ``Retry-After: retry_after`` (seconds);
     - ``drop``: send the headers and half of the page, then close the connection;
     - ``malformed``: send a page whose JSON is cut off in the middle.
+
+    ``method`` limits the rule to requests of that HTTP method (any when empty).
+    ``applied`` makes it strike a write once its change is committed (or its stored answer
+    is replayed), and pass reads by: ``status`` and ``rate_limit`` then replace the answer,
+    ``slow`` delays it, ``drop`` closes the connection with no answer at all. Without
+    ``applied``, ``drop`` and ``malformed`` on a write also strike after the change, but
+    the client has its status line (2xx) by then.
     """
 
     kind: Kind
@@ -35,12 +48,21 @@ class Fault:
     delay: float = 1.0
     status: int = 500
     retry_after: int = 1
+    method: str = ""
+    applied: bool = False
     seen: int = field(default=0, repr=False)
     fired: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r} (known: {', '.join(KINDS)})")
+        self.method = self.method.upper()
+
+    def matches(self, path: str, method: str) -> bool:
+        """Whether the rule is about a request (before counting it)."""
+        if not path.startswith(self.path) or (self.method and method != self.method):
+            return False
+        return not self.applied or method in WRITES
 
     def as_dict(self) -> dict[str, Any]:
         """The rule as JSON-safe data."""
@@ -48,7 +70,8 @@ class Fault:
 
 
 def parse_header(value: str) -> Fault:
-    """A fault from an ``X-Fault`` header: ``drop``, ``status=503``, ``kind=slow;delay=2``."""
+    """A fault from an ``X-Fault`` header: ``drop``, ``status=503``, ``kind=slow;delay=2``,
+    ``status=500;applied=true``."""
     parts = [p.strip() for p in value.split(";") if p.strip()]
     fields: dict[str, Any] = {}
     for part in parts:
@@ -62,6 +85,8 @@ def parse_header(value: str) -> Fault:
     for name, cast in (("delay", float), ("status", int), ("retry_after", int)):
         if name in fields:
             fields[name] = cast(fields[name])
+    if "applied" in fields:
+        fields["applied"] = str(fields["applied"]).lower() in ("1", "true", "yes")
     return Fault(**fields, times=None)
 
 
@@ -87,11 +112,12 @@ class FaultPlan:
         with self._lock:
             return list(self._faults)
 
-    def pick(self, path: str) -> Fault | None:
-        """The fault to inject into a request for ``path``, counting it; None for none."""
+    def pick(self, path: str, method: str = "GET") -> Fault | None:
+        """The fault to inject into a ``method`` request for ``path``, counting it; None
+        for none."""
         with self._lock:
             for fault in self._faults:
-                if not path.startswith(fault.path):
+                if not fault.matches(path, method):
                     continue
                 if fault.times is not None and fault.fired >= fault.times:
                     continue

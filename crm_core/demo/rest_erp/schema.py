@@ -5,6 +5,7 @@ Money is kept in minor units (cents), quantities in thousandths and unit prices 
 ten-thousandths, as integers; the API shows them as decimal strings. Timestamps are UTC
 text of one fixed width (``2026-11-20 08:00:00.000000``), so text order is time order;
 ``tz`` says in which time zone the API shows a row's timestamps (the site that owns it).
+:data:`IDEMPOTENCY_KEYS` keeps the answers of writes sent with an ``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -136,6 +137,20 @@ TABLES: tuple[Table, ...] = (
     CREDIT_ACCOUNTS,
     INVOICES,
     PAYMENTS,
+)
+
+
+IDEMPOTENCY_KEYS = Table(
+    "idempotency_keys",
+    METADATA,
+    Column("key", String(255), primary_key=True, comment="the client's Idempotency-Key"),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False, comment="SHA-256 of method, path, body"),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False, comment="the answer's JSON"),
+    Column("headers", Text, nullable=False, comment="the answer's headers, as JSON"),
+    Column("created_at", String(26), nullable=False),
 )
 
 

@@ -5,6 +5,8 @@ command line (``python -m crm_core.demo.rest_erp serve``). It speaks HTTP/1.1 wi
 so clients can pool connections. Authentication is optional: static bearer tokens, and/or
 OAuth2 client credentials at ``POST /oauth/token`` with tokens that expire. The admin
 endpoints under ``/_admin`` (faults, request log) exist only when ``admin`` is true.
+Single records and customer writes (PATCH, POST, with ``Idempotency-Key`` and ``If-Match``)
+are described in :mod:`.writes`.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Engine, create_engine
 
-from crm_core.demo.rest_erp import api
+from crm_core.demo.rest_erp import api, writes
 from crm_core.demo.rest_erp.faults import Fault, FaultPlan, parse_header
+from crm_core.demo.rest_erp.schema import IDEMPOTENCY_KEYS
 
 API_PREFIX = "/api/v1/"
 TOKEN_PATH = "/oauth/token"
+MAX_BODY = 1 << 20
+#: Resources clients may write, and how.
+WRITABLE = {"customers": ("PATCH", "POST")}
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Logged:
     query: str
     status: int
     fault: str | None
+    replayed: bool = False
 
 
 class RestErpServer:
@@ -84,12 +91,16 @@ class RestErpServer:
             else create_engine(f"sqlite:///{db}", connect_args={"check_same_thread": False})
         )
         self._own_engine = not isinstance(db, Engine)
+        IDEMPOTENCY_KEYS.create(self.engine, checkfirst=True)  # files made before writes
         self.auth = auth or Auth()
         self.admin = admin
         self.faults = FaultPlan()
         self.log: list[Logged] = []
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
+        #: one write at a time: the idempotency check, the If-Match check and the change
+        #: are one step
+        self.write_lock = threading.Lock()
         self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -204,17 +215,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         self._path, self._query_text = unquote(parts.path), parts.query
-        self._status, self._fault_kind = 0, None
+        self._status, self._fault_kind, self._replayed = 0, None, False
+        self._late: Fault | None = None  # a fault that strikes once a write is committed
         try:
+            if not self._read_body():
+                return
             try:
-                fault = self._fault_for(self._path)
+                fault = self._fault_for(self._path, method)
             except (TypeError, ValueError) as exc:
                 self._error(400, "bad_fault", f"X-Fault: {exc}")
                 return
-            if fault is not None and self._inject(fault):
+            if fault is not None and fault.applied:
+                self._fault_kind, self._late = fault.kind, fault
+            elif fault is not None and self._inject(fault):
                 return
             if self._path.startswith("/_admin/") and self.erp.admin:
                 self._admin(method)
@@ -222,8 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._token()
             elif self._path == "/health":
                 self._json(200, {"status": "ok"})
-            elif self._path.startswith(API_PREFIX) and method == "GET":
-                self._list(self._path.removeprefix(API_PREFIX).strip("/"))
+            elif self._path.startswith(API_PREFIX):
+                self._api(method, self._path.removeprefix(API_PREFIX).strip("/"))
             else:
                 self._error(404, "not_found", f"no endpoint {method} {self._path}")
         except (BrokenPipeError, ConnectionResetError):
@@ -237,16 +256,33 @@ class _Handler(BaseHTTPRequestHandler):
                     self._query_text,
                     self._status,
                     self._fault_kind,
+                    self._replayed,
                 )
             )
 
-    def _fault_for(self, path: str) -> Fault | None:
+    def _read_body(self) -> bool:
+        """Read the request's body (all of it, so the connection stays usable whatever the
+        answer); False when it was refused (and answered)."""
+        self._body = b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # the body is not read: the connection is spoilt
+            status = 413 if length > MAX_BODY else 411
+            self._error(status, "body_refused", f"send a Content-Length up to {MAX_BODY}")
+            return False
+        self._body = self.rfile.read(length) if length else b""
+        return True
+
+    def _fault_for(self, path: str, method: str) -> Fault | None:
         header = self.headers.get("X-Fault")
         if header:
             return parse_header(header)
         if path.startswith("/_admin/"):
             return None
-        return self.erp.faults.pick(path)
+        return self.erp.faults.pick(path, method)
 
     # -- faults ---------------------------------------------------------------------
     def _inject(self, fault: Fault) -> bool:
@@ -268,7 +304,94 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False  # drop and malformed change the page once it is made
 
+    def _strike_late(self, answer: writes.Answer) -> bool:
+        """Apply an ``applied`` fault to a committed write; True when it has answered."""
+        fault = self._late
+        if fault is None or not 200 <= answer.status < 300:
+            return False
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+        elif fault.kind == "status":
+            self._error(fault.status, "injected", "injected failure after the change was made")
+            return True
+        elif fault.kind == "rate_limit":
+            headers = {"Retry-After": str(fault.retry_after)}
+            self._error(429, "rate_limited", "too many requests", headers)
+            return True
+        elif fault.kind == "drop":
+            self.close_connection = True  # the change is in; the client never hears so
+            return True
+        return False  # malformed spoils the answer as it is sent
+
     # -- endpoints ------------------------------------------------------------------
+    def _api(self, method: str, rest: str) -> None:
+        name, _, ident = rest.partition("/")
+        write = "PATCH" if ident else "POST"  # PATCH changes a record, POST adds one
+        allowed = ["GET", *(m for m in WRITABLE.get(name, ()) if m == write)]
+        if method == "GET" and not ident:
+            self._list(name)
+        elif name not in api.RESOURCES:
+            known = ", ".join(api.RESOURCES)
+            self._error(404, "not_found", f"no resource {name!r} (known: {known})")
+        elif method == "GET":
+            self._one(name, ident)
+        elif method in allowed:
+            self._write(method, name, ident)
+        else:
+            here = "a record" if ident else "the list"
+            message = f"{method} is not allowed on {here} of {name!r}"
+            self._error(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
+
+    def _one(self, name: str, ident: str) -> None:
+        resource = api.RESOURCES[name]
+        if len(resource.key) != 1:
+            self._error(404, "not_found", f"{name!r} has no single-record endpoint")
+            return
+        if not self._authorized():
+            return
+        with self.erp.engine.connect() as conn:
+            found = writes.one(conn, resource, ident)
+        if found is None:
+            self._error(404, "not_found", f"no {resource.key[0]} {ident!r} in {name!r}")
+            return
+        record, tag = found
+        self._json(200, record, {"ETag": tag})
+
+    def _write(self, method: str, name: str, ident: str) -> None:
+        if not self._authorized():
+            return
+        key = self.headers.get("Idempotency-Key")
+        if not key:
+            self._error(428, "idempotency_key_required", "send an Idempotency-Key header")
+            return
+        try:
+            body = json.loads(self._body or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._error(400, "bad_request", "the body must be a JSON object")
+            return
+        resource, if_match = api.RESOURCES[name], self.headers.get("If-Match")
+        try:
+            with self.erp.write_lock, self.erp.engine.begin() as conn:
+
+                def run() -> writes.Answer:
+                    if method == "PATCH":
+                        return writes.patch_customer(conn, resource, ident, body, if_match)
+                    return writes.create_customer(conn, resource, body)
+
+                answer = writes.idempotent(conn, key, method, self._path, body, run)
+        except writes.Refused as exc:
+            self._error(exc.status, exc.code, exc.message, exc.headers, exc.field)
+            return
+        self._replayed = answer.replayed
+        if self._strike_late(answer):
+            return
+        headers = dict(answer.headers)
+        if answer.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        self._json(answer.status, answer.body, headers)
+
     def _list(self, name: str) -> None:
         resource = api.RESOURCES.get(name)
         if resource is None:
@@ -309,8 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _token(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+        form = dict(parse_qsl(self._body.decode("utf-8"), keep_blank_values=True))
         client_id, secret = form.get("client_id"), form.get("client_secret")
         scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "basic":
@@ -335,9 +457,8 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "DELETE":
                 self.erp.faults.clear()
             elif method == "POST":
-                length = int(self.headers.get("Content-Length") or 0)
                 try:
-                    data = json.loads(self.rfile.read(length) or b"[]")
+                    data = json.loads(self._body or b"[]")
                     items = data if isinstance(data, list) else [data]
                     self.erp.faults.add(*(Fault(**item) for item in items))
                 except (TypeError, ValueError) as exc:
@@ -351,14 +472,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- answers --------------------------------------------------------------------
     def _error(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
-        self._json(status, {"error": {"code": code, "message": message}}, headers)
+        error = {"code": code, "message": message, **({"field": field} if field else {})}
+        self._json(status, {"error": error}, headers)
 
     def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self._status = status
-        if self._fault_kind == "malformed" and status == 200:
+        whole = 200 <= status < 300
+        if self._fault_kind == "malformed" and whole:
             payload = payload[: len(payload) // 2]
         self.send_response(status, HTTPStatus(status).phrase)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -366,7 +494,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if self._fault_kind == "drop" and status == 200:
+        if self._fault_kind == "drop" and whole:
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
             self.close_connection = True  # the rest of the page never comes
