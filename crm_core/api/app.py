@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from crm_core import __version__
 from crm_core.api import problems
-from crm_core.api.routers import customers, ops, stewardship
+from crm_core.api.routers import changes, customers, ops, stewardship
 from crm_core.api.service import PopulationCache, refresh_search_index
 from crm_core.api.web import install as install_web
 from crm_core.store.db import open_store
@@ -120,5 +120,7 @@ def create_app(
     app.include_router(customers.finance)
     app.include_router(ops.ops)
     app.include_router(stewardship.stewardship)
+    app.include_router(changes.changes)
+    app.include_router(changes.conflicts_router)
     install_web(app)  # the customer-360 page under /ui
     return app

@@ -1,0 +1,390 @@
+"""CRM-side changes over HTTP: contact data, credit-limit requests, approved concessions,
+new customers (editors and admins), each answered with its outbox change id and state;
+a change's progress; a customer's concessions; the open conflicts (ops).
+
+The endpoints call the same service as ``crm-hub change`` (:mod:`crm_core.pushback.submit`);
+fields the CRM side does not own are refused with 422 naming the field, never queued. An
+``Idempotency-Key`` header makes a retried request return the change already recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from sqlalchemy import select
+
+from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.problems import documented
+from crm_core.api_keys import ApiKey, Scope
+from crm_core.pushback import ChangeRejected, UnknownChange, submit
+from crm_core.pushback.conflicts import list_conflicts
+from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, source_links
+
+changes = APIRouter(
+    tags=["changes"],
+    dependencies=[Depends(reject_unknown_query)],
+    responses=documented(400, 401, 403, 404, 409, 422, 503),
+)
+conflicts_router = APIRouter(
+    tags=["ops"],
+    dependencies=[Depends(require(Scope.OPS)), Depends(reject_unknown_query)],
+    responses=documented(401, 403, 422, 503),
+)
+Editor = Annotated[ApiKey, Depends(require(Scope.CHANGES))]
+Reader = Annotated[ApiKey, Depends(require(Scope.CUSTOMERS))]
+GoldenId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="The same key sent again returns the change already recorded.",
+    ),
+]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+#: An exact amount, as text in the OpenAPI document (JSON numbers are floats)
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=18, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,14}(\.[0-9]{1,4})?$"}),
+]
+Percent = Annotated[
+    Decimal,
+    Field(gt=0, le=100, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^([1-9][0-9]?(\.[0-9]{1,2})?|100)$"}),
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContactChange(_Body):
+    """New contact data of a customer; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    email: Annotated[str, Field(max_length=320)] | None = None
+    phone: Annotated[str, Field(max_length=60)] | None = None
+    street: Annotated[str, Field(max_length=200)] | None = None
+    street2: Annotated[str, Field(max_length=200)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    postcode: Annotated[str, Field(max_length=20)] | None = None
+    name: Annotated[str, Field(max_length=200)] | None = None
+    tax_id: Annotated[str, Field(max_length=40)] | None = None
+
+
+class CreditLimitRequest(_Body):
+    """A new credit limit, requested from the system that owns credit limits."""
+
+    credit_limit: Amount
+
+
+class ConcessionRequest(_Body):
+    """An approved concession: an amount (with currency) or a percentage off."""
+
+    kind: Literal["amount", "percent"]
+    amount: Amount | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    percent: Percent | None = None
+    order_id: Annotated[str, Field(max_length=64)] | None = None
+    reason: Text
+    approver: Annotated[str, Field(min_length=1, max_length=100)]
+    valid_from: date
+    valid_to: date | None = None
+
+
+class NewCustomer(_Body):
+    """A customer created on the CRM side."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["company", "person"] | None = None
+    tax_id: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    phone: Annotated[str, Field(max_length=60)] | None = None
+    street: Annotated[str, Field(max_length=200)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    postcode: Annotated[str, Field(max_length=20)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class Delivery(BaseModel):
+    """Where one target record of a change stands."""
+
+    target: str
+    stream: str
+    record_key: str
+    state: str
+    attempts: int
+    last_error: str | None = None
+    written_at: datetime | None = None
+    echoed_at: datetime | None = None
+
+
+class ChangeOut(BaseModel):
+    """A CRM-side change: what it changes, who made it, and where it stands."""
+
+    change_id: str
+    state: str
+    entity: str
+    op: str
+    golden_id: str | None
+    record_key: str
+    changes: dict[str, dict[str, Any]]
+    who: str
+    created_at: datetime
+    attempts: int
+    last_error: str | None = None
+    finished_at: datetime | None = None
+    targets: list[Delivery]
+
+
+class ConcessionOut(BaseModel):
+    """A concession as the CRM recorded it and as finance has it on its books."""
+
+    concession_id: str
+    source: str
+    customer_id: str
+    order_id: str | None = None
+    kind: str
+    amount: Decimal | None = None
+    percent: Decimal | None = None
+    currency: str | None = None
+    reason: str
+    approver: str
+    valid_from: date
+    valid_to: date | None = None
+    status: str
+    push_state: str | None = Field(default=None, description="its change's outbox state")
+
+
+class ConflictOut(BaseModel):
+    """A change not written because the target changed the same field meanwhile."""
+
+    id: int
+    change_id: str
+    golden_id: str | None
+    target: str
+    stream: str
+    record_key: str | None
+    field: str
+    crm_value: str | None
+    target_value: str | None
+    pulled_value: str | None
+    crm_at: datetime | None
+    target_at: datetime | None
+    policy: str
+    state: str
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+
+
+def _out(view: submit.ChangeView) -> ChangeOut:
+    data = {k: v for k, v in view.__dict__.items() if k in ChangeOut.model_fields}
+    data["targets"] = [Delivery(**t) for t in view.targets]
+    return ChangeOut(**data)
+
+
+def _customer(request: Request, golden_id: str) -> None:
+    """404 for a customer that does not exist, before the body is judged."""
+    table = golden_customers
+    with request.app.state.store.connect() as conn:
+        found = conn.execute(
+            select(table.c.golden_id).where(table.c.golden_id == golden_id)
+        ).first()
+    if found is None:
+        raise HTTPException(404, f"no customer {golden_id!r}")
+
+
+def _refused(exc: ChangeRejected | UnknownChange) -> HTTPException:
+    if isinstance(exc, UnknownChange):
+        return HTTPException(404, str(exc))
+    return HTTPException(409 if exc.conflict else 422, str(exc))
+
+
+def _accepted(response: Response, view: submit.ChangeView) -> ChangeOut:
+    response.status_code = 202
+    response.headers["Location"] = f"/changes/{view.change_id}"
+    return _out(view)
+
+
+@changes.patch("/customers/{id}", summary="Change a customer's contact data", status_code=202)
+def patch_customer(
+    caller: Editor,
+    request: Request,
+    response: Response,
+    id: GoldenId,
+    body: ContactChange,
+    idempotency_key: IdempotencyKey = None,
+) -> ChangeOut:
+    """Queued for the systems that keep a copy; fields the CRM does not own give 422."""
+    values = body.model_dump(exclude_unset=True)
+    _customer(request, id)
+    try:
+        view = submit.change_fields(
+            request.app.state.store,
+            request.app.state.config,
+            entity="customers",
+            golden_id=id,
+            values=values,
+            who=caller.name,
+            idempotency_key=idempotency_key,
+        )
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
+    return _accepted(response, view)
+
+
+@changes.post(
+    "/customers/{id}/credit-limit-requests",
+    summary="Request a new credit limit",
+    status_code=202,
+)
+def post_credit_limit(
+    caller: Editor,
+    request: Request,
+    response: Response,
+    id: GoldenId,
+    body: CreditLimitRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> ChangeOut:
+    """Queued for the system that owns credit limits, which keeps its own value if it
+    changed the limit meanwhile (owner wins)."""
+    _customer(request, id)
+    try:
+        view = submit.request_credit_limit(
+            request.app.state.store,
+            request.app.state.config,
+            golden_id=id,
+            credit_limit=body.credit_limit,
+            who=caller.name,
+            idempotency_key=idempotency_key,
+        )
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
+    return _accepted(response, view)
+
+
+@changes.post(
+    "/customers/{id}/concessions", summary="Record an approved concession", status_code=202
+)
+def post_concession(
+    caller: Editor,
+    request: Request,
+    response: Response,
+    id: GoldenId,
+    body: ConcessionRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> ChangeOut:
+    """Recorded now (the customer page shows it at once) and queued for finance."""
+    _customer(request, id)
+    try:
+        view = submit.record_concession(
+            request.app.state.store,
+            request.app.state.config,
+            golden_id=id,
+            concession=body.model_dump(),
+            who=caller.name,
+            idempotency_key=idempotency_key,
+        )
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
+    return _accepted(response, view)
+
+
+@changes.post("/customers", summary="Create a customer", status_code=202)
+def post_customer(
+    caller: Editor,
+    request: Request,
+    response: Response,
+    body: NewCustomer,
+    idempotency_key: IdempotencyKey = None,
+) -> ChangeOut:
+    """Created in the systems configured for it; the golden record follows with the
+    next pull and reconcile."""
+    try:
+        view = submit.create_customer(
+            request.app.state.store,
+            request.app.state.config,
+            values=body.model_dump(exclude_none=True),
+            who=caller.name,
+            idempotency_key=idempotency_key,
+        )
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
+    return _accepted(response, view)
+
+
+@changes.get("/changes/{id}", summary="A change and where it stands")
+def get_change(
+    caller: Editor,
+    request: Request,
+    id: Annotated[str, Path(min_length=1, max_length=40, pattern=r"^chg_[0-9a-f]+$")],
+) -> ChangeOut:
+    """Its fields (old and new values), who made it, and each target's delivery."""
+    try:
+        return _out(submit.get_change(request.app.state.store, id))
+    except UnknownChange as exc:
+        raise _refused(exc) from None
+
+
+@changes.get("/customers/{id}/concessions", summary="A customer's concessions")
+def get_concessions(caller: Reader, request: Request, id: GoldenId) -> list[ConcessionOut]:
+    """What the CRM recorded and what finance has booked, one row per concession (the
+    finance system's row once it has it), with the approver and status."""
+    table = RECORD_TABLES["concessions"]
+    with request.app.state.store.connect() as conn:
+        links = select(source_links.c.source, source_links.c.source_key).where(
+            source_links.c.golden_id == id
+        )
+        keys = {(s, k) for s, k in conn.execute(links)}
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                select(table).where(
+                    (table.c.customer_id == id) | table.c.customer_id.in_([k for _, k in keys])
+                )
+            ).mappings()
+        ]
+        states = dict(
+            conn.execute(
+                select(outbox.c.record_key, outbox.c.state).where(
+                    outbox.c.entity == "concessions", outbox.c.golden_id == id
+                )
+            ).all()
+        )
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        mine = row["source"] == "crm" and row["customer_id"] == id
+        if not mine and (row["source"], row["customer_id"]) not in keys:
+            continue
+        if row["concession_id"] not in best or best[row["concession_id"]]["source"] == "crm":
+            best[row["concession_id"]] = row
+    return [
+        ConcessionOut(
+            **{k: v for k, v in r.items() if k in ConcessionOut.model_fields},
+            push_state=states.get(cid),
+        )
+        for cid, r in sorted(best.items(), key=lambda kv: kv[1]["valid_from"], reverse=True)
+    ]
+
+
+@conflicts_router.get("/conflicts", summary="Push-back conflicts")
+def get_conflicts(
+    request: Request,
+    state: Literal["open", "resolved", "all"] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ConflictOut]:
+    """Changes held back because the back office changed the same field, newest first."""
+    rows = list_conflicts(request.app.state.store, None if state == "all" else state, limit)
+    return [ConflictOut(**r) for r in rows]
