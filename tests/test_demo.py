@@ -49,6 +49,17 @@ def test_demo_full_then_incremental_with_status_json(tmp_path: Path) -> None:
     # generator's truth (issue: F1 at least 0.98)
     scores = [float(f) for f in re.findall(r"F1 (\d\.\d+)", out.stdout.replace("\n", " "))]
     assert len(scores) == 2 and min(scores) >= 0.98, out.stdout
+    # step 6: the CRM side's concession is booked, the phone edited on both sides is a
+    # conflict; both answer on the demo's store
+    config = str(workdir / "crm-hub.yaml")
+    outbox = json.loads(
+        crm_hub("--config", config, "outbox", "list", "--json", cwd=tmp_path).stdout
+    )
+    states = {c["entity"]: c["state"] for c in outbox}
+    assert states == {"concessions": "delivered", "customers": "conflict"}
+    conflicts = crm_hub("--config", config, "conflicts", "list", "--json", cwd=tmp_path)
+    [conflict] = json.loads(conflicts.stdout)
+    assert conflict["field"] == "phone" and conflict["target_value"] == "021-6666-0202"
 
 
 def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:

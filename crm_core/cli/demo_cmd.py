@@ -16,7 +16,7 @@ from crm_core.cli.render import console, progress_printer, results_table
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
 from crm_core.sync import StreamResult, SyncEngine
-from schemas.settings import load_config
+from schemas.settings import HubConfig, load_config
 
 
 def demo(
@@ -80,9 +80,39 @@ def demo(
         console.print(results_table("incremental sync", incremental))
         second = reconcile(store, config.reconcile)
         console.print(_reconciled("5. reconcile, incrementally", second, store, workdir))
+        console.print(_pushed_back(config, store, workdir, today))
     _summary(full, incremental, workdir / scenario.CONFIG_NAME)
     if any(r.status != "success" for r in full + incremental):
         raise typer.Exit(1)
+
+
+def _pushed_back(config: HubConfig, store: Engine, workdir: Path, today: date) -> str:
+    """Step 6: CRM-side changes written back, one of them meeting a back-office edit,
+    then the pull that reads the hub's own writes back."""
+    from crm_core.demo import crm_side, scenario
+    from crm_core.pushback import submit
+    from crm_core.pushback.deliver import push_back
+
+    erp = scenario.erp_engine(workdir)
+    try:
+        story = crm_side.play(config, store, erp, today)
+    finally:
+        erp.dispose()
+    pushed = push_back(config, store)
+    engine = SyncEngine(config, store)
+    pulled = [r for s in ("legacy_erp", "modern_erp") for r in engine.sync_source(s)]
+    echoes = sum(int(r.counts.checks.get("echoes", 0)) for r in pulled)
+    concession = submit.get_change(store, story.concession.change_id)
+    phone = submit.get_change(store, story.phone.change_id)
+    where = ", ".join(f"{t['target']} {t['state']}" for t in phone.targets)
+    return (
+        f"\n[bold]6. push-back[/bold]: {pushed.changes} CRM-side changes, {pushed.written} "
+        f"writes, {pushed.conflicts} conflict; concession {concession.record_key} "
+        f"(approved by {crm_side.MANAGER}) {concession.state} to legacy_erp; new phone of "
+        f"{phone.golden_id}: {where} (the back office changed it to "
+        f"{story.back_office_phone} meanwhile: crm-hub conflicts list); the next pull read "
+        f"{echoes} of the hub's own writes back"
+    )
 
 
 def _free_port() -> int:
@@ -132,7 +162,9 @@ def _summary(full: list[StreamResult], incremental: list[StreamResult], config: 
         f"rows/s); incremental: {read_inc:,} rows in {secs_inc:.2f}s, "
         f"{share:.1%} of the full read"
     )
-    console.print(f"next: crm-hub --config {config} status")
+    console.print(
+        f"next: crm-hub --config {config} status  (also: outbox list, conflicts list, serve)"
+    )
 
 
 def register(app: typer.Typer) -> None:
