@@ -16,8 +16,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from crm_core import ops
+from crm_core.pushback.submit import STATES
 from crm_core.runs import SUCCESS
-from crm_core.store.tables import quarantine
+from crm_core.store.tables import conflicts, outbox, quarantine
 from schemas.settings import HubConfig
 
 LABELS = ["source", "stream"]
@@ -96,6 +97,30 @@ class LedgerCollector(Collector):
         yield from gauges.values()
         yield self._unhealthy(stats)
         yield self._open_quarantine()
+        yield from self._outbox()
+
+    def _outbox(self) -> Iterator[Metric]:
+        """Push-back: changes per outbox state (dead letters are ``failed``), open conflicts."""
+        changes = GaugeMetricFamily(
+            "crm_hub_outbox_changes",
+            "CRM-side changes in the outbox, per state (failed: dead letters).",
+            labels=["state"],
+        )
+        with self.store.connect() as conn:
+            per_state = dict(
+                conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all()
+            )
+            open_conflicts = conn.execute(
+                select(func.count()).select_from(conflicts).where(conflicts.c.state == "open")
+            ).scalar()
+        for state in STATES:
+            changes.add_metric([state], int(per_state.get(state, 0)))
+        yield changes
+        yield GaugeMetricFamily(
+            "crm_hub_conflicts_open",
+            "Push-back conflicts waiting for a person.",
+            value=int(open_conflicts or 0),
+        )
 
     def _unhealthy(self, stats: dict[tuple[str, str], ops.StreamStats]) -> Metric:
         late = GaugeMetricFamily(

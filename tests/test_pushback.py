@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from crm_core.metrics import prometheus_text
 from crm_core.pushback import ChangeRejected, submit
 from crm_core.pushback.conflicts import list_conflicts, resolve
 from crm_core.pushback.deliver import push_back
@@ -169,6 +170,9 @@ def test_conflict_when_crm_and_back_office_change_the_same_phone_in_one_cycle(
 
     listed = crm_hub("conflicts", "list", "--json", cwd=path.parent)
     assert [c["id"] for c in json.loads(listed.stdout)] == [conflict["id"]]
+    scraped = prometheus_text(config, store)
+    assert "crm_hub_conflicts_open 1.0" in scraped
+    assert 'crm_hub_outbox_changes{state="conflict"} 1.0' in scraped
     # a later change of the same customer waits behind the open conflict (order is kept)
     later = submit.change_fields(
         store, config, entity="customers", golden_id=golden,
@@ -208,7 +212,7 @@ def test_conflict_on_a_credit_limit_the_owner_changed_keeps_the_owners_value(
 def test_echo_of_the_hubs_own_write_is_recognised_and_starts_no_loop(
     world: tuple[Path, HubConfig, Engine],
 ) -> None:
-    path, config, store = world
+    _, config, store = world
     golden, _ = kit.shared_customer(store)
     first = submit.change_fields(
         store, config, entity="customers", golden_id=golden,
@@ -251,11 +255,11 @@ def test_fields_the_crm_does_not_own_are_refused_not_queued(
 ) -> None:
     path, config, store = world
     golden, _ = kit.shared_customer(store)
-    with pytest.raises(ChangeRejected, match="customers.name is owned by legacy_erp"):
+    with pytest.raises(ChangeRejected, match=r"customers\.name is owned by legacy_erp"):
         submit.change_fields(
             store, config, entity="customers", golden_id=golden, values={"name": "X"}, who="a"
         )
-    with pytest.raises(ChangeRejected, match="credit_limit.*not valid") as bad:
+    with pytest.raises(ChangeRejected, match=r"credit_limit.*not valid") as bad:
         submit.request_credit_limit(store, config, golden_id=golden, credit_limit="lots", who="a")
     assert bad.value.field == "credit_limit"
     refused = crm_hub("change", "customer", golden, "--set", "tax_id=123", cwd=path.parent)
