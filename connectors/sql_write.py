@@ -8,13 +8,17 @@ the write. Writing the same values again finds them there and changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Engine,
+    Insert,
+    Select,
     TableClause,
+    Update,
     and_,
     column,
     func,
@@ -49,29 +53,59 @@ def _key_equals(engine: Engine, col: ColumnClause[Any], value: Any) -> ColumnEle
     return col == value
 
 
-def write_record(
-    engine: Engine, spec: StreamSpec, request: WriteRequest, decide: Decide
-) -> WriteOutcome:
-    """Apply one change to the stream's table in one transaction, if ``decide`` says so."""
+@dataclass(frozen=True)
+class WriteStatements:
+    """The statements of one write: lock and read the record, then update or insert it."""
+
+    read: Select[Any]
+    update: Update
+    insert: Insert
+
+
+def _locked(engine: Engine, stmt: Select[Any]) -> Select[Any]:
+    """The read that locks the record until the transaction ends. Db2 spells it itself:
+    ``FOR UPDATE WITH RS`` (an update lock kept to commit; ibm_db_sa cannot compile
+    SQLAlchemy 2's ``with_for_update``)."""
+    if engine.dialect.name == "ibm_db_sa":
+        return stmt.suffix_with("FOR UPDATE WITH RS")
+    return stmt.with_for_update()
+
+
+def statements(engine: Engine, spec: StreamSpec, request: WriteRequest) -> WriteStatements:
+    """The SQL a write sends, built for ``engine``'s dialect."""
     values = dict(request.values)
     keys = dict(request.key)
     target = target_table(spec, list(dict.fromkeys([*keys, *values])))
     where = and_(*(_key_equals(engine, target.c[k], v) for k, v in keys.items()))
-    wanted = [target.c[c] for c in values]
+    return WriteStatements(
+        read=_locked(engine, select(*(target.c[c] for c in values)).where(where)),
+        update=update(target).where(where).values(values),
+        insert=insert(target).values({**keys, **values}),
+    )
+
+
+def write_record(
+    engine: Engine, spec: StreamSpec, request: WriteRequest, decide: Decide
+) -> WriteOutcome:
+    """Apply one change to the stream's table in one transaction, if ``decide`` says so."""
+    sql = statements(engine, spec, request)
+    names = list(request.values)
     try:
         with engine.begin() as conn:
-            row = conn.execute(select(*wanted).where(where).with_for_update()).first()
-            current = dict(zip(values, row, strict=True)) if row is not None else None
+            row = conn.execute(sql.read).first()
+            current = dict(zip(names, row, strict=True)) if row is not None else None
             decision = decide(current)
             if decision == "write":
                 if current is None:
                     if not request.create:
                         return WriteOutcome("conflict", None)
-                    conn.execute(insert(target).values({**keys, **values}))
+                    conn.execute(sql.insert)
                 else:
-                    conn.execute(update(target).where(where).values(values))
+                    conn.execute(sql.update)
     except IntegrityError as exc:
         # another writer inserted the same key between our read and our insert: the next
         # attempt reads it and decides again
-        raise RetriableError(f"stream {spec.name!r}: record {keys} appeared meanwhile") from exc
+        raise RetriableError(
+            f"stream {spec.name!r}: record {dict(request.key)} appeared meanwhile"
+        ) from exc
     return WriteOutcome(decision, current)

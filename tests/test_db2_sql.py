@@ -167,3 +167,27 @@ def test_db2_driver_refusing_a_login_without_password_is_one_clear_line(
     assert "\n" not in message
     assert re.search(r"login to the Db2 server at 127\.0\.0\.1:1 as 'sync' failed", message)
     assert "SQL30082N" in message and "no password" in message
+
+
+def test_push_back_writes_lock_the_record_then_update_it_in_db2_sql(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from connectors.sql_write import statements
+    from schemas.source import WriteRequest
+
+    source = db2_source(monkeypatch)
+    request = WriteRequest(
+        "customers", {"CCUST": "C010001"}, {"CPHON": "+86 21", "CCHGD": 20261123}, "k"
+    )
+    sql = statements(source.engine, source.stream("customers"), request)
+    dialect = source.engine.dialect
+
+    def text(stmt: object) -> str:
+        return " ".join(str(stmt.compile(dialect=dialect)).split())  # type: ignore[attr-defined]
+
+    assert text(sql.read) == (
+        'SELECT "RCM"."CPHON", "RCM"."CCHGD" FROM "RCM" WHERE "RCM"."CCUST" = ? '
+        "FOR UPDATE WITH RS"
+    )
+    assert text(sql.update) == 'UPDATE "RCM" SET "CPHON"=?, "CCHGD"=? WHERE "RCM"."CCUST" = ?'
+    assert text(sql.insert) == 'INSERT INTO "RCM" ("CCUST", "CPHON", "CCHGD") VALUES (?, ?, ?)'
