@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from crm_core.metrics import prometheus_text
 from crm_core.pushback import ChangeRejected, submit
@@ -290,3 +290,25 @@ def test_unreachable_target_retries_then_dead_letters_then_retry_delivers(
     assert push_back(config, store).delivered == 1
     row = kit.legacy_row(path, "RCR", "rtrim(CCUST) = :k", k=legacy_key.strip())
     assert row is not None and row["CRLIM"] == 9_900_000
+
+
+def test_each_target_gets_only_the_fields_routed_to_it(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    path, config, store = world
+    golden, _ = kit.shared_customer(store)
+    config.push_back.ownership["customers"].fields["email"].targets = ["legacy_erp"]
+    change = submit.change_fields(
+        store, config, entity="customers", golden_id=golden,
+        values={"phone": "+86 21 5555 0133", "email": "only.legacy@example.com"}, who="a",
+    )  # fmt: skip
+    assert push_back(config, store).delivered == 1
+    erp = create_engine(f"sqlite:///{path.parent / 'modern_erp.db'}")
+    key = next(t["record_key"] for t in submit.get_change(store, change.change_id).targets
+               if t["target"] == "modern_erp")  # fmt: skip
+    with erp.connect() as conn:
+        phone, email = conn.execute(
+            text("SELECT phone, email FROM res_partner WHERE id = :k"), {"k": int(key)}
+        ).one()
+    erp.dispose()
+    assert phone == "+86 21 5555 0133" and email != "only.legacy@example.com"

@@ -251,9 +251,13 @@ class PushBack:
     ) -> None:
         entity, target = change["entity"], delivery["target"]
         stream = routing.target_stream(self.config, target, entity)
-        fields = [f for f in change["changes"] if f in stream.spec.fields]
-        new = {f: typed(entity, f, change["changes"][f]["new"]) for f in fields}
         create = change["op"] == "create"
+        fields = [
+            f
+            for f in change["changes"]
+            if f in stream.spec.fields and (create or self._routed(entity, f, target))
+        ]
+        new = {f: typed(entity, f, change["changes"][f]["new"]) for f in fields}
         if create:
             new.update(delivery["target_key"] or {})
         key_field = routing.ENTITY_KEY[entity]
@@ -329,6 +333,11 @@ class PushBack:
                 )
             )
             result.conflicts += 1
+
+    def _routed(self, entity: str, field: str, target: str) -> bool:
+        """Whether ``target`` receives changes of ``entity.field``."""
+        rule = self.config.push_back.rule(entity, field)
+        return rule is not None and target in rule.targets
 
     def _stamps(self, target: str, stream: CompiledStream) -> bool:
         if not self.config.push_back.stamp_writes:
