@@ -1,0 +1,95 @@
+"""Push-back through the REST connector, end to end: a CRM phone change is PATCHed into the
+sample REST ERP with an Idempotency-Key, the next pull recognises the echo, and a crash
+after the PATCH leaves nothing applied twice."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+
+from crm_core.demo import scenario
+from crm_core.golden import reconcile
+from crm_core.pushback import submit
+from crm_core.pushback.deliver import push_back
+from crm_core.pushback.failpoints import ENV as FAILPOINTS
+from crm_core.pushback.failpoints import EXIT_CODE
+from crm_core.store.db import open_store
+from crm_core.store.tables import source_links
+from crm_core.sync import SyncEngine
+from schemas.settings import load_config
+from tests.test_cli import crm_hub
+
+AS_OF = date(2026, 11, 20)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def rest_world(tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
+    port = _free_port()
+    scenario.prepare(
+        tmp_path, seed=11, customers=30, as_of=AS_OF, systems=("legacy_erp", "rest_erp"),
+        rest_port=port,
+    )  # fmt: skip
+    path = tmp_path / scenario.CONFIG_NAME
+    text = path.read_text(encoding="utf-8").replace(
+        "phone: {owner: crm, targets: [legacy_erp]", "phone: {owner: crm, targets: [rest_erp]"
+    )
+    path.write_text(text, encoding="utf-8")
+    with scenario.rest_server(tmp_path, port) as server:
+        config = load_config(path)
+        store = open_store(config.store_url())
+        engine = SyncEngine(config, store)
+        for source in config.sources:
+            engine.sync_source(source)
+        reconcile(store, config.reconcile, full=True)
+        with store.connect() as conn:
+            golden, key = conn.execute(
+                source_links.select()
+                .with_only_columns(source_links.c.golden_id, source_links.c.source_key)
+                .where(source_links.c.source == "rest_erp")
+                .order_by(source_links.c.source_key)
+                .limit(1)
+            ).one()
+        store.dispose()
+        yield path, golden, key, server.api_url
+
+
+def _phone(api_url: str, key: str) -> str:
+    return requests.get(f"{api_url}/customers/{key}", timeout=10).json()["phone"]
+
+
+def test_exactly_once_through_rest_after_a_crash_and_the_echo_is_recognised(
+    rest_world: tuple[Path, str, str, str],
+) -> None:
+    path, golden, key, api_url = rest_world
+    config = load_config(path)
+    store = open_store(config.store_url())
+    try:
+        change = submit.change_fields(
+            store, config, entity="customers", golden_id=golden,
+            values={"phone": "+86 21 5555 0177"}, who="sales.li",
+        )  # fmt: skip
+        assert [t["target"] for t in change.targets] == ["rest_erp"]
+        crashed = crm_hub("push", cwd=path.parent, env={FAILPOINTS: "pushback.after_write"})
+        assert crashed.returncode == EXIT_CODE
+        assert _phone(api_url, key) == "+86 21 5555 0177"  # the PATCH went through
+        rerun = crm_hub("push", "--json", cwd=path.parent)
+        assert rerun.returncode == 0, rerun.stderr
+        assert json.loads(rerun.stdout)["already_applied"] == 1
+        assert submit.get_change(store, change.change_id).state == "delivered"
+        [pulled] = SyncEngine(config, store).sync_source("rest_erp", ["customers"])
+        assert pulled.counts.checks["echoes"] == 1
+        assert push_back(config, store).changes == 0
+    finally:
+        store.dispose()
