@@ -16,9 +16,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from crm_core import ops
+from crm_core.pushback.outbox import counts as outbox_counts
 from crm_core.pushback.submit import STATES
 from crm_core.runs import SUCCESS
-from crm_core.store.tables import conflicts, outbox, quarantine
+from crm_core.store.tables import conflicts, quarantine
 from schemas.settings import HubConfig
 
 LABELS = ["source", "stream"]
@@ -106,10 +107,8 @@ class LedgerCollector(Collector):
             "CRM-side changes in the outbox, per state (failed: dead letters).",
             labels=["state"],
         )
+        per_state = outbox_counts(self.store)
         with self.store.connect() as conn:
-            per_state = dict(
-                conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all()
-            )
             open_conflicts = conn.execute(
                 select(func.count()).select_from(conflicts).where(conflicts.c.state == "open")
             ).scalar()

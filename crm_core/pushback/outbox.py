@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from crm_core.pushback.errors import ChangeRejected
 from crm_core.pushback.submit import (
@@ -40,9 +40,7 @@ def list_changes(
 
 
 def counts(store: Engine) -> dict[str, int]:
-    """Changes per state (for status and metrics)."""
-    from sqlalchemy import func
-
+    """Changes per state."""
     with store.connect() as conn:
         rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
         return {state: int(n) for state, n in rows}

@@ -36,8 +36,6 @@ PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED = (
     "cancelled",
 )
 STATES = (PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED)
-#: Customer fields a CRM user may set on the golden record (contacts, addresses)
-CUSTOMER_FIELDS = ("name", "email", "phone", "street", "street2", "city", "region")
 
 
 @dataclass
