@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import connectors, docs, extract, matching, scaling
+from bench import connectors, docs, extract, matching, pushback, scaling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,6 +41,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     co.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
     co.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    pb = sub.add_parser(
+        "pushback",
+        help="CRM changes written back: PostgreSQL and REST targets, latency on a schedule",
+    )
+    pb.add_argument("--changes", type=int, default=5_000, help="phone/e-mail changes (5,000)")
+    pb.add_argument("--concessions", type=int, default=500, help="concessions (default 500)")
+    pb.add_argument("--no-rest", action="store_true", help="skip the REST sample ERP")
+    pb.add_argument(
+        "--latency-changes", type=int, default=300, help="changes of the latency run (300)"
+    )
+    pb.add_argument("--period", type=float, default=60.0, help="push-back schedule (s, 60)")
+    pb.add_argument("--cycles", type=int, default=5, help="schedule periods to measure (5)")
+    pb.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -59,6 +72,16 @@ def main(argv: list[str] | None = None) -> None:
         matching.run(sizes, baseline=not args.no_baseline, as_json=args.json)
     elif args.name == "connectors":
         connectors.run(args.rows, as_json=args.json)
+    elif args.name == "pushback":
+        pushback.run(
+            args.changes,
+            concessions=args.concessions,
+            rest=not args.no_rest,
+            latency_changes=args.latency_changes,
+            period=args.period,
+            cycles=args.cycles,
+            as_json=args.json,
+        )
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

@@ -64,9 +64,18 @@ def run_job(
     )
 
 
+#: The child's peak is VmHWM, the high-water mark of its own address space: on Linux
+#: ``ru_maxrss`` carries over the size of the parent at the fork, so a child of a large
+#: parent would report the parent's size.
 PEAK_SNIPPET = (
-    "import resource as _r, json as _j\n"
+    "import resource as _r, json as _j, re as _re\n"
+    "def _peak_mb():\n"
+    "    try:\n"
+    "        with open('/proc/self/status') as _f:\n"
+    "            return int(_re.search(r'VmHWM:\\s+(\\d+) kB', _f.read()).group(1)) / 1024\n"
+    "    except (OSError, AttributeError):\n"
+    "        return _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024\n"
     "def _report(rows, seconds, **extra):\n"
-    "    peak = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024\n"
+    "    peak = _peak_mb()\n"
     "    print(_j.dumps({'rows': rows, 'seconds': seconds, 'peak_mb': peak, **extra}))\n"
 )

@@ -54,9 +54,12 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def table(title: str, rows: list[Measurement], baseline: Measurement | None = None) -> str:
-    """A plain-text table: rows, seconds, rows/s, peak MB and the ratio to ``baseline``."""
-    head = f"{'job':<34} {'rows':>10} {'seconds':>9} {'rows/s':>11} {'peak MB':>9}"
+def table(
+    title: str, rows: list[Measurement], baseline: Measurement | None = None, unit: str = "rows"
+) -> str:
+    """A plain-text table: rows (or another ``unit``), seconds, rows/s, peak MB and the
+    ratio to ``baseline``."""
+    head = f"{'job':<34} {unit:>10} {'seconds':>9} {unit + '/s':>11} {'peak MB':>9}"
     if baseline:
         head += f" {'vs ' + baseline.name:>16}"
     lines = [title, head, "-" * len(head)]
