@@ -45,10 +45,10 @@ def target_table(spec: StreamSpec, columns: list[str]) -> TableClause:
     return table(name, *(column(c) for c in columns), schema=spec.options.get("schema"))
 
 
-def _key_equals(engine: Engine, col: ColumnClause[Any], value: Any) -> ColumnElement[bool]:
+def _key_equals(dialect: str, col: ColumnClause[Any], value: Any) -> ColumnElement[bool]:
     """``col = value``; on SQLite, which keeps the blanks a CHAR column is padded with and
     compares them, trailing blanks are ignored as every other database does for CHAR."""
-    if engine.dialect.name == "sqlite" and isinstance(value, str):
+    if dialect == "sqlite" and isinstance(value, str):
         return func.rtrim(col) == value.rstrip()
     return col == value
 
@@ -62,23 +62,23 @@ class WriteStatements:
     insert: Insert
 
 
-def _locked(engine: Engine, stmt: Select[Any]) -> Select[Any]:
+def _locked(dialect: str, stmt: Select[Any]) -> Select[Any]:
     """The read that locks the record until the transaction ends. Db2 spells it itself:
     ``FOR UPDATE WITH RS`` (an update lock kept to commit; ibm_db_sa cannot compile
-    SQLAlchemy 2's ``with_for_update``)."""
-    if engine.dialect.name == "ibm_db_sa":
+    SQLAlchemy 2's ``with_for_update``); the others ``FOR UPDATE`` where they have it."""
+    if dialect == "ibm_db_sa":
         return stmt.suffix_with("FOR UPDATE WITH RS")
     return stmt.with_for_update()
 
 
-def statements(engine: Engine, spec: StreamSpec, request: WriteRequest) -> WriteStatements:
-    """The SQL a write sends, built for ``engine``'s dialect."""
+def statements(dialect: str, spec: StreamSpec, request: WriteRequest) -> WriteStatements:
+    """The SQL a write sends, for the dialect named (SQLAlchemy's name of it)."""
     values = dict(request.values)
     keys = dict(request.key)
     target = target_table(spec, list(dict.fromkeys([*keys, *values])))
-    where = and_(*(_key_equals(engine, target.c[k], v) for k, v in keys.items()))
+    where = and_(*(_key_equals(dialect, target.c[k], v) for k, v in keys.items()))
     return WriteStatements(
-        read=_locked(engine, select(*(target.c[c] for c in values)).where(where)),
+        read=_locked(dialect, select(*(target.c[c] for c in values)).where(where)),
         update=update(target).where(where).values(values),
         insert=insert(target).values({**keys, **values}),
     )
@@ -88,7 +88,7 @@ def write_record(
     engine: Engine, spec: StreamSpec, request: WriteRequest, decide: Decide
 ) -> WriteOutcome:
     """Apply one change to the stream's table in one transaction, if ``decide`` says so."""
-    sql = statements(engine, spec, request)
+    sql = statements(engine.dialect.name, spec, request)
     names = list(request.values)
     try:
         with engine.begin() as conn:

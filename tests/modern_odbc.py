@@ -136,6 +136,13 @@ class ModernErpConformance(ConnectorConformance):
         return erp[1]
 
     @pytest.fixture
+    def records_to_write(self) -> dict[str, list[dict[str, object]]]:
+        """A contact change of the first partner, through the ODBC write path."""
+        return {
+            "customers": [{"id": 1, "phone": "+86 21 5555 0100", "email": "odbc.write@example.com"}]
+        }
+
+    @pytest.fixture
     def bad_credentials(
         self, erp: tuple[str, dict[str, int]], monkeypatch: pytest.MonkeyPatch
     ) -> tuple[OdbcConnector, str]:

@@ -179,7 +179,7 @@ def test_push_back_writes_lock_the_record_then_update_it_in_db2_sql(
     request = WriteRequest(
         "customers", {"CCUST": "C010001"}, {"CPHON": "+86 21", "CCHGD": 20261123}, "k"
     )
-    sql = statements(source.engine, source.stream("customers"), request)
+    sql = statements(source.engine.dialect.name, source.stream("customers"), request)
     dialect = source.engine.dialect
 
     def text(stmt: object) -> str:

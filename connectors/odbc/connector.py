@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, closing
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,9 +49,10 @@ from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
 from connectors.odbc.frames import DecimalText, to_frame
 from connectors.sql import ordered_select, position_of, stream_from
+from connectors.sql_write import statements
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
-from schemas.source import Position, StreamSpec
+from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
 
 if TYPE_CHECKING:
     import pyodbc
@@ -253,6 +255,40 @@ class OdbcConnector(BaseConnector):
             conn.rollback()
         if problems:
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
+
+    def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
+        """Apply one change in one transaction: the record read with ``FOR UPDATE``, then
+        updated or inserted if ``decide`` says so (see :mod:`connectors.sql_write`)."""
+        spec = self.stream(request.stream)
+        values = dict(
+            zip(request.values, self.to_source(tuple(request.values.values())) or (), strict=True)
+        )
+        key = dict(zip(request.key, self.to_source(tuple(request.key.values())) or (), strict=True))
+        sql = statements("odbc", spec, replace(request, key=key, values=values))
+        with self._errors(f"writing to stream {request.stream!r}"), closing(self.connect()) as conn:
+            dialect = sql_dialect(conn.getinfo(_pyodbc().SQL_IDENTIFIER_QUOTE_CHAR).strip())
+
+            def run(cur: Any, stmt: Any) -> None:
+                compiled = stmt.compile(dialect=dialect)
+                params = compiled.construct_params()
+                cur.execute(str(compiled), [params[n] for n in compiled.positiontup or []])
+
+            try:
+                with closing(conn.cursor()) as cur:
+                    run(cur, sql.read)
+                    row = cur.fetchone()
+                    current = dict(zip(values, row, strict=True)) if row is not None else None
+                    decision = decide(current)
+                    if decision == "write":
+                        if current is None and not request.create:
+                            conn.rollback()
+                            return WriteOutcome("conflict", None)
+                        run(cur, sql.insert if current is None else sql.update)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        return WriteOutcome(decision, current)
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, describe_error)
