@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from crm_core import __version__
@@ -104,11 +105,13 @@ def create_app(
         finally:
             refresher.stop()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) with their scripts served by the app, no CDN
+    app = FastAPIOffline(
         title="crm-hub",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url="/docs-assets",
     )
     app.state.config = config
     app.state.store = engine
