@@ -46,6 +46,7 @@ def query_words(q: str) -> list[tuple[str, str]]:
 
 def _summary(row: Any) -> CustomerSummary:
     data = dict(row._mapping)
+    data.pop("_total", None)
     data["id"] = data.pop("golden_id")
     return CustomerSummary(**data)
 
@@ -78,12 +79,18 @@ def search(
         order.append(case((starts, 0), else_=1))
     else:
         source = g
-    stmt = select(*columns).select_from(source).where(and_(*conds))
+    # the page and the number of matches in one query (the index is read once, not twice)
+    total_col = func.count().over().label("_total")
+    stmt = select(*columns, total_col).select_from(source).where(and_(*conds))
     with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
         rows = conn.execute(
             stmt.order_by(*order, g.c.name, g.c.golden_id).limit(limit).offset(offset)
         ).all()
+        if rows:
+            total = rows[0]._total
+        else:  # past the last page: count alone
+            counted = select(func.count()).select_from(source).where(and_(*conds))
+            total = conn.execute(counted).scalar() or 0
     return Page[CustomerSummary](
         items=[_summary(r) for r in rows], total=int(total), limit=limit, offset=offset
     )

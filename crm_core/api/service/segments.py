@@ -1,13 +1,16 @@
 """Where a customer stands among all customers: RFM quintiles and the A/B/C/D value tier.
 
 Scores are relative, so they need every customer's recency, frequency and 12-month
-revenue: one aggregate over all orders (:func:`population`). It is cached per store and
-day for a few minutes (:class:`PopulationCache`), since a customer page should not pay
-for a scan of every order.
+revenue: one aggregate over all orders (:func:`population`), seconds at a million
+customers. It is cached per store and day (:class:`PopulationCache`), since a customer
+page should not pay for a scan of every order: only the first call of a day computes it
+while the caller waits; once it is ``ttl`` old, calls go on getting it while a
+background thread computes the next one.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from bisect import bisect_left, bisect_right
@@ -20,6 +23,8 @@ from sqlalchemy import Engine, and_, case, func, literal, select
 from crm_core.api.service.purchases import CANCELLED, orders
 from crm_core.api.service.views import Tier
 from crm_core.store.tables import source_links
+
+log = logging.getLogger("crm_core.api")
 
 #: Tier A: the customers making the first 80% of 12-month revenue; B: the next 15%.
 TIER_A, TIER_B = 0.80, 0.95
@@ -108,21 +113,47 @@ def population(store: Engine, as_of: date) -> Population:
 
 
 class PopulationCache:
-    """:func:`population` per store and day, kept ``ttl`` seconds."""
+    """:func:`population` per store and day, computed again in the background once it is
+    older than ``ttl`` seconds (the kept one is served meanwhile)."""
 
     def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
+        self._first = threading.Lock()
         self._kept: dict[tuple[int, date], tuple[float, Population]] = {}
+        self._renewing: set[tuple[int, date]] = set()
 
     def get(self, store: Engine, as_of: date) -> Population:
-        """The population, computed again once it is older than ``ttl``."""
+        """The kept population; the first call of a store and day computes it."""
         key = (id(store), as_of)
         with self._lock:
             kept = self._kept.get(key)
-            if kept and time.monotonic() - kept[0] < self.ttl:
+            if kept:
+                if time.monotonic() - kept[0] >= self.ttl and key not in self._renewing:
+                    self._renewing.add(key)
+                    threading.Thread(
+                        target=self._renew, args=(store, as_of), name="crm-hub-rfm", daemon=True
+                    ).start()
                 return kept[1]
-            pop = population(store, as_of)
+        with self._first:  # one caller computes it, the others wait for that one
+            with self._lock:
+                kept = self._kept.get(key)
+            if kept:
+                return kept[1]
+            return self._compute(store, as_of)
+
+    def _compute(self, store: Engine, as_of: date) -> Population:
+        pop = population(store, as_of)
+        with self._lock:
             self._kept = {k: v for k, v in self._kept.items() if k[1] == as_of}
-            self._kept[key] = (time.monotonic(), pop)
-            return pop
+            self._kept[(id(store), as_of)] = (time.monotonic(), pop)
+        return pop
+
+    def _renew(self, store: Engine, as_of: date) -> None:
+        try:
+            self._compute(store, as_of)
+        except Exception as exc:  # noqa: BLE001 - the kept one stays; the next call retries
+            log.warning("ranking customers failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            with self._lock:
+                self._renewing.discard((id(store), as_of))
