@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import connectors, docs, extract, matching, pushback, scaling
+from bench import api, connectors, docs, extract, matching, pushback, scaling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,6 +41,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     co.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
     co.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ap = sub.add_parser(
+        "api", help="customer-360 API response times under concurrent load, PostgreSQL store"
+    )
+    ap.add_argument("--customers", type=int, default=1_000_000, help="golden customers")
+    ap.add_argument("--lines", type=int, default=10_000_000, help="order lines")
+    ap.add_argument("--seconds", type=float, default=60.0, help="timed load (default 60)")
+    ap.add_argument("--warmup", type=float, default=15.0, help="untimed load first (seconds)")
+    ap.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
+    ap.add_argument("--rebuild", action="store_true", help="build the store even if kept")
+    ap.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     pb = sub.add_parser(
         "pushback",
         help="CRM changes written back: PostgreSQL and REST targets, latency on a schedule",
@@ -72,6 +82,16 @@ def main(argv: list[str] | None = None) -> None:
         matching.run(sizes, baseline=not args.no_baseline, as_json=args.json)
     elif args.name == "connectors":
         connectors.run(args.rows, as_json=args.json)
+    elif args.name == "api":
+        api.run(
+            args.customers,
+            args.lines,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            concurrency=args.concurrency,
+            rebuild=args.rebuild,
+            as_json=args.json,
+        )
     elif args.name == "pushback":
         pushback.run(
             args.changes,

@@ -334,6 +334,10 @@ def write() -> Path:
     ]
     if connectors:
         parts.append(_connectors(max(connectors, key=lambda r: r["figures"]["rows"])))
+    apis = [json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("api-*[0-9].json")]
+    if apis:
+        latest = max(apis, key=lambda r: r["figures"]["customers"])
+        parts.append(_api(latest, _load(f"api-{latest['figures']['customers']}-before")))
     pushback = [json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("pushback-*.json")]
     if pushback:
         parts.append(_pushback(max(pushback, key=lambda r: r["figures"]["changes"])))
