@@ -1,8 +1,10 @@
 """The customer-360 page in a real browser: headless Chromium (Debian's ``chromium``,
-driven by Playwright) against a real ``crm-hub serve`` on the demo store. Searches by a
-Chinese name and by pinyin, opens the customer, checks orders, credit and receivables
-against the store, corrects a field as an editor and is refused as a viewer. Keeps
-screenshots of the main pages in ``docs/``."""
+driven by Playwright) against a real ``crm-hub serve`` on the demo store. Records an
+approved concession as an editor and sees it pending in the Concessions panel; searches
+by a Chinese name and by pinyin, opens the customer, checks orders, credit and
+receivables against the store, corrects a field as an editor and is refused as a viewer;
+opens the ops page as ops after a push-back run with a conflict. Keeps screenshots of
+the main pages in ``docs/``."""
 
 from __future__ import annotations
 
@@ -10,13 +12,18 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from crm_core.api import service
 from crm_core.api_keys import Role, create_key
-from crm_core.store.tables import golden_customers
+from crm_core.pushback import submit
+from crm_core.pushback.deliver import push_back
+from crm_core.store.tables import golden_customers, outbox, source_links
+from crm_core.sync import SyncEngine
+from tests import pushback_kit as kit
 from tests.api_store import AS_OF, demo_copy
 from tests.test_api_serve import _free_port, _wait_for
 from tests.test_cli import CLI
@@ -29,8 +36,14 @@ CHINESE = "青岛金桥纺织有限公司"
 PINYIN = "qingdao jinqiao"
 HOLD = "G00000047"
 #: the screenshots' frame: header, golden record, orders, credit and receivables
-SHOTS = ("web-search.png", "web-customer-zh.png", "web-customer-en.png")
-TOP = {"x": 0, "y": 0, "width": 1280, "height": 1700}
+SHOTS = (
+    "web-search.png",
+    "web-customer-zh.png",
+    "web-customer-en.png",
+    "web-concession-en.png",
+    "web-ops.png",
+)
+TOP = {"x": 0, "y": 0, "width": 1280, "height": 1900}
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,11 +55,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, dict]]:
-    """``crm-hub serve`` on a copy of the demo store: (base URL, store, key per role)."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, dict, Any, Path]]:
+    """``crm-hub serve`` on a copy of the demo store: (base URL, store, key per role, the
+    config, the demo's folder)."""
     root = Path(tmp_path_factory.getbasetemp())
     workdir = tmp_path_factory.mktemp("web_browser") / "demo"
-    _config, store = demo_copy(root, workdir)
+    config, store = demo_copy(root, workdir)
     keys = {role: create_key(store, role, f"{role.value} wang")[1] for role in Role}
     port, log = _free_port(), workdir / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "CRM_HUB_DATABASE_URL"}
@@ -59,7 +73,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, obje
             stderr=subprocess.STDOUT,
         )
         try:
-            yield _wait_for(server, f"http://127.0.0.1:{port}", log), store, keys
+            yield _wait_for(server, f"http://127.0.0.1:{port}", log), store, keys, config, workdir
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -78,7 +92,9 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _sign_in(browser, base: str, key: str, lang: str, tz: str = "Asia/Shanghai"):
+def _sign_in(
+    browser, base: str, key: str, lang: str, tz: str = "Asia/Shanghai", landing: str = "/ui/search"
+):
     context = browser.new_context(
         locale=lang, timezone_id=tz, viewport={"width": 1280, "height": 900}
     )
@@ -86,13 +102,16 @@ def _sign_in(browser, base: str, key: str, lang: str, tz: str = "Asia/Shanghai")
     page.goto(f"{base}/ui/login?lang={lang}")
     page.fill("#key", key)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/search")
+    page.wait_for_url(f"{base}{landing}")
     return page
 
 
-def test_web_page_in_chromium_search_open_and_correct(served, browser, tmp_path: Path) -> None:
-    base, store, keys = served
+def test_web_page_in_chromium_concession_search_correct_and_ops(
+    served, browser, tmp_path: Path
+) -> None:
+    base, store, keys, config, workdir = served
     shots = DOCS if os.environ.get("CRM_HUB_SCREENSHOTS") == "1" else tmp_path
+    _record_a_concession_as_editor(browser, base, store, keys, shots)
     page = _sign_in(browser, base, keys[Role.ADMIN], "zh-CN")
     cookie = {c["name"]: c for c in page.context.cookies()}["crmhub_key"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -126,12 +145,12 @@ def test_web_page_in_chromium_search_open_and_correct(served, browser, tmp_path:
     assert f"¥{recv.balances[0].balance:,.2f}" in page.inner_text("#receivables .balance")
     invoices = page.locator("#receivables tr[data-invoice]").all_inner_texts()
     assert [row.split("\t")[0] for row in invoices] == [i.invoice_id for i in recv.open_items]
+    assert "待推送" in page.inner_text("#concessions")
     page.screenshot(path=str(shots / "web-customer-zh.png"), full_page=True, clip=TOP)
     page.click("a[lang=en]")
     page.wait_for_selector("text=Golden record")
     assert page.inner_text("#credit-status") == "Credit: On hold"
     page.screenshot(path=str(shots / "web-customer-en.png"), full_page=True, clip=TOP)
-    assert all((shots / name).stat().st_size > 10_000 for name in SHOTS)
     page.context.close()
 
     editor = _sign_in(browser, base, keys[Role.EDITOR], "en")
@@ -159,4 +178,110 @@ def test_web_page_in_chromium_search_open_and_correct(served, browser, tmp_path:
         f"{base}/ui/customers/{HOLD}/correct", form={"field": "email", "value": "x@y.cn"}
     )
     assert refused.status == 403 and "Refused: your role (viewer)" in refused.text()
+    # support sees the concession sales recorded, with its approver and state
+    assert "Anna Schmidt" in viewer.inner_text("#concessions")
+    assert viewer.locator("#concession-form form").count() == 0
+    refused = viewer.request.post(
+        f"{base}/ui/customers/{HOLD}/concessions",
+        form={"kind": "percent", "percent": "5", "reason": "x", "approver": "y"},
+    )
+    assert refused.status == 403 and "Refused: your role (viewer)" in refused.text()
     viewer.context.close()
+
+    _open_ops_page_after_a_push_with_a_conflict(browser, base, store, keys, config, workdir, shots)
+    assert all((shots / name).stat().st_size > 10_000 for name in SHOTS)
+
+
+def _record_a_concession_as_editor(browser, base: str, store, keys: dict, shots: Path) -> None:
+    """The seed's story on the page: sales records a manager-approved concession; it is
+    in the outbox under the editor's name and in the Concessions panel, pending."""
+    editor = _sign_in(browser, base, keys[Role.EDITOR], "en")
+    editor.goto(f"{base}/ui/customers/{HOLD}")
+    assert editor.inner_text("#concessions").endswith("No concessions.")
+    # the form shows the amount or the percentage, as the kind says
+    editor.select_option("#c-kind", "percent")
+    assert editor.is_visible("#c-percent") and not editor.is_visible("#c-amount")
+    editor.select_option("#c-kind", "amount")
+    assert editor.is_visible("#c-amount") and not editor.is_visible("#c-percent")
+    editor.fill("#c-amount", "3,500")
+    editor.fill("#c-currency", "CNY")
+    editor.fill("#c-reason", "late delivery of order 100369")
+    editor.fill("#c-approver", "Anna Schmidt")
+    editor.fill("#c-from", "2026-11-20")
+    editor.fill("#c-to", "2026-12-31")
+    editor.click("#concession-form button[type=submit]")
+    editor.wait_for_selector("#notice")
+    notice = editor.inner_text("#notice")
+    assert notice.startswith("Recorded: concession CRM-") and "Pending, by editor wang" in notice
+    with store.connect() as conn:
+        change = (
+            conn.execute(select(outbox).where(outbox.c.entity == "concessions")).mappings().one()
+        )
+    assert change["golden_id"] == HOLD and change["who"] == "editor wang"
+    assert change["state"] == "pending" and change["change_id"] in notice
+    row = editor.locator(f"#concessions tr[data-concession='{change['record_key']}']")
+    assert row.locator(".push-state").inner_text() == "Pending"
+    assert "CN¥3,500.00" in row.inner_text() and "Anna Schmidt" in row.inner_text()
+    assert editor.locator(f"#pending tr[data-change='{change['change_id']}']").count() == 1
+    top = editor.locator("#pending").bounding_box()
+    assert top is not None
+    height = int(top["y"] + top["height"]) + 16
+    editor.screenshot(
+        path=str(shots / "web-concession-en.png"), full_page=True, clip={**TOP, "height": height}
+    )
+    editor.context.close()
+
+
+def _open_ops_page_after_a_push_with_a_conflict(
+    browser, base: str, store, keys: dict, config, workdir: Path, shots: Path
+) -> None:
+    """A phone changed in the CRM and in the ERP in one cycle: the push-back run writes
+    the concession and records the conflict; a contact change meets an unreachable ERP
+    and becomes a dead letter, a pull of it fails, and an order of an unknown customer is
+    quarantined. The ops page shows all of it."""
+    other = "G00000039"
+    with store.connect() as conn:
+        legacy_key = conn.execute(
+            select(source_links.c.source_key).where(
+                source_links.c.golden_id == other, source_links.c.source == "legacy_erp"
+            )
+        ).scalar_one()
+    submit.change_fields(
+        store, config, entity="customers", golden_id=other,
+        values={"phone": "+86 532 8000 0001"}, who="editor wang",
+    )  # fmt: skip
+    kit.legacy_exec(
+        workdir / "crm-hub.yaml",
+        "UPDATE RCM SET CPHON = '0532-6666-0202', CCHGD = 20261122, CCHGT = 101500 "
+        "WHERE rtrim(CCUST) = :k",
+        k=str(legacy_key).strip(),
+    )
+    result = push_back(config, store)
+    assert result.conflicts == 1 and result.delivered == 1
+    submit.change_fields(
+        store, config, entity="customers", golden_id="G00000040",
+        values={"email": "ap@example.cn"}, who="editor wang",
+    )  # fmt: skip
+    gone = config.model_copy(deep=True)
+    gone.push_back.max_attempts, gone.push_back.backoff_seconds = 1, 0
+    gone.sources["legacy_erp"].url = f"sqlite:///{workdir / 'moved' / 'erp.db'}"
+    assert push_back(gone, store).failed == 1
+    assert SyncEngine(gone, store).sync_source("legacy_erp", ["customers"])[0].status == "failed"
+    kit.legacy_exec(
+        workdir / "crm-hub.yaml",
+        "INSERT INTO ECH VALUES (199999, 'C999999', 126326, 20261130, 'E', 'CNY', 100000, "
+        "20261122, 120000)",
+    )
+    SyncEngine(config, store).sync_source("legacy_erp", ["orders"])
+
+    ops = _sign_in(browser, base, keys[Role.OPS], "zh-CN", landing="/ui/ops")
+    assert ops.locator("#nav-ops").count() == 1 and ops.locator("#nav-search").count() == 0
+    assert "push_back" in ops.inner_text("#runs") and "回写" in ops.inner_text("#runs")
+    conflict = ops.inner_text("#open-conflicts")
+    assert other in conflict and "0532-6666-0202" in conflict and "人工处理" in conflict
+    assert "ap@example.cn" not in ops.inner_text("#dead-letters")  # names the fields only
+    assert "邮箱" in ops.inner_text("#dead-letters")
+    assert "C999999" in ops.inner_text("#quarantine")
+    assert ops.locator("#runs tr.run-failed").count() == 1
+    ops.screenshot(path=str(shots / "web-ops.png"), full_page=True)
+    ops.context.close()

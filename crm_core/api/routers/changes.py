@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented
+from crm_core.api.service import pushback as service_pushback
+from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api_keys import ApiKey, Scope
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
 from crm_core.pushback.conflicts import list_conflicts
-from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, source_links
+from crm_core.store.tables import golden_customers
 
 changes = APIRouter(
     tags=["changes"],
@@ -145,25 +147,6 @@ class ChangeOut(BaseModel):
     last_error: str | None = None
     finished_at: datetime | None = None
     targets: list[Delivery]
-
-
-class ConcessionOut(BaseModel):
-    """A concession as the CRM recorded it and as finance has it on its books."""
-
-    concession_id: str
-    source: str
-    customer_id: str
-    order_id: str | None = None
-    kind: str
-    amount: Decimal | None = None
-    percent: Decimal | None = None
-    currency: str | None = None
-    reason: str
-    approver: str
-    valid_from: date
-    valid_to: date | None = None
-    status: str
-    push_state: str | None = Field(default=None, description="its change's outbox state")
 
 
 class ConflictOut(BaseModel):
@@ -342,41 +325,7 @@ def get_change(
 def get_concessions(caller: Reader, request: Request, id: GoldenId) -> list[ConcessionOut]:
     """What the CRM recorded and what finance has booked, one row per concession (the
     finance system's row once it has it), with the approver and status."""
-    table = RECORD_TABLES["concessions"]
-    with request.app.state.store.connect() as conn:
-        links = select(source_links.c.source, source_links.c.source_key).where(
-            source_links.c.golden_id == id
-        )
-        keys = {(s, k) for s, k in conn.execute(links)}
-        rows = [
-            dict(r)
-            for r in conn.execute(
-                select(table).where(
-                    (table.c.customer_id == id) | table.c.customer_id.in_([k for _, k in keys])
-                )
-            ).mappings()
-        ]
-        states = dict(
-            conn.execute(
-                select(outbox.c.record_key, outbox.c.state).where(
-                    outbox.c.entity == "concessions", outbox.c.golden_id == id
-                )
-            ).all()
-        )
-    best: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        mine = row["source"] == "crm" and row["customer_id"] == id
-        if not mine and (row["source"], row["customer_id"]) not in keys:
-            continue
-        if row["concession_id"] not in best or best[row["concession_id"]]["source"] == "crm":
-            best[row["concession_id"]] = row
-    return [
-        ConcessionOut(
-            **{k: v for k, v in r.items() if k in ConcessionOut.model_fields},
-            push_state=states.get(cid),
-        )
-        for cid, r in sorted(best.items(), key=lambda kv: kv[1]["valid_from"], reverse=True)
-    ]
+    return service_pushback.concessions(request.app.state.store, id)
 
 
 @conflicts_router.get("/conflicts", summary="Push-back conflicts")

@@ -1,6 +1,8 @@
 """The customer-360 web page: server-rendered (Jinja2) pages under ``/ui`` over the same
-service functions and role rules as the API, in Chinese and English; one stylesheet and
-one small script as package data, nothing fetched from elsewhere."""
+service functions and role rules as the API, in Chinese and English: search and the
+customer page (:mod:`.pages`), its push-back forms (:mod:`.changes`), the ops page
+(:mod:`.ops`); one stylesheet and one small script as package data, nothing fetched from
+elsewhere."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from crm_core.api.web.changes import changes
+from crm_core.api.web.ops import ops_page
 from crm_core.api.web.pages import web
 
 
 def install(app: FastAPI) -> None:
     """Serve the page's routes, its static files, and ``/`` leading to it."""
     app.include_router(web)
+    app.include_router(changes)
+    app.include_router(ops_page)
     app.mount(
         "/ui/static", StaticFiles(packages=[("crm_core.api.web", "static")]), name="ui-static"
     )

@@ -15,6 +15,12 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from crm_core.api.web.i18n import ZH
 
 BABEL_LOCALES = {ZH: Locale.parse("zh_Hans_CN"), "en": Locale.parse("en_US")}
+Amount = Decimal | int | float | str
+
+
+def _decimal(value: Amount) -> Decimal | int | float:
+    """A number as Babel takes it; text (an outbox change's exact amount) as a Decimal."""
+    return Decimal(value) if isinstance(value, str) else value
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -39,25 +45,31 @@ class Formats:
         """Babel's locale for the language."""
         return BABEL_LOCALES[self.lang]
 
-    def money(self, amount: Decimal | None, currency: str | None) -> str:
+    def money(self, amount: Amount | None, currency: str | None) -> str:
         """``amount`` in ``currency`` (``¥1,234.50``, ``US$1,234.50``); empty for None."""
         if amount is None:
             return ""
         if not currency:
             return self.number(amount)
-        return format_currency(amount, currency, locale=self.locale)
+        return format_currency(_decimal(amount), currency, locale=self.locale)
 
-    def number(self, value: Decimal | int | float | None) -> str:
+    def number(self, value: Amount | None) -> str:
         """A number with the locale's grouping; empty for None."""
         if value is None:
             return ""
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(_decimal(value), locale=self.locale)
 
     def percent(self, value: Decimal | float | None) -> str:
         """A ratio as a percentage (0.95 -> 95%)."""
         if value is None:
             return ""
         return format_percent(value, locale=self.locale)
+
+    def points(self, value: Amount | None) -> str:
+        """A percentage given in points, up to two decimals (2.5 -> 2.5%)."""
+        if value is None:
+            return ""
+        return format_percent(Decimal(str(value)) / 100, "#,##0.##%", locale=self.locale)
 
     def day(self, value: date | None) -> str:
         """A calendar date (no time zone: an order date is the same day everywhere)."""

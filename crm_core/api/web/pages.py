@@ -1,11 +1,13 @@
 """The customer-360 web page under ``/ui``: sign in with an API key, search, one customer,
-correct a field. Pages are rendered on the server from the same service functions as the
+correct a field (the push-back forms are in :mod:`.changes`, the ops page in :mod:`.ops`).
+Pages are rendered on the server from the same service functions as the
 API, with the same role rules: the key (kept in an HttpOnly, SameSite=Strict cookie)
 decides what a page shows, so a viewer's page never contains credit or receivables."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import unquote, urlencode
@@ -15,9 +17,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from crm_core.api import service
+from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.web.formats import Formats, zone
-from crm_core.api.web.i18n import EN, LANGUAGES, ZH, pick_language, role_name, translator
+from crm_core.api.web.i18n import (
+    EN,
+    LANGUAGES,
+    ZH,
+    labeller,
+    pick_language,
+    role_name,
+    translator,
+)
 from crm_core.api_keys import ApiKey, Scope, authenticate
 from crm_core.golden import pin
 from schemas.errors import HubError
@@ -28,7 +39,7 @@ LANG_COOKIE = "lang"
 TZ_COOKIE = "tz"
 SESSION_SECONDS = 8 * 3600
 PAGE_SIZE = 25
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 #: No inline script or style, nothing from elsewhere: the page works without a CDN.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -50,13 +61,15 @@ templates = Environment(
 Lang = Annotated[str | None, Query(max_length=8)]
 
 
-def _lang(request: Request, asked: str | None = None) -> str:
+def language(request: Request, asked: str | None = None) -> str:
+    """The language to answer ``request`` in."""
     return pick_language(
         asked, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
     )
 
 
-def _caller(request: Request) -> ApiKey | None:
+def caller(request: Request) -> ApiKey | None:
+    """The signed-in key (None: not signed in, or a key no longer valid)."""
     presented = request.cookies.get(KEY_COOKIE)
     return authenticate(request.app.state.store, presented) if presented else None
 
@@ -73,7 +86,7 @@ def render(
 ) -> HTMLResponse:
     """Template ``name`` in the request's language and time zone; remembers a language
     chosen with ``?lang=`` in its cookie."""
-    lang = _lang(request, asked_lang)
+    lang = language(request, asked_lang)
     tz = zone(unquote(request.cookies.get(TZ_COOKIE, "")))
     path = here or request.url.path
     # a POST's answer switches language onto its page (``here``) with no query
@@ -82,11 +95,14 @@ def render(
     switch = {code: f"{path}?{urlencode({**query, 'lang': code})}" for code in LANGUAGES}
     html = templates.get_template(name).render(
         t=translator(lang),
+        label=labeller(lang),
         f=Formats(lang, tz),
         lang=lang,
         tz=str(tz),
         key=key,
         role=role_name(lang, key.role.value) if key else "",
+        can_customers=key is not None and key.allows(Scope.CUSTOMERS),
+        can_ops=key is not None and key.allows(Scope.OPS),
         switch=switch,
         languages={ZH: "中文", EN: "English"},
         **context,
@@ -99,7 +115,8 @@ def render(
     return response
 
 
-def _to_login() -> RedirectResponse:
+def to_login() -> RedirectResponse:
+    """To the sign-in form."""
     return RedirectResponse("/ui/login", status_code=303)
 
 
@@ -120,12 +137,14 @@ def login_form(request: Request, lang: Lang = None) -> Response:
 def login(
     request: Request, key: Annotated[str, Form(max_length=200)] = "", lang: Lang = None
 ) -> Response:
-    """Check the key; keep it in an HttpOnly, SameSite=Strict cookie and go to search."""
+    """Check the key; keep it in an HttpOnly, SameSite=Strict cookie and go to search
+    (an ops key, which sees no customers, to the ops page)."""
     found = authenticate(request.app.state.store, key) if key.strip() else None
     if found is None:
         error = "login.bad_key" if key.strip() else "login.empty"
         return render(request, "login.html", key=None, asked_lang=lang, error=error, status=401)
-    response = RedirectResponse("/ui/search", status_code=303)
+    start = "/ui/ops" if not found.allows(Scope.CUSTOMERS) and found.allows(Scope.OPS) else None
+    response = RedirectResponse(start or "/ui/search", status_code=303)
     response.set_cookie(
         KEY_COOKIE,
         key.strip(),
@@ -141,7 +160,7 @@ def login(
 @web.post("/logout")
 def logout() -> RedirectResponse:
     """Forget the key."""
-    response = _to_login()
+    response = to_login()
     response.delete_cookie(KEY_COOKIE, path="/ui", httponly=True, samesite="strict")
     return response
 
@@ -154,11 +173,11 @@ def search_page(
     lang: Lang = None,
 ) -> Response:
     """The search box and its results (every customer when empty)."""
-    key = _caller(request)
+    key = caller(request)
     if key is None:
-        return _to_login()
+        return to_login()
     if not key.allows(Scope.CUSTOMERS):
-        return _forbidden(request, key, lang)
+        return forbidden(request, key, lang)
     page = service.search(request.app.state.store, q, limit=PAGE_SIZE, offset=offset)
     more = urlencode({"q": q, "offset": offset + PAGE_SIZE})
     next_url = f"/ui/search?{more}" if page.more else None
@@ -175,10 +194,10 @@ def customer_page(
     as_of: Annotated[date | None, Query()] = None,
 ) -> Response:
     """One customer: golden record, sources, orders, credit, receivables, stock, insights."""
-    key = _caller(request)
+    key = caller(request)
     if key is None:
-        return _to_login()
-    return _customer(request, key, id, lang, as_of)
+        return to_login()
+    return customer_response(request, key, id, lang, as_of)
 
 
 @web.post("/customers/{id}/correct")
@@ -192,17 +211,18 @@ def correct_field(
 ) -> Response:
     """Pin a golden field to a corrected value (editors and admins); the page says
     whether it was saved, refused for the role, or not possible and why."""
-    key = _caller(request)
+    key = caller(request)
     if key is None:
-        return _to_login()
-    t = translator(_lang(request, lang))
+        return to_login()
+    t = translator(language(request, lang))
     if not key.allows(Scope.CHANGES):
-        notice = ("error", t("correct.refused", role=role_name(_lang(request), key.role.value)))
-        return _customer(request, key, id, lang, None, notice=notice, status=403)
+        refused = t("correct.refused", role=role_name(language(request, lang), key.role.value))
+        notice = ("error", refused)
+        return customer_response(request, key, id, lang, None, notice=notice, status=403)
     if field not in GOLDEN_FIELDS or not value.strip():
         reason = f"no golden field {field!r}" if field not in GOLDEN_FIELDS else "empty value"
         notice = ("error", t("correct.failed", reason=reason))
-        return _customer(request, key, id, lang, None, notice=notice, status=422)
+        return customer_response(request, key, id, lang, None, notice=notice, status=422)
     try:
         done = pin(
             request.app.state.store,
@@ -215,21 +235,24 @@ def correct_field(
         )
     except HubError as exc:
         notice = ("error", t("correct.failed", reason=str(exc)))
-        return _customer(request, key, id, lang, None, notice=notice, status=409)
+        return customer_response(request, key, id, lang, None, notice=notice, status=409)
     text = t(
         "correct.done", field=t(f"field.{field}"), value=value.strip(), id=done["id"], who=key.name
     )
-    return _customer(request, key, id, lang, None, notice=("ok", text))
+    return customer_response(request, key, id, lang, None, notice=("ok", text))
 
 
-def _forbidden(request: Request, key: ApiKey, lang: str | None) -> Response:
-    message = translator(_lang(request, lang))(
-        "error.forbidden", role=role_name(_lang(request, lang), key.role.value)
+def forbidden(
+    request: Request, key: ApiKey, lang: str | None, message_key: str = "error.forbidden"
+) -> Response:
+    """The error page saying the key's role may not see this page (403)."""
+    message = translator(language(request, lang))(
+        message_key, role=role_name(language(request, lang), key.role.value)
     )
     return render(request, "error.html", key=key, asked_lang=lang, message=message, status=403)
 
 
-def _customer(
+def customer_response(
     request: Request,
     key: ApiKey,
     golden_id: str,
@@ -238,16 +261,19 @@ def _customer(
     *,
     notice: tuple[str, str] | None = None,
     status: int = 200,
+    draft: dict[str, str] | None = None,
 ) -> Response:
+    """The customer page for ``key`` (404 page for an unknown id), with a ``notice``
+    above it and, after a refused form, that form filled in again (``draft``)."""
     if not key.allows(Scope.CUSTOMERS):
-        return _forbidden(request, key, lang)
+        return forbidden(request, key, lang)
     day = as_of or datetime.now(UTC).date()
     try:
-        if not _ID.match(golden_id):
+        if not ID.match(golden_id):
             raise NotFound(golden_id)
         data = _customer_data(request, key, golden_id, day)
     except NotFound:
-        message = translator(_lang(request, lang))("error.not_found", id=golden_id)
+        message = translator(language(request, lang))("error.not_found", id=golden_id)
         return render(request, "error.html", key=key, asked_lang=lang, message=message, status=404)
     return render(
         request,
@@ -260,6 +286,8 @@ def _customer(
         fields=GOLDEN_FIELDS,
         can_edit=key.allows(Scope.CHANGES),
         can_finance=key.allows(Scope.FINANCE),
+        draft=draft or {},
+        token=uuid.uuid4().hex,
         **data,
     )
 
@@ -273,9 +301,13 @@ def _customer_data(request: Request, key: ApiKey, golden_id: str, day: date) -> 
     )
     history_max = max((h.amount for h in insights.purchase_history), default=0) or 1
     finance = key.allows(Scope.FINANCE)
+    orders = service.orders(store, gid, limit=PAGE_SIZE)
     return {
         "customer": customer,
-        "orders": service.orders(store, gid, limit=PAGE_SIZE),
+        "orders": orders,
+        "currency": next((o.currency for o in orders.items if o.currency), "CNY"),
+        "concessions": pushback.concessions(store, gid),
+        "pending": pushback.pending_changes(store, gid),
         "inventory": service.inventory_for(store, gid, as_of=day, limit=PAGE_SIZE),
         "insights": insights,
         "history_max": history_max,

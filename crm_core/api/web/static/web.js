@@ -15,3 +15,17 @@
   var isGet = !document.querySelector("#notice");
   if (shown !== tz && isGet && document.cookie.indexOf("tz=") !== -1) location.reload();
 })();
+// The concession form: show the amount and currency, or the percentage, as the kind says.
+(function () {
+  "use strict";
+  var kind = document.getElementById("c-kind");
+  if (!kind) return;
+  function show() {
+    var parts = kind.form.querySelectorAll("[data-kind]");
+    for (var i = 0; i < parts.length; i++) {
+      parts[i].hidden = parts[i].getAttribute("data-kind") !== kind.value;
+    }
+  }
+  kind.addEventListener("change", show);
+  show();
+})();

@@ -1,0 +1,43 @@
+"""The ops page (``/ui/ops``, ops and admin keys): recent runs with their counts and
+failures, the rows held in quarantine, push-back conflicts (open and recently resolved)
+and dead letters, read from the same ledger and outbox as the API and the CLI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from crm_core.api import service
+from crm_core.api.web.pages import Lang, caller, forbidden, render, to_login
+from crm_core.api_keys import Scope
+from crm_core.pushback.conflicts import OPEN, RESOLVED, list_conflicts
+from crm_core.pushback.outbox import list_changes
+from crm_core.pushback.submit import FAILED
+
+ops_page = APIRouter(prefix="/ui", include_in_schema=False)
+#: how many of each list the page shows
+RUNS, QUARANTINE, CONFLICTS, RESOLVED_SHOWN, DEAD = 30, 25, 50, 10, 50
+
+
+@ops_page.get("/ops")
+def ops(request: Request, lang: Lang = None) -> Response:
+    """Runs, quarantine, conflicts and dead letters, newest first."""
+    key = caller(request)
+    if key is None:
+        return to_login()
+    if not key.allows(Scope.OPS):
+        return forbidden(request, key, lang, "error.ops_forbidden")
+    store = request.app.state.store
+    runs = service.list_runs(store, limit=RUNS)
+    return render(
+        request,
+        "ops.html",
+        key=key,
+        asked_lang=lang,
+        runs=runs,
+        failed_runs=sum(1 for r in runs.items if r.status == "failed"),
+        quarantine=service.list_quarantine(store, status="open", limit=QUARANTINE),
+        open_conflicts=list_conflicts(store, OPEN, CONFLICTS),
+        resolved_conflicts=list_conflicts(store, RESOLVED, RESOLVED_SHOWN),
+        dead=list_changes(store, state=FAILED, limit=DEAD),
+    )
