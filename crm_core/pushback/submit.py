@@ -124,10 +124,28 @@ def load_change(conn: Connection, change_id: str) -> ChangeView:
     )
 
 
-def _same_request(view: ChangeView, entity: str, changes: dict[str, Any]) -> bool:
-    return view.entity == entity and {f: c["new"] for f, c in view.changes.items()} == {
-        f: c["new"] for f, c in changes.items()
-    }
+def _replay(
+    conn: Connection,
+    key: str | None,
+    entity: str,
+    op: str,
+    changes: dict[str, dict[str, Any]],
+) -> ChangeView | None:
+    """The change already recorded under idempotency key ``key`` if it is this same request
+    (ids the hub made up aside); ``ChangeRejected`` if the key was used for another one."""
+    seen = _existing(conn, key) if key else None
+    if seen is None:
+        return None
+
+    def wanted(c: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {f: v["new"] for f, v in c.items() if f != "concession_id"}
+
+    if (seen.entity, seen.op) == (entity, op) and wanted(seen.changes) == wanted(changes):
+        return seen
+    raise ChangeRejected(
+        f"idempotency key {key!r} was used for another change ({seen.change_id})",
+        conflict=True,
+    )
 
 
 def _store_change(
@@ -221,14 +239,8 @@ def change_fields(
                 conflict=True,
             )
         changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
-        if idempotency_key and (seen := _existing(conn, idempotency_key)):
-            if _same_request(seen, entity, changes):
-                return seen
-            raise ChangeRejected(
-                f"idempotency key {idempotency_key!r} was used for another change "
-                f"({seen.change_id})",
-                conflict=True,
-            )
+        if seen := _replay(conn, idempotency_key, entity, "update", changes):
+            return seen
         return _store_change(
             conn,
             golden_id=golden_id,
@@ -311,17 +323,8 @@ def record_concession(
                 (route.target, route.stream.stream, concession_id, {"customer_id": keys[0]})
             )
         changes = {f: {"old": None, "new": jsonable(v)} for f, v in values.items()}
-        if idempotency_key and (seen := _existing(conn, idempotency_key)):
-            same = {f: c["new"] for f, c in seen.changes.items() if f != "concession_id"}
-            if seen.entity == "concessions" and same == {
-                f: c["new"] for f, c in changes.items() if f != "concession_id"
-            }:
-                return seen
-            raise ChangeRejected(
-                f"idempotency key {idempotency_key!r} was used for another change "
-                f"({seen.change_id})",
-                conflict=True,
-            )
+        if seen := _replay(conn, idempotency_key, "concessions", "create", changes):
+            return seen
         exists = conn.execute(
             select(RECORD_TABLES["concessions"].c.concession_id).where(
                 RECORD_TABLES["concessions"].c.concession_id == concession_id
@@ -391,13 +394,8 @@ def create_customer(
         deliveries.append((target, stream.stream, customer_id, {"customer_id": customer_id}))
     changes = {f: {"old": None, "new": jsonable(v)} for f, v in new.items()}
     with store.begin() as conn:
-        if idempotency_key and (seen := _existing(conn, idempotency_key)):
-            if seen.entity == "customers" and seen.op == "create":
-                return seen
-            raise ChangeRejected(
-                f"idempotency key {idempotency_key!r} was used for another change",
-                conflict=True,
-            )
+        if seen := _replay(conn, idempotency_key, "customers", "create", changes):
+            return seen
         return _store_change(
             conn,
             golden_id=None,

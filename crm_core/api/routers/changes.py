@@ -9,6 +9,7 @@ fields the CRM side does not own are refused with 422 naming the field, never qu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -195,7 +196,18 @@ def _refused(exc: ChangeRejected | UnknownChange) -> HTTPException:
     return HTTPException(409 if exc.conflict else 422, str(exc))
 
 
-def _accepted(response: Response, view: submit.ChangeView) -> ChangeOut:
+def _submit(
+    request: Request,
+    response: Response,
+    action: Callable[..., submit.ChangeView],
+    **arguments: Any,
+) -> ChangeOut:
+    """Run one push-back service call: 202 with the change and its Location, or the
+    refusal as a problem."""
+    try:
+        view = action(request.app.state.store, request.app.state.config, **arguments)
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
     response.status_code = 202
     response.headers["Location"] = f"/changes/{view.change_id}"
     return _out(view)
@@ -213,19 +225,16 @@ def patch_customer(
     """Queued for the systems that keep a copy; fields the CRM does not own give 422."""
     values = body.model_dump(exclude_unset=True)
     _customer(request, id)
-    try:
-        view = submit.change_fields(
-            request.app.state.store,
-            request.app.state.config,
-            entity="customers",
-            golden_id=id,
-            values=values,
-            who=caller.name,
-            idempotency_key=idempotency_key,
-        )
-    except (ChangeRejected, UnknownChange) as exc:
-        raise _refused(exc) from None
-    return _accepted(response, view)
+    return _submit(
+        request,
+        response,
+        submit.change_fields,
+        entity="customers",
+        golden_id=id,
+        values=values,
+        who=caller.name,
+        idempotency_key=idempotency_key,
+    )
 
 
 @changes.post(
@@ -244,18 +253,15 @@ def post_credit_limit(
     """Queued for the system that owns credit limits, which keeps its own value if it
     changed the limit meanwhile (owner wins)."""
     _customer(request, id)
-    try:
-        view = submit.request_credit_limit(
-            request.app.state.store,
-            request.app.state.config,
-            golden_id=id,
-            credit_limit=body.credit_limit,
-            who=caller.name,
-            idempotency_key=idempotency_key,
-        )
-    except (ChangeRejected, UnknownChange) as exc:
-        raise _refused(exc) from None
-    return _accepted(response, view)
+    return _submit(
+        request,
+        response,
+        submit.request_credit_limit,
+        golden_id=id,
+        credit_limit=body.credit_limit,
+        who=caller.name,
+        idempotency_key=idempotency_key,
+    )
 
 
 @changes.post(
@@ -271,18 +277,15 @@ def post_concession(
 ) -> ChangeOut:
     """Recorded now (the customer page shows it at once) and queued for finance."""
     _customer(request, id)
-    try:
-        view = submit.record_concession(
-            request.app.state.store,
-            request.app.state.config,
-            golden_id=id,
-            concession=body.model_dump(),
-            who=caller.name,
-            idempotency_key=idempotency_key,
-        )
-    except (ChangeRejected, UnknownChange) as exc:
-        raise _refused(exc) from None
-    return _accepted(response, view)
+    return _submit(
+        request,
+        response,
+        submit.record_concession,
+        golden_id=id,
+        concession=body.model_dump(),
+        who=caller.name,
+        idempotency_key=idempotency_key,
+    )
 
 
 @changes.post("/customers", summary="Create a customer", status_code=202)
@@ -295,17 +298,14 @@ def post_customer(
 ) -> ChangeOut:
     """Created in the systems configured for it; the golden record follows with the
     next pull and reconcile."""
-    try:
-        view = submit.create_customer(
-            request.app.state.store,
-            request.app.state.config,
-            values=body.model_dump(exclude_none=True),
-            who=caller.name,
-            idempotency_key=idempotency_key,
-        )
-    except (ChangeRejected, UnknownChange) as exc:
-        raise _refused(exc) from None
-    return _accepted(response, view)
+    return _submit(
+        request,
+        response,
+        submit.create_customer,
+        values=body.model_dump(exclude_none=True),
+        who=caller.name,
+        idempotency_key=idempotency_key,
+    )
 
 
 @changes.get("/changes/{id}", summary="A change and where it stands")
