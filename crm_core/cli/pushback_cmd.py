@@ -4,11 +4,14 @@ way back to the systems that own the fields."""
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
@@ -255,8 +258,7 @@ def outbox_retry(
     config: ConfigOption = None,
 ) -> None:
     """Put a dead letter back in the queue (due at the next push)."""
-    _, store = open_config_and_store(ctx, config)
-    _show_change(outbox_ops.retry(store, change_id, _who(by)), False)
+    _act(ctx, config, outbox_ops.retry, change_id, by)
 
 
 @outbox_app.command("cancel")
@@ -267,8 +269,18 @@ def outbox_cancel(
     config: ConfigOption = None,
 ) -> None:
     """Give up a change that is not delivered yet."""
+    _act(ctx, config, outbox_ops.cancel, change_id, by)
+
+
+def _act(
+    ctx: typer.Context,
+    config: Path | None,
+    action: Callable[[Engine, str, str], submit.ChangeView],
+    change_id: str,
+    by: str | None,
+) -> None:
     _, store = open_config_and_store(ctx, config)
-    _show_change(outbox_ops.cancel(store, change_id, _who(by)), False)
+    _show_change(action(store, change_id, _who(by)), False)
 
 
 @conflicts_app.command("list")
