@@ -207,7 +207,10 @@ def _pushback(result: dict[str, Any]) -> str:
         f"- PostgreSQL target: **{f['pg_push_changes_per_s']:,.0f} changes/s** delivered, "
         f"**{f['pg_push_vs_baseline']:.2f}x** the bare psycopg loop "
         f"({f['pg_baseline_writes_per_s']:,.0f} writes/s), peak {f['pg_push_peak_mb']} MB; "
-        f"submitted into the outbox at {f['pg_submit_changes_per_s']:,.0f} changes/s",
+        f"submitted into the outbox at {f['pg_submit_changes_per_s']:,.0f} changes/s. The gap "
+        "to the bare loop is the hub's own work per change, one change at a time: the "
+        "conflict check's locked read of the record, what the store says the hub last pulled "
+        "or wrote, and the outbox's bookkeeping (two more commits, in the store)",
     ]
     if f.get("rest_push_changes_per_s"):
         lines.append(
@@ -238,7 +241,13 @@ def _pushback(result: dict[str, Any]) -> str:
         " so expect about 150 s on average there, plus the scheduler's own delay in starting "
         "the task, which this measurement leaves out.",
         "",
-        _machine(result),
+        _machine(result)
+        + (
+            " 5-minute load average before and after the run: "
+            f"{' and '.join(str(x) for x in result['load_average'])} (the machine was shared)."
+            if result.get("load_average")
+            else ""
+        ),
         "",
         f"![push-back](../bench/results/pushback-{f['changes']}.png)",
         "",

@@ -15,6 +15,7 @@ In one run (worlds: :mod:`bench.pushworld`; measured work: :mod:`bench.pushwork`
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from dataclasses import asdict
@@ -210,12 +211,14 @@ def run(
 ) -> dict[str, Any]:
     """Run the push-back benchmark; print, save and plot the results."""
     say = print if not as_json else (lambda *a, **k: print(*a, **k, file=sys.stderr))
+    load = [round(os.getloadavg()[1], 2)]
     with tempfile.TemporaryDirectory(prefix="crmhub-bench-push-") as tmp:
         work = Path(tmp)
         pg, world = _pg(work, changes, concessions, latency_changes, say)
         rest_jobs = _rest(work, changes, say) if rest else None
         offset = changes + concessions
         latency = _latency(work, world, offset, latency_changes, period, cycles, say)
+    load.append(round(os.getloadavg()[1], 2))
     measured = pg + (rest_jobs or [])
     figures = _figures(changes, concessions, pg, rest_jobs, latency)
     say("")
@@ -236,6 +239,8 @@ def run(
         "figures": figures,
         "measurements": [asdict(m) for m in measured],
         "latency": asdict(latency),
+        # the 5-minute load average before and after: the machine may be shared
+        "load_average": load,
     }
     saved = report.save(f"pushback-{changes}", result)
     plot = chart(f"pushback-{changes}", measured, latency)
