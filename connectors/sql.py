@@ -2,9 +2,12 @@
 
 A stream is read with one ordered query, streamed from a server-side cursor in
 ``batch_size`` partitions, so memory does not grow with the table. Incremental reads use
-keyset order on ``cursor + primary key``: ``WHERE (c, k) > (:c, :k) ORDER BY c, k``
-(spelled as an OR chain, which every database understands), so rows that share a cursor
-value are neither skipped nor read twice.
+keyset order on ``cursor + primary key``: ``WHERE (c, k) > (:c, :k) ORDER BY c, k``, so
+rows that share a cursor value are neither skipped nor read twice. PostgreSQL and SQLite
+get it as that row comparison, which their planners turn into one range scan of an index
+on ``(c, k)``; other databases get ``c >= :c AND (c > :c OR c = :c AND k > :k)``, which
+every database understands and whose first term still starts an index range on ``c``
+(an OR chain alone makes PostgreSQL walk the index from its start, filtering).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 from sqlalchemy import (
@@ -28,8 +31,10 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
 )
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from connectors import arrow_pg
 from connectors.base import BaseConnector
@@ -39,22 +44,33 @@ from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
 from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
 
+#: Databases whose planners use an index for a row comparison ``(c1, c2) > (v1, v2)``.
+ROW_VALUE_BACKENDS = frozenset({"postgresql", "sqlite"})
+
 
 def keyset_after(
-    columns: Sequence[ColumnElement[Any]], values: Sequence[Any]
+    columns: Sequence[ColumnElement[Any]], values: Sequence[Any], row_value: bool = False
 ) -> ColumnElement[bool]:
-    """``(c1, c2, ...) > (v1, v2, ...)`` as ``c1 > v1 OR (c1 = v1 AND c2 > v2) OR ...``."""
+    """``(c1, c2, ...) > (v1, v2, ...)``: as that row comparison with ``row_value``, else as
+    ``c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND c2 > v2) OR ...)``."""
+    if len(columns) == 1:
+        return columns[0] > values[0]
+    if row_value:
+        return tuple_(*columns) > tuple_(*values)
     terms = []
     for i, (col, value) in enumerate(zip(columns, values, strict=True)):
         equal_before = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
         terms.append(and_(*equal_before, col > value))
-    return or_(*terms)
+    return and_(columns[0] >= values[0], or_(*terms))
 
 
 class SqlConnector(BaseConnector):
     """Reads declared tables or queries of any SQLAlchemy database, incrementally."""
 
     kind = "sql"
+    #: Backends read with a row-comparison keyset (see the module docstring); a dialect
+    #: connector whose database lacks it sets its own.
+    row_value_backends: ClassVar[frozenset[str]] = ROW_VALUE_BACKENDS
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
@@ -62,12 +78,27 @@ class SqlConnector(BaseConnector):
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
         self._engine: Engine | None = None
+        self._adbc: arrow_pg.Database | None = None
 
     # -- connection -----------------------------------------------------------------
     @property
     def url(self) -> str:
         """The source's URL (from the environment when ``url_env`` is used)."""
         return self.config.resolve_url(self.base_dir, f"source {self.name!r}")
+
+    @property
+    def parsed_url(self) -> URL:
+        """The source's URL parsed (no engine, no driver import)."""
+        url = self.url
+        try:
+            return make_url(url)
+        except ArgumentError as exc:
+            raise ConfigError(f"source {self.name!r}: bad URL {redact_url(url)}: {exc}") from None
+
+    @property
+    def backend(self) -> str:
+        """The database kind of the URL (``postgresql``, ``sqlite``, ...)."""
+        return self.parsed_url.get_backend_name()
 
     @property
     def engine(self) -> Engine:
@@ -91,10 +122,13 @@ class SqlConnector(BaseConnector):
         return {"pool_pre_ping": True, "pool_size": self.config.max_connections}
 
     def close(self) -> None:
-        """Dispose of the engine's connections."""
+        """Dispose of the engine's connections and the columnar reads' database handle."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
 
     # -- queries --------------------------------------------------------------------
     def source_of(self, spec: StreamSpec) -> FromClause:
@@ -103,7 +137,8 @@ class SqlConnector(BaseConnector):
 
     def query(self, spec: StreamSpec, since: Position | None) -> Select[Any]:
         """The ordered SELECT for a stream, after ``since`` when given."""
-        return ordered_select(self.source_of(spec), spec, since)
+        row_value = self.backend in self.row_value_backends
+        return ordered_select(self.source_of(spec), spec, since, row_value=row_value)
 
     def probe_query(self, spec: StreamSpec) -> Select[Any]:
         """The one-row query ``check`` runs for a stream (dialect connectors may page it)."""
@@ -119,7 +154,10 @@ class SqlConnector(BaseConnector):
         stmt = self.query(spec, since if spec.incremental else None)
         if self.columnar_reads():
             with self._errors(f"reading stream {stream!r}"):
-                yield from arrow_pg.read_batches(self.engine.url, stmt, batch_size)
+                if self._adbc is None:
+                    self._adbc = arrow_pg.Database(self.parsed_url, builtin_types=True)
+                whole = not spec.incremental or since is None
+                yield from arrow_pg.read_batches(self._adbc, stmt, batch_size, whole=whole)
             return
         with self._errors(f"reading stream {stream!r}"), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
@@ -130,9 +168,10 @@ class SqlConnector(BaseConnector):
 
     def columnar_reads(self) -> bool:
         """Whether reads go through ADBC into Arrow: PostgreSQL with the driver installed,
-        unless the source sets the option ``columnar: false``."""
+        unless the source sets the option ``columnar: false``. Decided from the URL: that
+        path needs no SQLAlchemy engine at all."""
         return (
-            self.engine.dialect.name == "postgresql"
+            self.backend == "postgresql"
             and bool(self.config.options.get("columnar", True))
             and arrow_pg.available()
         )
@@ -175,12 +214,15 @@ def stream_from(spec: StreamSpec) -> FromClause:
     return table(spec.options["table"], *order, schema=spec.options.get("schema"))
 
 
-def ordered_select(src: FromClause, spec: StreamSpec, since: Position | None) -> Select[Any]:
-    """``SELECT * FROM src`` in position order, after ``since`` when given."""
+def ordered_select(
+    src: FromClause, spec: StreamSpec, since: Position | None, row_value: bool = False
+) -> Select[Any]:
+    """``SELECT * FROM src`` in position order, after ``since`` when given (as a row
+    comparison with ``row_value``, see :func:`keyset_after`)."""
     keys = [src.c[c] for c in spec.order_by]
     stmt = select(literal_column("*")).select_from(src).order_by(*keys)
     if since is not None:
-        stmt = stmt.where(keyset_after(keys, list(since)))
+        stmt = stmt.where(keyset_after(keys, list(since), row_value=row_value))
     return stmt
 
 

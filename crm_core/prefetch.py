@@ -6,6 +6,10 @@ two cores reading and loading overlap instead of taking turns. At most ``depth``
 wait in between, so memory stays bounded. The producer's iterator runs entirely in the
 producer thread (drivers that tie a connection to its thread stay happy), its exceptions
 reach the consumer unchanged, and a consumer that stops early stops and closes it.
+
+:class:`Prefetch` starts the producer at once, so that the source's connection and first
+query overlap whatever the consumer does before it takes the first batch (the engine opens
+the run in its ledger meanwhile); :func:`prefetch` starts it on the first item taken.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -26,48 +30,85 @@ class _Failure:
         self.exc = exc
 
 
-def prefetch(make: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
-    """Yield what ``make()`` yields, produced ahead in a background thread."""
-    if depth < 1:
-        yield from make()
-        return
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class Prefetch(Generic[T]):
+    """What ``make()`` yields, produced ahead in a thread started at once; ``close()`` stops
+    it (call it in every case). With ``depth`` below 1, ``make()`` runs in the consumer's
+    thread, on the first item taken, as a plain iterator."""
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
+    def __init__(self, make: Callable[[], Iterable[T]], depth: int = 2) -> None:
+        self._make = make
+        self._inline: Iterator[T] | None = None
+        self._finished = False
+        self._slots: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        if depth >= 1:
+            self._worker = threading.Thread(
+                target=self._produce, name="crm-hub-prefetch", daemon=True
+            )
+            self._worker.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
             try:
-                slots.put(item, timeout=_POLL_SECONDS)
+                self._slots.put(item, timeout=_POLL_SECONDS)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
-        iterator = iter(make())
+    def _produce(self) -> None:
+        iterator = iter(self._make())
         try:
             for item in iterator:
-                if not put(item):
+                if not self._put(item):
                     break
             else:
-                put(_DONE)
+                self._put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer as is
-            put(_Failure(exc))
+            self._put(_Failure(exc))
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
 
-    worker = threading.Thread(target=produce, name="crm-hub-prefetch", daemon=True)
-    worker.start()
+    def __iter__(self) -> Prefetch[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._finished:
+            raise StopIteration
+        if self._worker is None:
+            if self._inline is None:
+                self._inline = iter(self._make())
+            return next(self._inline)
+        item = self._slots.get()
+        if item is _DONE:
+            self._finished = True
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self._finished = True
+            raise item.exc
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the producer and wait for it (it closes its iterator in its own thread)."""
+        self._finished = True
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join()
+        close = getattr(self._inline, "close", None)
+        if close is not None:
+            close()
+
+
+def prefetch(make: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
+    """Yield what ``make()`` yields, produced ahead in a background thread."""
+    if depth < 1:
+        yield from make()
+        return
+    ahead = Prefetch(make, depth)
     try:
-        while True:
-            item = slots.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
+        yield from ahead
     finally:
-        stop.set()
-        worker.join()
+        ahead.close()

@@ -18,14 +18,14 @@ import polars as pl
 from sqlalchemy import Engine
 
 from connectors import open_source
-from crm_core import positions, runs, state
+from crm_core import filecache, positions, runs, state
 from crm_core.contracts import CheckOutcome, ContractChecker
 from crm_core.load import Loader, has_rows, known_keys
-from crm_core.prefetch import prefetch
+from crm_core.prefetch import Prefetch
 from crm_core.pushback import echo
 from crm_core.quarantine import quarantine_rows
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
-from schemas.contract import Reference, load_contract
+from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
@@ -69,8 +69,10 @@ class SyncEngine:
         self.store = store
 
     def mapping_for(self, source: str) -> CompiledMapping:
-        """The compiled mapping of a source."""
-        return compile_mapping(load_mapping(self.config.source(source).mapping))
+        """The compiled mapping of a source (parsed and compiled once per process and
+        version of the file, see :mod:`crm_core.filecache`)."""
+        path = self.config.source(source).mapping
+        return filecache.cached("mapping", path, lambda: compile_mapping(load_mapping(path)))
 
     def _note_schema(
         self, source: str, stream: str, columns: list[str], checks: dict[str, Any]
@@ -105,7 +107,10 @@ class SyncEngine:
         or the entity has no contract); references resolve against this store."""
         if not self.config.defaults.contracts:
             return None
-        contract = load_contract(entity, self.config.contracts_folder())
+        folder = self.config.contracts_folder()
+        contract = filecache.cached(
+            "contract", contract_path(entity, folder), lambda: load_contract(entity, folder)
+        )
         if contract is None:
             return None
 
@@ -148,18 +153,8 @@ class SyncEngine:
             since = None if full_refresh else state.get_position(conn, source.name, spec.name)
         mode = "incremental" if spec.incremental and since is not None else "full"
         result = StreamResult(source.name, spec.name, compiled.entity.name, mode)
-        result.run_id = runs.start_run(self.store, source.name, spec.name, result.entity, mode)
-        started = time.perf_counter()
         batch_size = self.config.batch_size(source.name, spec.name)
-        threshold = self.config.defaults.quarantine_threshold
-        counts = result.counts
-        with self.store.connect() as conn:
-            fresh = not has_rows(conn, compiled.entity.name, source.name)
-        loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
         checker = self.checker_for(compiled.entity.name, source.name)
-        echoes = echo.awaiting(self.store, source.name, spec.name)
-        if checker is not None:
-            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
             for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
@@ -169,7 +164,22 @@ class SyncEngine:
                     mapped = mapped.reject(raw, outcome.failed_rows)
                 yield raw, mapped, outcome
 
-        ahead = prefetch(batches, PREFETCH_DEPTH)
+        # the source connects and runs its query while the run is opened in the store
+        ahead = Prefetch(batches, PREFETCH_DEPTH)
+        try:
+            result.run_id = runs.start_run(self.store, source.name, spec.name, result.entity, mode)
+            started = time.perf_counter()
+            threshold = self.config.defaults.quarantine_threshold
+            counts = result.counts
+            with self.store.connect() as conn:
+                fresh = not has_rows(conn, compiled.entity.name, source.name)
+            loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
+            echoes = echo.awaiting(self.store, source.name, spec.name)
+        except BaseException:
+            ahead.close()
+            raise
+        if checker is not None:
+            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
         try:
             for raw, mapped, outcome in ahead:
                 if counts.batches == 0:

@@ -20,10 +20,11 @@ from schemas.errors import ConfigError
 from schemas.settings import SourceConfig
 
 DB2_URL = "db2+ibm_db://sync:Pa55word@db2.example.com:50000/ERPDB"
+#: the leading ``>=`` gives Db2 a start key on an index over the cursor columns
 KEYSET = (
-    'WHERE "RCM"."CCHGD" > ? '
+    'WHERE "RCM"."CCHGD" >= ? AND ("RCM"."CCHGD" > ? '
     'OR "RCM"."CCHGD" = ? AND "RCM"."CCHGT" > ? '
-    'OR "RCM"."CCHGD" = ? AND "RCM"."CCHGT" = ? AND "RCM"."CCUST" > ? '
+    'OR "RCM"."CCHGD" = ? AND "RCM"."CCHGT" = ? AND "RCM"."CCUST" > ?) '
     'ORDER BY "RCM"."CCHGD", "RCM"."CCHGT", "RCM"."CCUST"'
 )
 
@@ -56,7 +57,7 @@ def test_db2_page_is_a_keyset_on_the_composite_cursor_with_fetch_first_and_with_
     since = (20261120, 93015, "C010042   ")
     sql, params = db2_sql(source, "customers", since, 500)
     assert sql == f'SELECT * FROM "RCM" {KEYSET} FETCH FIRST 500 ROWS ONLY WITH UR'
-    assert params == [20261120, 20261120, 93015, 20261120, 93015, "C010042   "]
+    assert params == [20261120, 20261120, 20261120, 93015, 20261120, 93015, "C010042   "]
     # the first page has no predicate
     first, _ = db2_sql(source, "customers", None, 500)
     assert first == (
@@ -100,9 +101,9 @@ def test_db2_query_streams_and_the_check_probe_page_too(monkeypatch: pytest.Monk
     }
     source = db2_source(monkeypatch, isolation="UR", streams=streams)
     sql, params = db2_sql(source, "orders", (20260101, 80000, 100001), 250)
-    assert sql.startswith(f'SELECT * FROM ({query}) AS q WHERE q."HCHGD" > ?')
+    assert sql.startswith(f'SELECT * FROM ({query}) AS q WHERE q."HCHGD" >= ? AND (q."HCHGD" > ?')
     assert sql.endswith('ORDER BY q."HCHGD", q."HCHGT", q."HORD" FETCH FIRST 250 ROWS ONLY WITH UR')
-    assert len(params) == 6
+    assert len(params) == 7
     probe = source.probe_query(source.stream("orders")).compile(dialect=source.engine.dialect)
     assert " ".join(str(probe).split()).endswith("FETCH FIRST 1 ROWS ONLY WITH UR")
 

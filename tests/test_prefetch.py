@@ -57,3 +57,25 @@ def test_consumer_stopping_early_closes_the_producer_in_its_thread() -> None:
         if item == 5:
             break
     assert closed_in == ["crm-hub-prefetch"]
+
+
+def test_a_started_prefetch_produces_before_the_first_item_is_asked_for() -> None:
+    from crm_core.prefetch import Prefetch
+
+    first = threading.Event()
+    closed = threading.Event()
+
+    def source() -> Iterator[int]:
+        try:
+            first.set()  # e.g. the source's connection and query, while the run is opened
+            yield from range(10)
+        finally:
+            closed.set()
+
+    ahead = Prefetch(source, depth=2)
+    assert first.wait(5)
+    assert next(ahead) == 0
+    ahead.close()  # also stops a producer whose items were never all taken
+    assert closed.is_set()
+    with pytest.raises(StopIteration):
+        next(ahead)

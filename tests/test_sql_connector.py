@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
@@ -166,3 +168,196 @@ def test_columnar_postgres_reads_match_the_row_path(pg_url: str) -> None:
     assert fast.to_dicts() == slow.to_dicts()
     assert fast["AMT"][0] == Decimal("12.50") and fast["RAW"][0] == Decimal("1.23456789")
     assert fast["K"][0] == "A1    "  # CHAR padding is kept; mappings trim it
+
+
+def _big_keys_table(pg_url: str) -> None:
+    """Keys past 2**31, a timestamp cursor with ties, a NUMERIC null in the first rows."""
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE big (id BIGINT PRIMARY KEY, amt NUMERIC(12,2), ts TIMESTAMPTZ NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO big SELECT 5000000000 + g, CASE WHEN g > 3 THEN g * 1.5 END, "
+            "timestamptz '2025-01-01 00:00+00' + (g / 2) * interval '1 minute' "
+            "FROM generate_series(1, 9) AS g"
+        )
+    engine.dispose()
+
+
+def _big_config(pg_url: str, columnar: bool) -> SourceConfig:
+    return SourceConfig(
+        kind="sql",
+        url=pg_url,
+        mapping=Path("m.yaml"),
+        options={"columnar": columnar},
+        streams={"big": {"table": "big", "primary_key": ["id"], "cursor": ["ts"]}},
+    )
+
+
+def test_postgres_read_paths_agree_resuming_mid_tie_with_a_null_only_numeric_batch(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from connectors import arrow_pg
+
+    _big_keys_table(pg_url)
+    since = (datetime(2025, 1, 1, 0, 1, tzinfo=UTC), 5000000002)  # mid-way through a tie
+    reads = {}
+    for path in ("columnar", "pyarrow", "rows"):
+        if path == "pyarrow":  # a polars without its own Arrow stream reader
+            monkeypatch.setattr(arrow_pg, "_native_reader", lambda: None)
+        with SqlConnector("erp", _big_config(pg_url, path != "rows")) as conn:
+            batches = list(conn.read("big", since, 3))
+        reads[path] = pl.concat(batches, how="vertical_relaxed").to_dicts()
+    assert [r["id"] for r in reads["rows"]] == list(range(5000000003, 5000000010))
+    assert reads["columnar"] == reads["rows"] == reads["pyarrow"]
+    assert reads["columnar"][0]["amt"] is None  # a batch of only nulls, then the values
+    assert reads["columnar"][-1]["amt"] == Decimal("13.50")
+
+
+def test_postgres_keyset_is_one_row_comparison_and_elsewhere_starts_an_index_range() -> None:
+    from sqlalchemy.dialects import mysql, postgresql
+
+    def where(url: str, dialect: object) -> str:
+        with SqlConnector("erp", source_config(url)) as conn:
+            stmt = conn.query(conn.stream("ledger"), (20250101, 100000, "K0001"))
+        return " ".join(str(stmt.compile(dialect=dialect)).split()).split(" WHERE ")[1]
+
+    assert where("postgresql://h/db", postgresql.dialect()).startswith(
+        '("LEDGER"."CHGD", "LEDGER"."CHGT", "LEDGER"."KEY") > ('
+    )
+    assert where("mysql+pymysql://h/db", mysql.dialect()).startswith(
+        "`LEDGER`.`CHGD` >= %s AND (`LEDGER`.`CHGD` > %s OR"
+    )
+
+
+def test_columnar_reads_load_neither_pyarrow_nor_numpy(pg_url: str) -> None:
+    """Arrow goes from the driver to polars through the C stream interface: a run does not
+    pay pyarrow's and numpy's import (~0.2 s and ~70 MB), a no-op run least of all."""
+    import subprocess
+    import sys
+
+    _big_keys_table(pg_url)
+    code = (
+        "import sys, datetime\n"
+        "from tests.test_sql_connector import SqlConnector, _big_config\n"
+        f"with SqlConnector('erp', _big_config({pg_url!r}, True)) as conn:\n"
+        "    assert conn.columnar_reads()\n"
+        "    since = (datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC), 5000000001)\n"
+        "    rows = sum(b.height for b in conn.read('big', since, 4))\n"
+        "print(rows, sorted({'pyarrow', 'numpy'} & set(sys.modules)))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["8", "[]"]
+
+
+def test_a_column_type_polars_cannot_read_is_a_clear_error(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE spans (id INT PRIMARY KEY, span INTERVAL)")
+        conn.exec_driver_sql("INSERT INTO spans VALUES (1, interval '1 day')")
+    engine.dispose()
+    cfg = SourceConfig(
+        kind="sql",
+        url=pg_url,
+        mapping=Path("m.yaml"),
+        streams={"spans": {"table": "spans", "primary_key": ["id"]}},
+    )
+    with (
+        pytest.raises(ConfigError, match=r"column type polars cannot read.*interval"),
+        SqlConnector("erp", cfg) as conn,
+    ):
+        list(conn.read("spans", None, 10))
+
+
+def test_the_streams_of_a_postgres_source_share_one_adbc_database(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an ADBC database loads the server's type catalogue (~35 ms): once per source,
+    not once per stream; closing the connector releases it."""
+    import adbc_driver_manager
+    import adbc_driver_postgresql
+
+    _big_keys_table(pg_url)
+    opened: list[object] = []
+
+    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
+        opened.append(real(uri, db_kwargs=db_kwargs))
+        return opened[-1]
+
+    real = adbc_driver_postgresql.connect
+    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    cfg = SourceConfig(
+        kind="sql",
+        url=pg_url,
+        mapping=Path("m.yaml"),
+        streams={
+            "big": {"table": "big", "primary_key": ["id"], "cursor": ["ts"]},
+            "again": {"table": "big", "primary_key": ["id"]},
+        },
+    )
+    with SqlConnector("erp", cfg) as conn:
+        assert [sum(b.height for b in conn.read(s, None, 4)) for s in ("big", "again")] == [9, 9]
+        partial = conn.read("big", None, 4)
+        next(partial)  # a reader that stopped early, still open when the connector closes
+    [database] = opened
+    adbc_driver_manager.AdbcConnection(database).close()  # kept open for the open read
+    partial.close()  # the last open read releases it
+    with pytest.raises(adbc_driver_manager.ProgrammingError, match="not initialized"):
+        adbc_driver_manager.AdbcConnection(database)
+
+
+def test_postgres_types_of_the_databases_own_read_as_on_the_row_path(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columnar reads start with a handle that knows the built-in types only (no ~35 ms
+    type catalogue load); an enum column makes the read run again with the server's
+    catalogue, whole reads (pyarrow's reader) and reads from a position (polars') alike."""
+    import adbc_driver_postgresql
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        conn.exec_driver_sql(
+            "CREATE TABLE moods (id INT PRIMARY KEY, m mood, ms mood[], amt NUMERIC(8,2))"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO moods VALUES (1, 'ok', '{sad,ok}', 2.50), (2, NULL, NULL, 1)"
+        )
+    engine.dispose()
+    modes: list[str | None] = []
+    real = adbc_driver_postgresql.connect
+
+    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
+        modes.append((db_kwargs or {}).get("adbc.postgresql.type_resolver_mode"))
+        return real(uri, db_kwargs=db_kwargs)
+
+    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    expected = [
+        {"id": 1, "m": "ok", "ms": ["sad", "ok"], "amt": Decimal("2.50")},
+        {"id": 2, "m": None, "ms": None, "amt": Decimal("1.00")},
+    ]
+    reads = {}
+    for path, since in (("rows", None), ("whole", None), ("from a position", (0,))):
+        cfg = SourceConfig(
+            kind="sql",
+            url=pg_url,
+            mapping=Path("m.yaml"),
+            options={"columnar": path != "rows"},
+            streams={"moods": {"table": "moods", "primary_key": ["id"], "cursor": ["id"]}},
+        )
+        with SqlConnector("erp", cfg) as conn:
+            reads[path] = [
+                r for _ in range(2) for b in conn.read("moods", since, 10) for r in b.to_dicts()
+            ]
+    assert reads["whole"] == reads["from a position"] == expected + expected
+    # psycopg leaves an array of an enum as its text: the rest is the same on every path
+    assert [{**r, "ms": None} for r in reads["rows"]] == [{**r, "ms": None} for r in reads["whole"]]
+    # each connector: the built-in handle, then the catalogue (kept for its second read)
+    assert modes == ["builtin", None, "builtin", None]

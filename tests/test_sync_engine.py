@@ -181,3 +181,27 @@ def test_schema_drift_fails_the_stream_with_a_clear_message(setup, tmp_path: Pat
     [result] = SyncEngine(config, store).sync_source("shop", ["orders"])
     assert result.status == "failed"
     assert "schema drift" in result.error and "status" in result.error
+
+
+def test_an_edited_mapping_applies_from_the_next_run_of_the_same_process(setup) -> None:
+    erp, config, store = setup
+    shop.add_orders(erp, 4)
+    engine = SyncEngine(config, store)
+    engine.sync_source("shop", ["orders"])
+    assert engine.mapping_for("shop") is engine.mapping_for("shop")  # parsed once per process
+    path = config.source("shop").mapping
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("S: shipped", "S: confirmed"), encoding="utf-8"
+    )
+    with erp.begin() as conn:
+        conn.execute(
+            update(shop.orders)
+            .where(shop.orders.c.id == 3)
+            .values(status="S", updated_at=shop.T0.replace(year=2026))
+        )
+    [result] = engine.sync_source("shop", ["orders"])
+    assert result.counts.rows_read == 1
+    table = RECORD_TABLES["orders"]
+    with store.connect() as conn:
+        status = conn.execute(select(table.c.status).where(table.c.order_id == "3")).scalar_one()
+    assert status == "confirmed"  # not "shipped", as the first version said

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 from sqlalchemy import Dialect, Select, literal_column
@@ -59,6 +59,9 @@ class Db2Connector(SqlConnector):
     """Reads Db2 tables or queries in keyset pages with ``FETCH FIRST n ROWS ONLY``."""
 
     kind = "db2"
+    #: Db2 keeps the portable keyset, which every Db2 (LUW, i, z/OS) accepts, and so is
+    #: the SQL it sends to a stand-in database.
+    row_value_backends: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
