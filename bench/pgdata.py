@@ -114,16 +114,20 @@ def build_source(rows: int) -> bool:
     return True
 
 
-def change_share(share: float) -> int:
-    """Change ``share`` of the order lines (amount and change time); return how many."""
+def change_share(share: float, part: int = 0) -> int:
+    """Change ``share`` of the order lines (amount and change time); return how many.
+    Each ``part`` is another such share, spread over the table like the first (hashed keys),
+    so that repeated measurements do not rewrite the same rows."""
+    size = round(share * 10_000)
     with psycopg.connect(url(SOURCE_DB), autocommit=True) as conn:
         cur = conn.execute(
             """
             UPDATE order_lines SET amount = amount + 1,
                    updated_at = now() + (order_id %% 1000) * interval '1 millisecond'
-            WHERE (hashtext(order_id::text || '/' || line_no) & 2147483647) %% 10000 < %s
+            WHERE (hashtext(order_id::text || '/' || line_no) & 2147483647) %% 10000
+                  BETWEEN %s AND %s
             """,
-            (round(share * 10_000),),
+            (part * size, part * size + size - 1),
         )
         conn.execute("ANALYZE order_lines")
         return cur.rowcount
