@@ -210,10 +210,23 @@ def read_values(
     cols = source_columns(stream, fields)
     schema = {c: _dtype(raw.get(c)) for c in cols}
     frame = pl.DataFrame([[raw.get(c) for c in cols]], schema=schema, orient="row")
-    exprs = []
-    for field in fields:
-        col, _ = _field_expr(
-            stream.spec.fields[field], stream.entity.fields[field], schema, stream.context
-        )
-        exprs.append(col.expr.alias(field))
-    return frame.select(exprs).row(0, named=True)
+    return frame.select(_expressions(stream, tuple(fields), tuple(schema.items()))).row(
+        0, named=True
+    )
+
+
+def _expressions(
+    stream: CompiledStream, fields: tuple[str, ...], schema: tuple[tuple[str, pl.DataType], ...]
+) -> list[pl.Expr]:
+    """The fields' expressions for source columns of these types, built once per stream
+    (kept on the stream object, which lives as long as its compiled mapping)."""
+    cache: dict[Any, list[pl.Expr]] = stream.__dict__.setdefault("_read_values", {})
+    key = (fields, schema)
+    if key not in cache:
+        cache[key] = [
+            _field_expr(
+                stream.spec.fields[f], stream.entity.fields[f], dict(schema), stream.context
+            )[0].expr.alias(f)
+            for f in fields
+        ]
+    return cache[key]

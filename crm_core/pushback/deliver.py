@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, update
 
 from connectors import open_source
 from crm_core import runs
@@ -175,23 +175,24 @@ class PushBack:
             ).mappings()
             return [dict(r) for r in rows]
 
-    def _blocked(self, change: dict[str, Any]) -> bool:
-        """Whether an earlier change of the same customer is not finished yet."""
-        if change["golden_id"] is None:
-            return False
+    def _unfinished(self, due: list[dict[str, Any]]) -> dict[str, list[int]]:
+        """For the customers of the due changes: the ids of their unfinished changes
+        (pending, in conflict, dead letters), oldest first. One query per run."""
+        goldens = {c["golden_id"] for c in due if c["golden_id"]}
+        out: dict[str, list[int]] = {}
         with self.store.connect() as conn:
-            return (
-                conn.execute(
-                    select(outbox.c.id)
+            for part in _chunks(sorted(goldens), 500):
+                rows = conn.execute(
+                    select(outbox.c.golden_id, outbox.c.id)
                     .where(
-                        outbox.c.golden_id == change["golden_id"],
-                        outbox.c.id < change["id"],
+                        outbox.c.golden_id.in_(part),
                         outbox.c.state.in_((PENDING, CONFLICT, FAILED)),
                     )
-                    .limit(1)
-                ).first()
-                is not None
-            )
+                    .order_by(outbox.c.id)
+                )
+                for golden, change_id in rows:
+                    out.setdefault(golden, []).append(change_id)
+        return out
 
     def run(
         self, limit: int | None = None, progress: Callable[[PushResult], None] | None = None
@@ -202,13 +203,16 @@ class PushBack:
         counts = runs.RunCounts()
         error = None
         try:
-            now = datetime.now(UTC)
-            for change in self.due(now, limit or self.config.push_back.batch_size):
+            due = self.due(datetime.now(UTC), limit or self.config.push_back.batch_size)
+            unfinished = self._unfinished(due)
+            for change in due:
                 result.changes += 1
-                if self._blocked(change):
-                    result.waiting += 1
+                earlier = unfinished.get(change["golden_id"] or "", [])
+                if earlier and earlier[0] < change["id"]:
+                    result.waiting += 1  # an earlier change of this customer goes first
                     continue
-                self.deliver(change, result)
+                if self.deliver(change, result) in (DELIVERED, CANCELLED) and earlier:
+                    earlier.remove(change["id"])
                 if progress:
                     progress(result)
         except Exception as exc:
@@ -224,31 +228,52 @@ class PushBack:
             runs.finish_run(self.store, result.run_id, counts, error)
         return result
 
-    def deliver(self, change: dict[str, Any], result: PushResult) -> None:
-        """Try every unfinished delivery of one change, then settle the change's state."""
+    def deliver(self, change: dict[str, Any], result: PushResult) -> str:
+        """Try every unfinished delivery of one change, then record what became of them and
+        of the change in one store transaction; return the change's new state."""
         with self.store.connect() as conn:
             rows = conn.execute(
-                select(outbox_targets).where(
-                    outbox_targets.c.change_id == change["change_id"],
-                    outbox_targets.c.state.in_((PENDING, FORCE)),
-                )
+                select(outbox_targets).where(outbox_targets.c.change_id == change["change_id"])
             ).mappings()
             deliveries = [dict(r) for r in rows]
+        updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        found: list[dict[str, Any]] = []
         transient = False
         for delivery in deliveries:
+            if delivery["state"] not in (PENDING, FORCE):
+                continue
             try:
-                self._deliver_one(change, delivery, result)
+                values, conflicting = self._deliver_one(change, delivery, result)
             except RetriableError as exc:
                 transient = True
-                self._delivery_error(change, delivery, str(exc), retry=True)
+                values, conflicting = self._failure(change, delivery, str(exc), True), []
             except HubError as exc:
-                self._delivery_error(change, delivery, str(exc), retry=False)
+                values, conflicting = self._failure(change, delivery, str(exc), False), []
                 result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
-        self._settle(change, transient, result)
+            delivery.update(values)
+            updates.append((delivery, values))
+            found += conflicting
+        settled = self._settle(change, deliveries, transient, result)
+        with self.store.begin() as conn:
+            for delivery, values in updates:
+                conn.execute(
+                    update(outbox_targets)
+                    .where(
+                        outbox_targets.c.change_id == change["change_id"],
+                        outbox_targets.c.target == delivery["target"],
+                        outbox_targets.c.record_key == delivery["record_key"],
+                    )
+                    .values(**values)
+                )
+            if found:
+                conn.execute(insert(conflicts), found)
+            conn.execute(update(outbox).where(outbox.c.id == change["id"]).values(**settled))
+        return str(settled["state"])
 
     def _deliver_one(
         self, change: dict[str, Any], delivery: dict[str, Any], result: PushResult
-    ) -> None:
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Write one delivery; return the delivery's new values and any conflicts found."""
         entity, target = change["entity"], delivery["target"]
         stream = routing.target_stream(self.config, target, entity)
         create = change["op"] == "create"
@@ -288,51 +313,31 @@ class PushBack:
         outcome = self._source(target).write(request, attempt.decide)
         failpoint("pushback.after_write")
         now = datetime.now(UTC)
-        written = {f: jsonable(v) for f, v in new.items()}
-        with self.store.begin() as conn:
-            where = and_(
-                outbox_targets.c.change_id == change["change_id"],
-                outbox_targets.c.target == target,
-                outbox_targets.c.record_key == key_value,
+        values: dict[str, Any] = {
+            "attempts": delivery["attempts"] + 1,
+            "last_error": None,
+            "updated_at": now,
+        }
+        if outcome.decision in ("write", "done"):
+            if outcome.decision == "write":
+                result.written += 1
+            else:
+                result.already_applied += 1
+            values.update(
+                state=APPLIED if outcome.decision == "write" else DONE,
+                written={f: jsonable(v) for f, v in new.items()},
+                written_at=now,
             )
-            if outcome.decision in ("write", "done"):
-                state = APPLIED if outcome.decision == "write" else DONE
-                conn.execute(
-                    update(outbox_targets)
-                    .where(where)
-                    .values(
-                        state=state,
-                        written=written,
-                        written_at=now,
-                        attempts=outbox_targets.c.attempts + 1,
-                        last_error=None,
-                        updated_at=now,
-                    )
-                )
-                if state == APPLIED:
-                    result.written += 1
-                else:
-                    result.already_applied += 1
-                if attempt.diverged:  # written over a back-office change by policy
-                    self._conflicts(conn, change, delivery, attempt, "crm", now)
-                return
-            if outcome.current is None and not create:
-                attempt.diverged = {f: None for f in attempt.fields}
-            resolution = attempt.policy_wins
-            self._conflicts(conn, change, delivery, attempt, resolution, now)
-            conn.execute(
-                update(outbox_targets)
-                .where(where)
-                .values(
-                    state=SKIPPED if resolution == "target" else CONFLICT,
-                    attempts=outbox_targets.c.attempts + 1,
-                    last_error=None
-                    if outcome.current is not None
-                    else f"{key_value} is not in {target}",
-                    updated_at=now,
-                )
-            )
-            result.conflicts += 1
+            # written over a back-office change by the field's policy: still on record
+            found = self._conflicts(change, delivery, attempt, "crm", now)
+            return values, found
+        if outcome.current is None and not create:
+            attempt.diverged = {f: None for f in attempt.fields}
+            values["last_error"] = f"{key_value} is not in {target}"
+        resolution = attempt.policy_wins
+        values["state"] = SKIPPED if resolution == "target" else CONFLICT
+        result.conflicts += 1
+        return values, self._conflicts(change, delivery, attempt, resolution, now)
 
     def _routed(self, entity: str, field: str, target: str) -> bool:
         """Whether ``target`` receives changes of ``entity.field``."""
@@ -357,8 +362,8 @@ class PushBack:
             .where(
                 outbox_targets.c.target == target,
                 outbox_targets.c.record_key == delivery["record_key"],
-                outbox_targets.c.state.in_((APPLIED, DONE)),
                 outbox_targets.c.echoed_at.is_(None),
+                outbox_targets.c.state.in_((APPLIED, DONE)),
                 outbox_targets.c.change_id != delivery["change_id"],
             )
             .order_by(outbox_targets.c.written_at)
@@ -370,36 +375,15 @@ class PushBack:
 
     def _conflicts(
         self,
-        conn: Any,
         change: dict[str, Any],
         delivery: dict[str, Any],
         attempt: _Attempt,
         resolution: str | None,
         now: datetime,
-    ) -> None:
-        for name, value in attempt.diverged.items():
-            rule = attempt.rules[name]
-            conn.execute(
-                insert(conflicts).values(
-                    change_id=change["change_id"],
-                    golden_id=change["golden_id"],
-                    target=delivery["target"],
-                    stream=delivery["stream"],
-                    record_key=delivery["record_key"],
-                    field=name,
-                    crm_value=_text(attempt.new.get(name)),
-                    target_value=_text(value),
-                    pulled_value=_text(attempt.expected.get(name)),
-                    crm_at=change["created_at"],
-                    target_at=attempt.target_at,
-                    policy=rule.on_conflict if rule else "manual",
-                    state="resolved" if resolution else "open",
-                    resolution=resolution,
-                    resolved_by=f"policy:{rule.on_conflict}" if resolution and rule else None,
-                    resolved_at=now if resolution else None,
-                    created_at=now,
-                )
-            )
+    ) -> list[dict[str, Any]]:
+        """Conflict rows for the fields the target changed since the hub read them."""
+        if not attempt.diverged:
+            return []
         log.warning(
             "push-back: %s %s %s: %s changed since the hub read it (%s)",
             change["change_id"],
@@ -408,28 +392,38 @@ class PushBack:
             ", ".join(attempt.diverged),
             f"kept the {resolution} value" if resolution else "left for a person to resolve",
         )
+        rows = []
+        for name, value in attempt.diverged.items():
+            rule = attempt.rules[name]
+            rows.append(
+                {
+                    "change_id": change["change_id"],
+                    "golden_id": change["golden_id"],
+                    "target": delivery["target"],
+                    "stream": delivery["stream"],
+                    "record_key": delivery["record_key"],
+                    "field": name,
+                    "crm_value": _text(attempt.new.get(name)),
+                    "target_value": _text(value),
+                    "pulled_value": _text(attempt.expected.get(name)),
+                    "crm_at": change["created_at"],
+                    "target_at": attempt.target_at,
+                    "policy": rule.on_conflict if rule else "manual",
+                    "state": "resolved" if resolution else "open",
+                    "resolution": resolution,
+                    "resolved_by": f"policy:{rule.on_conflict}" if resolution and rule else None,
+                    "resolved_at": now if resolution else None,
+                    "created_at": now,
+                }
+            )
+        return rows
 
-    def _delivery_error(
+    def _failure(
         self, change: dict[str, Any], delivery: dict[str, Any], message: str, retry: bool
-    ) -> None:
-        now = datetime.now(UTC)
+    ) -> dict[str, Any]:
+        """A failed attempt's values: still pending if it may be retried, else failed."""
         attempts = delivery["attempts"] + 1
         final = not retry or attempts >= self.config.push_back.max_attempts
-        with self.store.begin() as conn:
-            conn.execute(
-                update(outbox_targets)
-                .where(
-                    outbox_targets.c.change_id == change["change_id"],
-                    outbox_targets.c.target == delivery["target"],
-                    outbox_targets.c.record_key == delivery["record_key"],
-                )
-                .values(
-                    attempts=attempts,
-                    last_error=message[:2000],
-                    state=FAILED if final else delivery["state"],
-                    updated_at=now,
-                )
-            )
         log.warning(
             "push-back: %s -> %s attempt %s failed%s: %s",
             change["change_id"],
@@ -438,46 +432,47 @@ class PushBack:
             " (dead letter)" if final else "",
             message,
         )
+        return {
+            "attempts": attempts,
+            "last_error": message[:2000],
+            "state": FAILED if final else delivery["state"],
+            "updated_at": datetime.now(UTC),
+        }
 
-    def _settle(self, change: dict[str, Any], transient: bool, result: PushResult) -> None:
+    def _settle(
+        self,
+        change: dict[str, Any],
+        deliveries: list[dict[str, Any]],
+        transient: bool,
+        result: PushResult,
+    ) -> dict[str, Any]:
+        """The change's new values from its deliveries' states."""
         now = datetime.now(UTC)
-        with self.store.begin() as conn:
-            states = [
-                r[0]
-                for r in conn.execute(
-                    select(outbox_targets.c.state).where(
-                        outbox_targets.c.change_id == change["change_id"]
-                    )
-                )
-            ]
-            errors = [
-                r[0]
-                for r in conn.execute(
-                    select(outbox_targets.c.last_error).where(
-                        outbox_targets.c.change_id == change["change_id"],
-                        outbox_targets.c.last_error.is_not(None),
-                    )
-                )
-            ]
-            attempts = change["attempts"] + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "updated_at": now,
-                "last_error": errors[0] if errors else None,
-            }
-            if FAILED in states:
-                values.update(state=FAILED, finished_at=None)
-                result.failed += 1
-            elif CONFLICT in states:
-                values.update(state=CONFLICT)
-            elif all(s in FINISHED for s in states):
-                values.update(state=DELIVERED, finished_at=now, last_error=None)
-                result.delivered += 1
-            else:
-                values.update(state=PENDING, next_attempt_at=now + _backoff(self.config, attempts))
-                if transient:
-                    result.retrying += 1
-            conn.execute(update(outbox).where(outbox.c.id == change["id"]).values(**values))
+        states = [d["state"] for d in deliveries]
+        errors = [d["last_error"] for d in deliveries if d.get("last_error")]
+        attempts = change["attempts"] + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "updated_at": now,
+            "last_error": errors[0] if errors else None,
+        }
+        if FAILED in states:
+            values.update(state=FAILED, finished_at=None)
+            result.failed += 1
+        elif CONFLICT in states:
+            values.update(state=CONFLICT)
+        elif all(s in FINISHED for s in states):
+            values.update(state=DELIVERED, finished_at=now, last_error=None)
+            result.delivered += 1
+        else:
+            values.update(state=PENDING, next_attempt_at=now + _backoff(self.config, attempts))
+            if transient:
+                result.retrying += 1
+        return values
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _text(value: Any) -> str | None:

@@ -307,6 +307,8 @@ outbox_targets = Table(
     Column("echo_run_id", BigInteger),
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "target", "stream", "echoed_at"),
+    #: the hub's own earlier writes to one record (push-back's expected values)
+    Index(None, "target", "record_key"),
 )
 
 #: A change the hub did not write because the target changed the same field since the hub
