@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import polars as pl
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     FromClause,
     Select,
@@ -78,6 +79,8 @@ class SqlConnector(BaseConnector):
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
         self._engine: Engine | None = None
+        #: the connection push-back writes through, one transaction per change
+        self._writer: Connection | None = None
         self._adbc: arrow_pg.Database | None = None
 
     # -- connection -----------------------------------------------------------------
@@ -123,6 +126,9 @@ class SqlConnector(BaseConnector):
 
     def close(self) -> None:
         """Dispose of the engine's connections and the columnar reads' database handle."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -200,7 +206,15 @@ class SqlConnector(BaseConnector):
         at it (see :mod:`connectors.sql_write`)."""
         spec = self.stream(request.stream)
         with self._errors(f"writing to stream {request.stream!r}"):
-            return write_record(self.engine, spec, request, decide)
+            if self._writer is None:
+                self._writer = self.engine.connect()
+            try:
+                return write_record(self._writer, spec, request, decide)
+            except BaseException:
+                self._writer.invalidate()  # a broken or unknown state: the next write reconnects
+                self._writer.close()
+                self._writer = None
+                raise
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, self.describe_error)

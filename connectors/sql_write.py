@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
-    Engine,
+    Connection,
     Insert,
     Select,
     TableClause,
@@ -85,13 +85,14 @@ def statements(dialect: str, spec: StreamSpec, request: WriteRequest) -> WriteSt
 
 
 def write_record(
-    engine: Engine, spec: StreamSpec, request: WriteRequest, decide: Decide
+    conn: Connection, spec: StreamSpec, request: WriteRequest, decide: Decide
 ) -> WriteOutcome:
-    """Apply one change to the stream's table in one transaction, if ``decide`` says so."""
-    sql = statements(engine.dialect.name, spec, request)
+    """Apply one change to the stream's table in one transaction on ``conn`` (kept open
+    between writes by the connector), if ``decide`` says so."""
+    sql = statements(conn.dialect.name, spec, request)
     names = list(request.values)
     try:
-        with engine.begin() as conn:
+        with conn.begin():
             row = conn.execute(sql.read).first()
             current = dict(zip(names, row, strict=True)) if row is not None else None
             decision = decide(current)

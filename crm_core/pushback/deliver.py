@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, or_, select
 
 from connectors import open_source
 from crm_core import runs
 from crm_core.dag_plan import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
+from crm_core.pushback.batch import ChunkState
 from crm_core.pushback.failpoints import failpoint
 from crm_core.pushback.submit import CANCELLED, CONFLICT, DELIVERED, FAILED, PENDING
 from crm_core.pushback.values import jsonable, same, typed
-from crm_core.store.tables import conflicts, outbox, outbox_targets
+from crm_core.store.tables import outbox
 from mappings.compile import CompiledStream
 from mappings.inverse import read_values, to_source
 from schemas.errors import HubError, RetriableError
@@ -49,6 +50,8 @@ log = logging.getLogger("crm_hub.pushback")
 #: written regardless of the target's value (a conflict resolved for the CRM side)
 APPLIED, DONE, SKIPPED, FORCE = "applied", "done", "skipped", "force"
 FINISHED = (APPLIED, DONE, SKIPPED, CANCELLED)
+#: Changes whose store state is read and recorded together (see crm_core.pushback.batch).
+CHUNK = 200
 #: Database kinds whose records carry the hub's change stamp when it writes them.
 STAMPED_KINDS = ("sql", "db2", "odbc")
 
@@ -205,14 +208,20 @@ class PushBack:
         try:
             due = self.due(datetime.now(UTC), limit or self.config.push_back.batch_size)
             unfinished = self._unfinished(due)
-            for change in due:
-                result.changes += 1
-                earlier = unfinished.get(change["golden_id"] or "", [])
-                if earlier and earlier[0] < change["id"]:
-                    result.waiting += 1  # an earlier change of this customer goes first
-                    continue
-                if self.deliver(change, result) in (DELIVERED, CANCELLED) and earlier:
-                    earlier.remove(change["id"])
+            for part in _chunks(due, CHUNK):
+                chunk = ChunkState(self.store, part)
+                try:
+                    for change in part:
+                        result.changes += 1
+                        earlier = unfinished.get(change["golden_id"] or "", [])
+                        if earlier and earlier[0] < change["id"]:
+                            result.waiting += 1  # an earlier change of this customer first
+                            continue
+                        state = self.deliver(change, result, chunk)
+                        if state in (DELIVERED, CANCELLED) and earlier:
+                            earlier.remove(change["id"])
+                finally:
+                    chunk.flush()
                 if progress:
                     progress(result)
         except Exception as exc:
@@ -228,50 +237,34 @@ class PushBack:
             runs.finish_run(self.store, result.run_id, counts, error)
         return result
 
-    def deliver(self, change: dict[str, Any], result: PushResult) -> str:
-        """Try every unfinished delivery of one change, then record what became of them and
-        of the change in one store transaction; return the change's new state."""
-        with self.store.connect() as conn:
-            rows = conn.execute(
-                select(outbox_targets).where(outbox_targets.c.change_id == change["change_id"])
-            ).mappings()
-            deliveries = [dict(r) for r in rows]
-        updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        found: list[dict[str, Any]] = []
+    def deliver(self, change: dict[str, Any], result: PushResult, chunk: ChunkState) -> str:
+        """Try every unfinished delivery of one change and queue in ``chunk`` what became
+        of them and of the change; return the change's new state."""
+        deliveries = chunk.deliveries.get(change["change_id"], [])
         transient = False
         for delivery in deliveries:
             if delivery["state"] not in (PENDING, FORCE):
                 continue
             try:
-                values, conflicting = self._deliver_one(change, delivery, result)
+                values, conflicting = self._deliver_one(change, delivery, result, chunk)
             except RetriableError as exc:
                 transient = True
                 values, conflicting = self._failure(change, delivery, str(exc), True), []
             except HubError as exc:
                 values, conflicting = self._failure(change, delivery, str(exc), False), []
                 result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
-            delivery.update(values)
-            updates.append((delivery, values))
-            found += conflicting
+            chunk.record_delivery(delivery, values)
+            chunk.record_conflicts(conflicting)
         settled = self._settle(change, deliveries, transient, result)
-        with self.store.begin() as conn:
-            for delivery, values in updates:
-                conn.execute(
-                    update(outbox_targets)
-                    .where(
-                        outbox_targets.c.change_id == change["change_id"],
-                        outbox_targets.c.target == delivery["target"],
-                        outbox_targets.c.record_key == delivery["record_key"],
-                    )
-                    .values(**values)
-                )
-            if found:
-                conn.execute(insert(conflicts), found)
-            conn.execute(update(outbox).where(outbox.c.id == change["id"]).values(**settled))
+        chunk.record_change(change["id"], settled)
         return str(settled["state"])
 
     def _deliver_one(
-        self, change: dict[str, Any], delivery: dict[str, Any], result: PushResult
+        self,
+        change: dict[str, Any],
+        delivery: dict[str, Any],
+        result: PushResult,
+        chunk: ChunkState,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Write one delivery; return the delivery's new values and any conflicts found."""
         entity, target = change["entity"], delivery["target"]
@@ -290,9 +283,9 @@ class PushBack:
         if self._stamps(target, stream):
             to_write["updated_at"] = datetime.now(UTC).replace(microsecond=0)
         key_value = delivery["record_key"]
-        with self.store.connect() as conn:
-            expected = routing.stored_values(conn, entity, target, key_value, fields) or {}
-            expected.update(self._unechoed(conn, target, delivery, fields))
+        pulled = chunk.pulled(entity, target, key_value)
+        expected = {f: pulled.get(f) for f in fields if f in pulled}
+        expected.update(chunk.own_writes(target, key_value, change["change_id"], fields))
         attempt = _Attempt(
             stream=stream,
             fields=[f for f in fields if f != key_field],
@@ -351,27 +344,6 @@ class PushBack:
             return False
         stamp = stream.spec.fields.get("updated_at")
         return stamp is not None and stamp.source is not None
-
-    def _unechoed(
-        self, conn: Any, target: str, delivery: dict[str, Any], fields: list[str]
-    ) -> dict[str, Any]:
-        """What the hub itself wrote to this record and the pull has not read back yet: the
-        value the target should have now (so our own write is no conflict)."""
-        rows = conn.execute(
-            select(outbox_targets.c.written)
-            .where(
-                outbox_targets.c.target == target,
-                outbox_targets.c.record_key == delivery["record_key"],
-                outbox_targets.c.echoed_at.is_(None),
-                outbox_targets.c.state.in_((APPLIED, DONE)),
-                outbox_targets.c.change_id != delivery["change_id"],
-            )
-            .order_by(outbox_targets.c.written_at)
-        )
-        out: dict[str, Any] = {}
-        for (written,) in rows:
-            out.update({f: v for f, v in (written or {}).items() if f in fields})
-        return out
 
     def _conflicts(
         self,
@@ -471,7 +443,7 @@ class PushBack:
         return values
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
