@@ -38,7 +38,7 @@ from crm_core.pushback.values import jsonable, same, typed
 from crm_core.store.tables import outbox
 from mappings.compile import CompiledStream
 from mappings.inverse import read_values, to_source
-from schemas.errors import HubError, RetriableError
+from schemas.errors import HubError, MappingError, RetriableError
 from schemas.pushback import CRM
 from schemas.settings import HubConfig
 from schemas.source import Decision, Source, WritableSource, WriteRequest
@@ -95,6 +95,9 @@ class _Attempt:
     def decide(self, current: Any) -> Decision:
         if current is None:
             return "write" if self.create else "conflict"
+        quick = self._at_a_glance(current)
+        if quick is not None:
+            return quick
         now = read_values(self.stream, current, self._readable(current))
         self.target_at = now.get("updated_at")
         if all(same(now.get(f), self.new[f]) for f in self.fields):
@@ -120,6 +123,20 @@ class _Attempt:
         self.policy_wins = "target" if winners == {"target"} else None
         return "conflict"
 
+    def _at_a_glance(self, current: Any) -> Decision | None:
+        """The usual cases without mapping the record: the target holds exactly what the
+        hub would write (``done``), or exactly what it would have written for the value it
+        expects there (``write``). Anything else is mapped and compared field by field."""
+        wanted = _as_source(self.stream, {f: self.new[f] for f in self.fields})
+        if wanted is not None and _raw_equal(current, wanted):
+            return "done"
+        if self.create or self.force or any(f not in self.expected for f in self.fields):
+            return None
+        expected = _as_source(self.stream, {f: self.expected[f] for f in self.fields})
+        if expected is not None and _raw_equal(current, expected):
+            return "write"
+        return None
+
     def _readable(self, current: Any) -> list[str]:
         stamp = self.stream.spec.fields.get("updated_at")
         extra = ["updated_at"] if stamp and all(c in current for c in stamp.inputs) else []
@@ -132,6 +149,28 @@ class _Attempt:
         if rule.on_conflict == "newest_wins" and self.target_at is not None:
             return "crm" if self.created_at > self.target_at else "target"
         return None
+
+
+def _as_source(stream: CompiledStream, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Model values as the target's raw values (None where they cannot be turned back)."""
+    try:
+        return to_source(stream, values)
+    except MappingError:
+        return None
+
+
+def _raw_equal(current: Any, wanted: dict[str, Any]) -> bool:
+    """Whether the target's raw values are these (CHAR padding and blank-for-none aside)."""
+    for column, value in wanted.items():
+        if column not in current:
+            return False
+        have = current[column]
+        if isinstance(have, str) or isinstance(value, str):
+            if str(have or "").rstrip() != str(value or "").rstrip():
+                return False
+        elif not same(have, value):
+            return False
+    return True
 
 
 def _backoff(config: HubConfig, attempts: int) -> timedelta:
