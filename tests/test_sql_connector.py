@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -361,3 +362,41 @@ def test_postgres_types_of_the_databases_own_read_as_on_the_row_path(
     assert [{**r, "ms": None} for r in reads["rows"]] == [{**r, "ms": None} for r in reads["whole"]]
     # each connector: the built-in handle, then the catalogue (kept for its second read)
     assert modes == ["builtin", None, "builtin", None]
+
+
+def test_postgres_reads_from_a_position_stream_with_quotes_in_the_key(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The position is written into the SQL as quoted literals, not bound: ADBC runs a query
+    with bound parameters as a prepared statement whose whole result it holds at once (1M
+    rows from a position: 608 MB, one batch), a query without them through COPY, streamed."""
+    from connectors import arrow_pg
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (k TEXT PRIMARY KEY, body TEXT)")
+        conn.exec_driver_sql(
+            "INSERT INTO notes SELECT 'O''Brien \\ ' || lpad(g::text, 5, '0'), repeat('x', 200) "
+            "FROM generate_series(1, 3000) AS g"
+        )
+    engine.dispose()
+    monkeypatch.setattr(arrow_pg, "BATCH_BYTES_HINT", 64 * 1024)
+    record_batches = []
+    native = arrow_pg._native_frames
+
+    def counted(reader: object) -> Iterator[pl.DataFrame]:
+        for frame in native(reader):
+            record_batches.append(frame.height)
+            yield frame
+
+    monkeypatch.setattr(arrow_pg, "_native_frames", counted)
+    cfg = SourceConfig(
+        kind="sql",
+        url=pg_url,
+        mapping=Path("m.yaml"),
+        streams={"notes": {"table": "notes", "primary_key": ["k"], "cursor": ["k"]}},
+    )
+    with SqlConnector("erp", cfg) as conn:
+        keys = [k for b in conn.read("notes", ("O'Brien \\ 01000",), 500) for k in b["k"]]
+    assert keys == [f"O'Brien \\ {i:05d}" for i in range(1001, 3001)]
+    assert len(record_batches) > 1  # streamed, not held whole
