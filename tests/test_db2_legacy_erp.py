@@ -80,7 +80,11 @@ def test_db2_code_path_syncs_the_legacy_erp_in_full_then_incrementally(
 
     changes = legacy_erp.apply_changes(erp, seed=12, as_of=date(2026, 11, 21))
     incremental = {r.stream: r for r in hub.sync_source("legacy_erp")}
-    assert {r.mode for r in incremental.values()} == {"incremental"}
+    # a stream that had rows resumes from its position; an empty one (few customers may
+    # have no concession yet) has none and is read whole again
+    assert {s: r.mode for s, r in incremental.items()} == {
+        s: "incremental" if n else "full" for s, n in expected.items()
+    }
     assert incremental["orders"].counts.rows_read == (
         changes["new orders"] + changes["orders moved on"]
     )

@@ -187,8 +187,7 @@ def test_push_back_writes_lock_the_record_then_update_it_in_db2_sql(
         return " ".join(str(stmt.compile(dialect=dialect)).split())  # type: ignore[attr-defined]
 
     assert text(sql.read) == (
-        'SELECT "RCM"."CPHON", "RCM"."CCHGD" FROM "RCM" WHERE "RCM"."CCUST" = ? '
-        "FOR UPDATE WITH RS"
+        'SELECT "RCM"."CPHON", "RCM"."CCHGD" FROM "RCM" WHERE "RCM"."CCUST" = ? FOR UPDATE WITH RS'
     )
     assert text(sql.update) == 'UPDATE "RCM" SET "CPHON"=?, "CCHGD"=? WHERE "RCM"."CCUST" = ?'
     assert text(sql.insert) == 'INSERT INTO "RCM" ("CCUST", "CPHON", "CCHGD") VALUES (?, ?, ?)'
