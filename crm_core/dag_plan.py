@@ -24,7 +24,6 @@ HUB_SOURCE = "_hub"
 RECONCILE, PUSH_BACK = "reconcile", "push_back"
 #: DAGs start here; with catchup off only the newest interval ever runs.
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
-PUSH_BACK_SCHEDULE = "*/5 * * * *"
 CORE_POOL = "crm_hub_core"
 CORE_POOL_SLOTS = 2
 _TASK_ID = re.compile(r"[^A-Za-z0-9_.-]")
@@ -169,7 +168,7 @@ def plan(config: HubConfig) -> HubPlan:
             dag_id="crm_hub_push_back",
             job=PUSH_BACK,
             tags=(TAG, PUSH_BACK),
-            schedule=PUSH_BACK_SCHEDULE,
+            schedule=config.push_back.schedule,
         ),
         core_pool=PoolSpec(
             CORE_POOL, CORE_POOL_SLOTS, "crm-hub: hub-wide tasks (reconcile, push-back)"

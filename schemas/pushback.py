@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.entities import ENTITIES
 
@@ -78,9 +78,18 @@ class PushBackConfig(_Strict):
     max_backoff_seconds: float = Field(default=3600.0, ge=0)
     #: changes delivered per push-back run at most
     batch_size: int = Field(default=1000, gt=0, le=1_000_000)
+    #: when the push_back DAG runs (cron or preset): a change waits half of it on average
+    schedule: str = "*/5 * * * *"
     #: whether the hub stamps the record's change time (its cursor) when it writes to a
     #: database target, so the next incremental pull reads the change back
     stamp_writes: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        if value.startswith("@") or len(value.split()) == 5:
+            return value
+        raise ValueError(f"schedule {value!r} is neither a cron expression nor a preset")
 
     @model_validator(mode="after")
     def _known_fields(self) -> PushBackConfig:

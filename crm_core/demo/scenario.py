@@ -50,9 +50,9 @@ store:
 defaults:
   batch_size: 10000
 
+{push_back}
 sources:
-{sources}
-{push_back}"""
+{sources}"""
 
 PUSH_BACK = """\
 # CRM-side changes (crm-hub change ..., the API's POST/PATCH) and where they are written:
@@ -61,6 +61,7 @@ PUSH_BACK = """\
 push_back:
   max_attempts: 5
   backoff_seconds: 30
+  schedule: "* * * * *"
   ownership:
     customers:
       fields:
