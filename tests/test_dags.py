@@ -250,7 +250,9 @@ def test_dag_test_pulls_into_the_store_then_reconcile_and_push_back(
         failed = conn.execute(
             select(runs).where(runs.c.source == "second_erp", runs.c.stream == "unmapped")
         ).all()
-        reconciled = conn.execute(select(runs).where(runs.c.source == "_hub")).all()
+        reconciled = conn.execute(
+            select(runs).where(runs.c.source == "_hub", runs.c.stream == "reconcile")
+        ).all()
         loaded = conn.execute(
             select(func.sum(runs.c.rows_loaded)).where(runs.c.source != "_hub")
         ).scalar_one()
