@@ -76,7 +76,7 @@ def test_api_concession_by_editor_is_queued_booked_and_shown_with_its_approver(a
 
 
 def test_api_contact_change_and_ownership_refusal_and_conflicts_list(api) -> None:
-    client, config, store, keys = api
+    client, _, store, keys = api
     golden, _ = kit.shared_customer(store)
     bad = client.patch(f"/customers/{golden}", json={"name": "X"}, headers=keys[Role.EDITOR])
     assert bad.status_code == 422
