@@ -75,10 +75,10 @@ def statements(dialect: str, spec: StreamSpec, request: WriteRequest) -> WriteSt
     """The SQL a write sends, for the dialect named (SQLAlchemy's name of it)."""
     values = dict(request.values)
     keys = dict(request.key)
-    target = target_table(spec, list(dict.fromkeys([*keys, *values])))
+    target = target_table(spec, list(dict.fromkeys([*keys, *request.read_columns])))
     where = and_(*(_key_equals(dialect, target.c[k], v) for k, v in keys.items()))
     return WriteStatements(
-        read=_locked(dialect, select(*(target.c[c] for c in values)).where(where)),
+        read=_locked(dialect, select(*(target.c[c] for c in request.read_columns)).where(where)),
         update=update(target).where(where).values(values),
         insert=insert(target).values({**keys, **values}),
     )
@@ -90,7 +90,7 @@ def write_record(
     """Apply one change to the stream's table in one transaction on ``conn`` (kept open
     between writes by the connector), if ``decide`` says so."""
     sql = statements(conn.dialect.name, spec, request)
-    names = list(request.values)
+    names = request.read_columns
     try:
         with conn.begin():
             row = conn.execute(sql.read).first()

@@ -72,8 +72,8 @@ class Source(Protocol):
 #: ``write`` (go ahead), ``done`` (the change is already there: nothing to write) or
 #: ``conflict`` (the target changed since the hub last read it: do not overwrite).
 Decision = Literal["write", "done", "conflict"]
-#: Called by ``write`` with the record's current raw values (its own column names; only
-#: the columns of the request's ``values``), or None when there is no such record.
+#: Called by ``write`` with the record's current raw values (its own column names; the
+#: request's ``read_columns``), or None when there is no such record.
 Decide = Callable[[Mapping[str, Any] | None], Decision]
 
 
@@ -92,6 +92,14 @@ class WriteRequest:
     values: Mapping[str, Any]
     idempotency_key: str
     create: bool = False
+    #: more columns ``decide`` sees besides those of ``values`` (the record's change
+    #: stamp, say, for a newest-wins conflict policy); never written
+    also_read: tuple[str, ...] = ()
+
+    @property
+    def read_columns(self) -> list[str]:
+        """The columns ``decide`` sees: those written, then ``also_read``."""
+        return list(dict.fromkeys([*self.values, *self.also_read]))
 
 
 @dataclass(frozen=True)

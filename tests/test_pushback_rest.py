@@ -16,6 +16,7 @@ import requests
 from crm_core.demo import scenario
 from crm_core.golden import reconcile
 from crm_core.pushback import submit
+from crm_core.pushback.conflicts import list_conflicts
 from crm_core.pushback.deliver import push_back
 from crm_core.pushback.failpoints import ENV as FAILPOINTS
 from crm_core.pushback.failpoints import EXIT_CODE
@@ -42,8 +43,14 @@ def rest_world(tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
         rest_port=port,
     )  # fmt: skip
     path = tmp_path / scenario.CONFIG_NAME
-    text = path.read_text(encoding="utf-8").replace(
-        "phone: {owner: crm, targets: [legacy_erp]", "phone: {owner: crm, targets: [rest_erp]"
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace(
+            "phone: {owner: crm, targets: [legacy_erp]", "phone: {owner: crm, targets: [rest_erp]"
+        )
+        .replace(
+            "email: {owner: crm, targets: [legacy_erp]", "email: {owner: crm, targets: [rest_erp]"
+        )
     )
     path.write_text(text, encoding="utf-8")
     with scenario.rest_server(tmp_path, port) as server:
@@ -91,5 +98,38 @@ def test_exactly_once_through_rest_after_a_crash_and_the_echo_is_recognised(
         [pulled] = SyncEngine(config, store).sync_source("rest_erp", ["customers"])
         assert pulled.counts.checks["echoes"] == 1
         assert push_back(config, store).changes == 0
+    finally:
+        store.dispose()
+
+
+def test_newest_wins_conflict_through_rest_reads_the_records_stamp(
+    rest_world: tuple[Path, str, str, str],
+) -> None:
+    path, golden, key, api_url = rest_world
+    config = load_config(path)
+    store = open_store(config.store_url())
+    try:
+        change = submit.change_fields(
+            store, config, entity="customers", golden_id=golden,
+            values={"email": "crm.side@example.com"}, who="sales.li",
+        )  # fmt: skip
+        # after the CRM's change, the back office edits the same e-mail in its own API
+        edited = requests.patch(
+            f"{api_url}/customers/{key}",
+            json={"email": "back.office@example.com"},
+            headers={"Idempotency-Key": "back-office-edit-1"},
+            timeout=10,
+        )
+        assert edited.status_code == 200, edited.text
+        result = push_back(config, store)
+        assert result.conflicts == 1 and result.delivered == 1  # settled by newest_wins
+        assert requests.get(f"{api_url}/customers/{key}", timeout=10).json()["email"] == (
+            "back.office@example.com"
+        )
+        [conflict] = list_conflicts(store, state="resolved")
+        assert conflict["resolution"] == "target"
+        assert conflict["resolved_by"] == "policy:newest_wins"
+        assert conflict["target_at"] > conflict["crm_at"]
+        assert submit.get_change(store, change.change_id).targets[0]["state"] == "skipped"
     finally:
         store.dispose()

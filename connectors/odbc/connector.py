@@ -277,7 +277,8 @@ class OdbcConnector(BaseConnector):
                 with closing(conn.cursor()) as cur:
                     run(cur, sql.read)
                     row = cur.fetchone()
-                    current = dict(zip(values, row, strict=True)) if row is not None else None
+                    names = request.read_columns
+                    current = dict(zip(names, row, strict=True)) if row is not None else None
                     decision = decide(current)
                     if decision == "write":
                         if current is None and not request.create:

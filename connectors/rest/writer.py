@@ -123,7 +123,7 @@ class Writer:
             raise FatalSyncError(f"source {self.source!r} {what}: {exc}") from None
         for attempt in range(1, DECIDE_ATTEMPTS + 1):
             current, tag = self._read(item_url, what)
-            view = None if current is None else {c: current.get(c) for c in request.values}
+            view = None if current is None else {c: current.get(c) for c in request.read_columns}
             decision = decide(view)
             if decision != "write":
                 return WriteOutcome(decision, view)

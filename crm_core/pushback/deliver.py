@@ -335,12 +335,16 @@ class PushBack:
             create=create,
             force=delivery["state"] == FORCE,
         )
+        raw = to_source(stream, to_write)
+        stamp = stream.spec.fields.get("updated_at")
         request = WriteRequest(
             stream=stream.stream,
             key=to_source(stream, {key_field: key_value}),
-            values=to_source(stream, to_write),
+            values=raw,
             idempotency_key=f"{change['change_id']}:{target}:{key_value}",
             create=create,
+            # the record's change stamp, for newest_wins, where the hub does not write it
+            also_read=tuple(c for c in (stamp.inputs if stamp else []) if c not in raw),
         )
         outcome = self._source(target).write(request, attempt.decide)
         failpoint("pushback.after_write")
