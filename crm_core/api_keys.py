@@ -10,7 +10,6 @@ the CLI manages keys without the ``api`` extra installed.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import hmac
 import re
@@ -22,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from crm_core.actors import who
 from crm_core.store.tables import api_keys
 from schemas.errors import ConfigError
 
@@ -88,16 +88,6 @@ class ApiKey:
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
         }
-
-
-def who(by: str | None = None) -> str:
-    """The name recorded for an action: ``by``, else the login name."""
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _digest(key: str) -> str:

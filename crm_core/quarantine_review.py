@@ -10,7 +10,6 @@ over new), one that still fails stays ``open`` with its new reason. Discarding m
 
 from __future__ import annotations
 
-import getpass
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import polars as pl
 from sqlalchemy import Engine, and_, func, select, tuple_, update
 
 from crm_core import runs
+from crm_core.actors import who
 from crm_core.load import Loader
 from crm_core.store.tables import RECORD_TABLES, quarantine
 from crm_core.sync import SyncEngine
@@ -60,14 +60,6 @@ class Filters:
         return conds
 
 
-def who() -> str:
-    """The name recorded for a manual action when none is given."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def list_rows(engine: Engine, filters: Filters, limit: int = 100) -> list[dict[str, Any]]:
     """Quarantined rows matching ``filters``, newest first."""
     stmt = select(quarantine).where(*filters.where()).order_by(quarantine.c.id.desc())
@@ -104,7 +96,7 @@ def discard(engine: Engine, filters: Filters, note: str, by: str | None = None) 
             .values(
                 status=DISCARDED,
                 resolved_at=datetime.now(UTC),
-                resolved_by=f"{by or who()}: {note.strip()}",
+                resolved_by=f"{who(by)}: {note.strip()}",
             )
         )
     return int(result.rowcount or 0)
@@ -130,7 +122,7 @@ def replay(engine: SyncEngine, filters: Filters, by: str | None = None) -> list[
     for row in rows:
         groups[(row["source"], row["stream"])].append(row)
     return [
-        _replay_stream(engine, source, stream, held, by or who())
+        _replay_stream(engine, source, stream, held, who(by))
         for (source, stream), held in sorted(groups.items())
     ]
 

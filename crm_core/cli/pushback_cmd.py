@@ -3,7 +3,6 @@ way back to the systems that own the fields."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
+from crm_core.actors import who
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from crm_core.pushback import conflicts as conflict_ops
@@ -48,10 +48,6 @@ KeyOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON for scripts.")]
-
-
-def _who(by: str | None) -> str:
-    return by or getpass.getuser()
 
 
 def _show_change(view: submit.ChangeView, as_json: bool) -> None:
@@ -102,7 +98,7 @@ def change_customer(
         entity="customers",
         golden_id=golden_id,
         values=_pairs(set_),
-        who=_who(by),
+        who=who(by),
         idempotency_key=key,
     )
     _show_change(view, as_json)
@@ -121,7 +117,7 @@ def change_credit_limit(
     """Request a new credit limit from the system that owns credit limits."""
     cfg, store = open_config_and_store(ctx, config)
     view = submit.request_credit_limit(
-        store, cfg, golden_id=golden_id, credit_limit=limit, who=_who(by), idempotency_key=key
+        store, cfg, golden_id=golden_id, credit_limit=limit, who=who(by), idempotency_key=key
     )
     _show_change(view, as_json)
 
@@ -162,7 +158,7 @@ def change_concession(
             "valid_from": valid_from or date.today().isoformat(),
             "valid_to": valid_to,
         },
-        who=_who(by),
+        who=who(by),
         idempotency_key=key,
     )
     _show_change(view, as_json)
@@ -182,9 +178,7 @@ def change_new_customer(
 ) -> None:
     """Create a customer in the systems push_back.ownership.customers.create_in names."""
     cfg, store = open_config_and_store(ctx, config)
-    view = submit.create_customer(
-        store, cfg, values=_pairs(set_), who=_who(by), idempotency_key=key
-    )
+    view = submit.create_customer(store, cfg, values=_pairs(set_), who=who(by), idempotency_key=key)
     _show_change(view, as_json)
 
 
@@ -280,7 +274,7 @@ def _act(
     by: str | None,
 ) -> None:
     _, store = open_config_and_store(ctx, config)
-    _show_change(action(store, change_id, _who(by)), False)
+    _show_change(action(store, change_id, who(by)), False)
 
 
 @conflicts_app.command("list")
@@ -347,7 +341,7 @@ def conflicts_resolve(
 ) -> None:
     """Resolve an open conflict."""
     _, store = open_config_and_store(ctx, config)
-    row = conflict_ops.resolve(store, conflict_id, keep, _who(by))  # type: ignore[arg-type]
+    row = conflict_ops.resolve(store, conflict_id, keep, who(by))  # type: ignore[arg-type]
     if as_json:
         print_json(row)
     else:

@@ -7,13 +7,13 @@ replayed on their clusters (:mod:`crm_core.golden.constraints`), pins win surviv
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from crm_core.actors import who
 from crm_core.golden.constraints import ACTIONS, MERGE, PIN, UNMERGE, UNPIN, Action
 from crm_core.golden.ids import IdSequence
 from crm_core.golden.records import mark_merged, rebuild
@@ -24,16 +24,6 @@ from schemas.reconcile import GOLDEN_FIELDS, Survivorship
 
 #: A source record as stored in an action: [source, stream, key].
 Ref = list[str]
-
-
-def who(by: str | None = None) -> str:
-    """The name recorded for a steward's action: ``by``, else the login name."""
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def in_force(conn: Connection, kinds: Iterable[str] = ACTIONS) -> list[Action]:
