@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, Select, Table, and_, func, select
 
 from crm_core.golden.store_io import read_goldens, surviving_id
 from crm_core.store.tables import RECORD_TABLES, golden_customers, golden_lineage, source_links
@@ -70,16 +70,11 @@ def customer_360(store: Engine, golden_id: str, as_of: date | None = None) -> di
     }
 
 
-def linked_rows(
-    conn: Connection, golden_id: str, entity: str, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Rows of ``entity`` (orders, credit, invoices, payments, contacts) of every source
-    record linked to ``golden_id``, newest first where the rows have a date."""
-    if entity not in LINKED_ENTITIES:
-        raise HubError(f"{entity} is not attached to customers: one of {LINKED_ENTITIES}")
-    table = RECORD_TABLES[entity]
-    stmt = (
-        select(table)
+def linked(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
+    """``SELECT columns FROM table`` limited to the rows of the source records linked to
+    ``golden_id`` (``table`` has ``source`` and ``customer_id``)."""
+    return (
+        select(*(columns or (table,)))
         .join(
             source_links,
             and_(
@@ -89,6 +84,17 @@ def linked_rows(
         )
         .where(source_links.c.golden_id == golden_id)
     )
+
+
+def linked_rows(
+    conn: Connection, golden_id: str, entity: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``entity`` (orders, credit, invoices, payments, contacts) of every source
+    record linked to ``golden_id``, newest first where the rows have a date."""
+    if entity not in LINKED_ENTITIES:
+        raise HubError(f"{entity} is not attached to customers: one of {LINKED_ENTITIES}")
+    table = RECORD_TABLES[entity]
+    stmt = linked(table, golden_id)
     dated = {"orders": "order_date", "invoices": "invoice_date", "payments": "payment_date"}
     if entity in dated:
         stmt = stmt.order_by(table.c[dated[entity]].desc())

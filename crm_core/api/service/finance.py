@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func
 
-from crm_core.api.service.lookup import linked, resolve
+from crm_core.api.service.lookup import resolve
 from crm_core.api.service.views import (
     Bucket,
     CreditProfileView,
@@ -23,6 +23,7 @@ from crm_core.api.service.views import (
     PaymentView,
     ReceivablesView,
 )
+from crm_core.golden.customer360 import linked
 from crm_core.store.tables import RECORD_TABLES
 from schemas.model import OpenReceivable, OverdueBuckets
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, select
+from sqlalchemy import Connection, select
 
-from crm_core.store.tables import golden_customers, source_links
+from crm_core.store.tables import golden_customers
 from schemas.errors import HubError
 
 #: A chain of merges longer than this is a loop in the data, not a history.
@@ -39,19 +39,3 @@ def resolve(conn: Connection, golden_id: str) -> dict[str, Any]:
             return data
         golden_id = data["merged_into"]
     raise NotFound(f"no customer {wanted}")
-
-
-def linked(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
-    """``SELECT columns FROM table`` limited to the rows of the source records linked to
-    ``golden_id`` (``table`` has ``source`` and ``customer_id``)."""
-    return (
-        select(*(columns or (table,)))
-        .join(
-            source_links,
-            and_(
-                source_links.c.source == table.c.source,
-                source_links.c.source_key == table.c.customer_id,
-            ),
-        )
-        .where(source_links.c.golden_id == golden_id)
-    )

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from crm_core.api.service.lookup import linked, resolve
+from crm_core.api.service.lookup import resolve
 from crm_core.api.service.views import OrderLineView, OrderView, Page
+from crm_core.golden.customer360 import linked
 from crm_core.store.tables import RECORD_TABLES
 from schemas.model import OrderStatus
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from crm_core.api.service.lookup import linked
+from crm_core.golden.customer360 import linked
 from crm_core.store.tables import RECORD_TABLES
 from schemas.model import OrderStatus
 
