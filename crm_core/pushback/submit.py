@@ -211,16 +211,15 @@ def change_fields(
     systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
     if entity not in ("customers", "credit"):
         raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
-    if not values:
-        raise ChangeRejected("the change changes no field")
     key_field = routing.ENTITY_KEY[entity]
-    if key_field in values:
-        raise ChangeRejected(f"{entity}.{key_field} is a key and cannot be changed", key_field)
-    new = {f: typed(entity, f, v) for f, v in values.items()}
-    rules = routing.rules_for(config, entity, list(new))
-    plan = routing.routes(config, entity, rules)
     with store.begin() as conn:
-        golden = _live_golden(conn, golden_id)
+        golden = _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
+        if not values:
+            raise ChangeRejected("the change changes no field")
+        if key_field in values:
+            raise ChangeRejected(f"{entity}.{key_field} is a key and cannot be changed", key_field)
+        new = {f: typed(entity, f, v) for f, v in values.items()}
+        plan = routing.routes(config, entity, routing.rules_for(config, entity, list(new)))
         deliveries = []
         old: dict[str, Any] = {}
         for route in plan:
@@ -286,30 +285,13 @@ def record_concession(
 ) -> ChangeView:
     """Record an approved concession for a customer (or one of its orders) and queue it
     for the system that books concessions; the store keeps the CRM's record of it."""
-    fields = {k: v for k, v in concession.items() if v is not None}
-    unknown = [
-        f
-        for f in fields
-        if f not in Concession.model_fields or f in ("customer_id", "status", "updated_at")
-    ]
-    if unknown:
-        raise ChangeRejected(
-            f"concessions: unknown or read-only field(s) {', '.join(unknown)}", unknown[0]
-        )
-    concession_id = str(fields.pop("concession_id", "") or f"CRM-{uuid.uuid4().hex[:12].upper()}")
-    draft = {"concession_id": concession_id, "customer_id": golden_id, **fields}
-    try:
-        record = Concession.model_validate(draft)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "concession"
-        raise ChangeRejected(f"concessions.{where}: {first['msg']}", where) from None
-    _check_concession(record)
-    values = record.model_dump(exclude={"updated_at"})
-    rules = routing.rules_for(config, "concessions", [f for f in values if f != "concession_id"])
-    plan = routing.routes(config, "concessions", rules)
     with store.begin() as conn:
-        _live_golden(conn, golden_id)
+        _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
+        concession_id, values = _checked_concession(golden_id, concession)
+        rules = routing.rules_for(
+            config, "concessions", [f for f in values if f != "concession_id"]
+        )
+        plan = routing.routes(config, "concessions", rules)
         deliveries = []
         for route in plan:
             keys = routing.customer_keys(conn, golden_id, route.target)
@@ -349,6 +331,31 @@ def record_concession(
             who=who,
             idempotency_key=idempotency_key,
         )
+
+
+def _checked_concession(golden_id: str, concession: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A concession's id (given, or a new one) and its model values, or ``ChangeRejected``
+    naming the field at fault."""
+    fields = {k: v for k, v in concession.items() if v is not None}
+    unknown = [
+        f
+        for f in fields
+        if f not in Concession.model_fields or f in ("customer_id", "status", "updated_at")
+    ]
+    if unknown:
+        raise ChangeRejected(
+            f"concessions: unknown or read-only field(s) {', '.join(unknown)}", unknown[0]
+        )
+    concession_id = str(fields.pop("concession_id", "") or f"CRM-{uuid.uuid4().hex[:12].upper()}")
+    draft = {"concession_id": concession_id, "customer_id": golden_id, **fields}
+    try:
+        record = Concession.model_validate(draft)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "concession"
+        raise ChangeRejected(f"concessions.{where}: {first['msg']}", where) from None
+    _check_concession(record)
+    return concession_id, record.model_dump(exclude={"updated_at"})
 
 
 def _check_concession(record: Concession) -> None:

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-from sqlalchemy import select
 
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented
@@ -25,7 +24,6 @@ from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api_keys import ApiKey, Scope
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
 from crm_core.pushback.conflicts import list_conflicts
-from crm_core.store.tables import golden_customers
 
 changes = APIRouter(
     tags=["changes"],
@@ -179,17 +177,6 @@ def _out(view: submit.ChangeView) -> ChangeOut:
     return ChangeOut(**data)
 
 
-def _customer(request: Request, golden_id: str) -> None:
-    """404 for a customer that does not exist, before the body is judged."""
-    table = golden_customers
-    with request.app.state.store.connect() as conn:
-        found = conn.execute(
-            select(table.c.golden_id).where(table.c.golden_id == golden_id)
-        ).first()
-    if found is None:
-        raise HTTPException(404, f"no customer {golden_id!r}")
-
-
 def _refused(exc: ChangeRejected | UnknownChange) -> HTTPException:
     if isinstance(exc, UnknownChange):
         return HTTPException(404, str(exc))
@@ -224,7 +211,6 @@ def patch_customer(
 ) -> ChangeOut:
     """Queued for the systems that keep a copy; fields the CRM does not own give 422."""
     values = body.model_dump(exclude_unset=True)
-    _customer(request, id)
     return _submit(
         request,
         response,
@@ -252,7 +238,6 @@ def post_credit_limit(
 ) -> ChangeOut:
     """Queued for the system that owns credit limits, which keeps its own value if it
     changed the limit meanwhile (owner wins)."""
-    _customer(request, id)
     return _submit(
         request,
         response,
@@ -276,7 +261,6 @@ def post_concession(
     idempotency_key: IdempotencyKey = None,
 ) -> ChangeOut:
     """Recorded now (the customer page shows it at once) and queued for finance."""
-    _customer(request, id)
     return _submit(
         request,
         response,
