@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.entities import ENTITIES
+from schemas.schedule import Schedule
 
 CRM = "crm"
 ConflictPolicy = Literal["owner_wins", "newest_wins", "manual"]
@@ -79,17 +80,10 @@ class PushBackConfig(_Strict):
     #: changes delivered per push-back run at most
     batch_size: int = Field(default=1000, gt=0, le=1_000_000)
     #: when the push_back DAG runs (cron or preset): a change waits half of it on average
-    schedule: str = "*/5 * * * *"
+    schedule: Schedule = "*/5 * * * *"
     #: whether the hub stamps the record's change time (its cursor) when it writes to a
     #: database target, so the next incremental pull reads the change back
     stamp_writes: bool = True
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        if value.startswith("@") or len(value.split()) == 5:
-            return value
-        raise ValueError(f"schedule {value!r} is neither a cron expression nor a preset")
 
     @model_validator(mode="after")
     def _known_fields(self) -> PushBackConfig:

@@ -20,10 +20,10 @@ from schemas import airflow_env
 from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
+from schemas.schedule import Schedule
 from schemas.yamlfile import load_model
 
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
-PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@continuous"}
 DEFAULT_CONFIG = "crm-hub.yaml"
 STORE_URL_ENV = "CRM_HUB_DATABASE_URL"
 
@@ -106,14 +106,6 @@ def redact_url(url: str) -> str:
         return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
 
 
-def _check_schedule(value: str) -> str:
-    if value in PRESETS or len(value.split()) == 5:
-        return value
-    raise ValueError(
-        f"schedule {value!r} is neither a cron expression nor one of {sorted(PRESETS)}"
-    )
-
-
 class StreamConfig(Strict):
     """One stream of a source: where its rows are and how to read them incrementally."""
 
@@ -138,16 +130,11 @@ class SourceConfig(Connection):
 
     kind: str = "sql"
     mapping: Path
-    schedule: str = "@hourly"
+    schedule: Schedule = "@hourly"
     batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
     max_connections: int = Field(default=2, gt=0, le=64)
     options: dict[str, Any] = {}
     streams: dict[str, StreamConfig] = Field(min_length=1)
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        return _check_schedule(value)
 
     @field_validator("mapping")
     @classmethod
@@ -167,18 +154,13 @@ class Defaults(Strict):
     """Values a source or stream takes unless it says otherwise."""
 
     batch_size: int = Field(default=10_000, gt=0, le=1_000_000)
-    schedule: str = "@hourly"
+    schedule: Schedule = "@hourly"
     quarantine_threshold: float = Field(default=0.5, ge=0, le=1)
     #: check every batch against its stream's contract (schemas/contracts) before loading
     contracts: bool = True
     #: ``auto``: expectations the hub evaluates in polars run there, others in GX;
     #: ``great_expectations``: every contract runs in GX (slower: see crm_core.contracts)
     contracts_engine: Literal["auto", "great_expectations"] = "auto"
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        return _check_schedule(value)
 
 
 class StoreConfig(Connection):

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, insert, select, update
 
-from crm_core.pushback.routing import ENTITY_KEY
+from crm_core.pushback.routing import key_field
 from crm_core.store.tables import RECORD_TABLES, conflicts, outbox, outbox_targets
 
 #: Delivery states whose values are in the target (written, or found there).
@@ -51,7 +51,7 @@ class ChunkState:
                 )
             for (entity, target), keys in wanted.items():
                 table = RECORD_TABLES[entity]
-                key = table.c[ENTITY_KEY[entity]]
+                key = table.c[key_field(entity)]
                 found = conn.execute(
                     select(table).where(table.c.source == target, key.in_(sorted(keys)))
                 ).mappings()

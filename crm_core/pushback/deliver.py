@@ -317,7 +317,7 @@ class PushBack:
         new = {f: typed(entity, f, change["changes"][f]["new"]) for f in fields}
         if create:
             new.update(delivery["target_key"] or {})
-        key_field = routing.ENTITY_KEY[entity]
+        key_field = routing.key_field(entity)
         to_write = {f: v for f, v in new.items() if f != key_field}
         if self._stamps(target, stream):
             to_write["updated_at"] = datetime.now(UTC).replace(microsecond=0)

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from crm_core import filecache
 from crm_core.pushback.errors import ChangeRejected
 from crm_core.store.tables import RECORD_TABLES, source_links
 from mappings import compile_mapping, load_mapping
 from mappings.compile import CompiledStream
 from mappings.inverse import writable
+from schemas.entities import ENTITIES
 from schemas.errors import MappingError
 from schemas.pushback import FieldOwnership
 from schemas.settings import HubConfig
 
 
-@lru_cache(maxsize=32)
-def _compiled(path: Path, mtime: float) -> Any:
-    return compile_mapping(load_mapping(path))
-
-
 def target_stream(config: HubConfig, target: str, entity: str) -> CompiledStream:
     """The enabled stream of ``target`` that maps ``entity`` (``MappingError`` if none)."""
     cfg = config.source(target)
-    mapping = _compiled(cfg.mapping, cfg.mapping.stat().st_mtime)
+    path = cfg.mapping
+    mapping = filecache.cached("mapping", path, lambda: compile_mapping(load_mapping(path)))
     for name, stream in mapping.streams.items():
         declared = cfg.streams.get(name)
         if stream.entity.name == entity and declared is not None and declared.enabled:
-            return stream  # type: ignore[no-any-return]
+            return stream
     raise MappingError(
         f"source {target!r} has no enabled stream that maps {entity}, so changes to "
         f"{entity} cannot be written there"
@@ -105,7 +101,7 @@ def record_keys(conn: Connection, entity: str, golden_id: str, target: str) -> l
     if entity == "customers" or not keys:
         return keys
     table = RECORD_TABLES[entity]
-    key = table.c[ENTITY_KEY[entity]]
+    key = table.c[key_field(entity)]
     present = conn.execute(select(key).where(table.c.source == target, key.in_(keys)))
     found = {r[0] for r in present}
     return [k for k in keys if k in found]
@@ -116,7 +112,7 @@ def stored_values(
 ) -> dict[str, Any] | None:
     """What the hub last pulled from ``target`` for one record (None: never pulled)."""
     table = RECORD_TABLES[entity]
-    key_col = table.c[ENTITY_KEY[entity]]
+    key_col = table.c[key_field(entity)]
     row = conn.execute(
         select(*(table.c[f] for f in fields), table.c.updated_at).where(
             table.c.source == target, key_col == record_key
@@ -127,5 +123,7 @@ def stored_values(
     return dict(zip([*fields, "updated_at"], row, strict=True))
 
 
-#: The one key field of each entity push-back writes to.
-ENTITY_KEY = {"customers": "customer_id", "credit": "customer_id", "concessions": "concession_id"}
+def key_field(entity: str) -> str:
+    """The one key field of a model stream push-back writes to (customers, credit and
+    concessions each have a single-field key)."""
+    return ENTITIES[entity].key[0]

@@ -211,7 +211,7 @@ def change_fields(
     systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
     if entity not in ("customers", "credit"):
         raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
-    key_field = routing.ENTITY_KEY[entity]
+    key_field = routing.key_field(entity)
     with store.begin() as conn:
         golden = _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
         if not values:
