@@ -5,6 +5,7 @@ reconcile runs respect it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -74,8 +75,12 @@ def _rules(request: Request) -> Any:
     return request.app.state.config.reconcile.survivorship
 
 
-def _conflict(exc: HubError) -> HTTPException:
-    return HTTPException(409, str(exc))
+def _act(action: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> StewardAction:
+    """Run one stewardship action; a refusal is a 409 problem."""
+    try:
+        return _view(action(*args, **kwargs))
+    except HubError as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @stewardship.get("/stewardship", summary="Stewardship actions")
@@ -95,12 +100,8 @@ def post_merge(
     caller: Steward, request: Request, id: GoldenId, body: MergeRequest
 ) -> StewardAction:
     """This golden customer keeps its id; the other is recorded as merged into it."""
-    try:
-        store, rules = request.app.state.store, _rules(request)
-        done = merge(store, id, body.other, rules, by=caller.name, note=body.note)
-    except HubError as exc:
-        raise _conflict(exc) from None
-    return _view(done)
+    store, rules = request.app.state.store, _rules(request)
+    return _act(merge, store, id, body.other, rules, by=caller.name, note=body.note)
 
 
 @stewardship.post("/customers/{id}/unmerge", summary="Take a source record out")
@@ -108,18 +109,15 @@ def post_unmerge(
     caller: Steward, request: Request, id: GoldenId, body: UnmergeRequest
 ) -> StewardAction:
     """The record becomes a golden customer of its own; automatic runs never merge it back."""
-    try:
-        done = unmerge(
-            request.app.state.store,
-            id,
-            body.record,
-            _rules(request),
-            by=caller.name,
-            note=body.note,
-        )
-    except HubError as exc:
-        raise _conflict(exc) from None
-    return _view(done)
+    return _act(
+        unmerge,
+        request.app.state.store,
+        id,
+        body.record,
+        _rules(request),
+        by=caller.name,
+        note=body.note,
+    )
 
 
 @stewardship.put("/customers/{id}/pins/{field}", summary="Pin a field's value")
@@ -127,29 +125,22 @@ def put_pin(
     caller: Steward, request: Request, id: GoldenId, field: FieldName, body: PinRequest
 ) -> StewardAction:
     """The golden field keeps this value until it is unpinned."""
-    try:
-        done = pin(
-            request.app.state.store,
-            id,
-            field,
-            body.value,
-            _rules(request),
-            by=caller.name,
-            note=body.note,
-        )
-    except HubError as exc:
-        raise _conflict(exc) from None
-    return _view(done)
+    return _act(
+        pin,
+        request.app.state.store,
+        id,
+        field,
+        body.value,
+        _rules(request),
+        by=caller.name,
+        note=body.note,
+    )
 
 
 @stewardship.delete("/customers/{id}/pins/{field}", summary="Unpin a field")
 def delete_pin(caller: Steward, request: Request, id: GoldenId, field: FieldName) -> StewardAction:
     """Survivorship chooses the field's value again."""
-    try:
-        done = unpin(request.app.state.store, id, field, _rules(request), by=caller.name)
-    except HubError as exc:
-        raise _conflict(exc) from None
-    return _view(done)
+    return _act(unpin, request.app.state.store, id, field, _rules(request), by=caller.name)
 
 
 @stewardship.post("/stewardship/{action_id}/undo", summary="Undo an action")
@@ -157,8 +148,4 @@ def post_undo(
     caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1)]
 ) -> StewardAction:
     """The action stays on record, marked undone by the caller."""
-    try:
-        done = undo(request.app.state.store, action_id, _rules(request), by=caller.name)
-    except HubError as exc:
-        raise _conflict(exc) from None
-    return _view(done)
+    return _act(undo, request.app.state.store, action_id, _rules(request), by=caller.name)
