@@ -174,7 +174,7 @@ class SyncEngine:
             with self.store.connect() as conn:
                 fresh = not has_rows(conn, compiled.entity.name, source.name)
             loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
-            echoes = echo.awaiting(self.store, source.name, spec.name)
+            echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
         except BaseException:
             ahead.close()
             raise
@@ -207,16 +207,8 @@ class SyncEngine:
                         result.run_id,
                     )
                     if echoes:
-                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + (
-                            echo.note_echoes(
-                                conn,
-                                source.name,
-                                spec.name,
-                                compiled.entity.name,
-                                compiled.entity.key[0],
-                                mapped.records,
-                                result.run_id,
-                            )
+                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
+                            conn, echoes, mapped.records, result.run_id
                         )
                     counts.rows_read += raw.height
                     counts.batches += 1

@@ -9,6 +9,7 @@ is marked ``echoed_at`` with the run that read it, the run's ledger row counts i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,78 +18,76 @@ from sqlalchemy import Connection, Engine, and_, select, update
 
 from crm_core.pushback.values import same, typed
 from crm_core.store.tables import outbox_targets
+from schemas.entities import ENTITIES
 
 WRITTEN = ("applied", "done")
 
 
-def awaiting(store: Engine, source: str, stream: str) -> bool:
-    """Whether any write of the hub to this stream has not been read back yet (checked
-    once per sync run, so a stream with none pays nothing per batch)."""
+@dataclass
+class Awaited:
+    """The hub's writes to one stream that no pull has read back yet, by record key:
+    loaded once per sync run, so a stream with none pays nothing per batch."""
+
+    source: str
+    entity: str
+    by_key: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_key)
+
+
+def awaiting(store: Engine, source: str, stream: str, entity: str) -> Awaited:
+    """The writes of the hub to this stream of ``source`` not read back yet."""
+    awaited = Awaited(source, entity)
     with store.connect() as conn:
-        return (
-            conn.execute(
-                select(outbox_targets.c.change_id)
-                .where(
-                    outbox_targets.c.target == source,
-                    outbox_targets.c.stream == stream,
-                    outbox_targets.c.state.in_(WRITTEN),
-                    outbox_targets.c.echoed_at.is_(None),
-                )
-                .limit(1)
-            ).first()
-            is not None
+        rows = conn.execute(
+            select(
+                outbox_targets.c.change_id,
+                outbox_targets.c.record_key,
+                outbox_targets.c.written,
+            ).where(
+                outbox_targets.c.target == source,
+                outbox_targets.c.stream == stream,
+                outbox_targets.c.state.in_(WRITTEN),
+                outbox_targets.c.echoed_at.is_(None),
+            )
         )
+        for change_id, record_key, written in rows:
+            awaited.by_key.setdefault(record_key, []).append((change_id, written or {}))
+    return awaited
 
 
 def note_echoes(
-    conn: Connection,
-    source: str,
-    stream: str,
-    entity: str,
-    key_field: str,
-    records: pl.DataFrame,
-    run_id: int | None,
+    conn: Connection, awaited: Awaited, records: pl.DataFrame, run_id: int | None
 ) -> int:
-    """Mark the deliveries whose written values this batch carries; return how many."""
-    if records.is_empty() or key_field not in records.columns:
+    """Mark the awaited writes this loaded batch carries (in the batch's transaction) and
+    stop awaiting them; return how many."""
+    key_field = ENTITIES[awaited.entity].key[0]
+    if not awaited or records.is_empty() or key_field not in records.columns:
         return 0
-    pending = conn.execute(
-        select(
-            outbox_targets.c.change_id,
-            outbox_targets.c.record_key,
-            outbox_targets.c.written,
-        ).where(
-            outbox_targets.c.target == source,
-            outbox_targets.c.stream == stream,
-            outbox_targets.c.state.in_(WRITTEN),
-            outbox_targets.c.echoed_at.is_(None),
-        )
-    ).all()
-    if not pending:
-        return 0
-    keys = {r.record_key for r in pending}
-    rows = {
-        row[key_field]: row
-        for row in records.filter(pl.col(key_field).is_in(list(keys))).iter_rows(named=True)
-    }
+    batch = records.filter(pl.col(key_field).is_in(list(awaited.by_key)))
     now = datetime.now(UTC)
     echoed = 0
-    for change_id, record_key, written in pending:
-        row = rows.get(record_key)
-        if row is None or not _carries(entity, row, written or {}):
-            continue
-        conn.execute(
-            update(outbox_targets)
-            .where(
-                and_(
-                    outbox_targets.c.change_id == change_id,
-                    outbox_targets.c.target == source,
-                    outbox_targets.c.record_key == record_key,
+    for row in batch.iter_rows(named=True):
+        key = row[key_field]
+        for change_id, written in list(awaited.by_key.get(key, [])):
+            if not _carries(awaited.entity, row, written):
+                continue
+            conn.execute(
+                update(outbox_targets)
+                .where(
+                    and_(
+                        outbox_targets.c.change_id == change_id,
+                        outbox_targets.c.target == awaited.source,
+                        outbox_targets.c.record_key == key,
+                    )
                 )
+                .values(echoed_at=now, echo_run_id=run_id, updated_at=now)
             )
-            .values(echoed_at=now, echo_run_id=run_id, updated_at=now)
-        )
-        echoed += 1
+            awaited.by_key[key].remove((change_id, written))
+            echoed += 1
+        if not awaited.by_key.get(key, True):
+            del awaited.by_key[key]
     return echoed
 
 
