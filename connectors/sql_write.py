@@ -8,6 +8,7 @@ the write. Writing the same values again finds them there and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,29 +85,46 @@ def statements(dialect: str, spec: StreamSpec, request: WriteRequest) -> WriteSt
     )
 
 
+def decide_and_write(
+    request: WriteRequest,
+    decide: Decide,
+    read: Callable[[], Sequence[Any] | None],
+    write: Callable[[bool], None],
+) -> WriteOutcome:
+    """The steps of one write inside the caller's transaction: ``read`` the record's row
+    (None: no such record), let ``decide`` judge its values, then ``write(insert)`` on
+    ``write``. Updating a record that is gone is a conflict, not an insert."""
+    row = read()
+    current = dict(zip(request.read_columns, row, strict=True)) if row is not None else None
+    decision = decide(current)
+    if decision == "write":
+        if current is None and not request.create:
+            return WriteOutcome("conflict", None)
+        write(current is None)
+    return WriteOutcome(decision, current)
+
+
 def write_record(
     conn: Connection, spec: StreamSpec, request: WriteRequest, decide: Decide
 ) -> WriteOutcome:
     """Apply one change to the stream's table in one transaction on ``conn`` (kept open
     between writes by the connector), if ``decide`` says so."""
     sql = statements(conn.dialect.name, spec, request)
-    names = request.read_columns
     try:
         with conn.begin():
-            row = conn.execute(sql.read).first()
-            current = dict(zip(names, row, strict=True)) if row is not None else None
-            decision = decide(current)
-            if decision == "write":
-                if current is None:
-                    if not request.create:
-                        return WriteOutcome("conflict", None)
-                    conn.execute(sql.insert)
-                else:
-                    conn.execute(sql.update)
+            return decide_and_write(
+                request,
+                decide,
+                lambda: conn.execute(sql.read).first(),
+                lambda insert: _execute(conn, sql.insert if insert else sql.update),
+            )
     except IntegrityError as exc:
         # another writer inserted the same key between our read and our insert: the next
         # attempt reads it and decides again
         raise RetriableError(
             f"stream {spec.name!r}: record {dict(request.key)} appeared meanwhile"
         ) from exc
-    return WriteOutcome(decision, current)
+
+
+def _execute(conn: Connection, stmt: Insert | Update) -> None:
+    conn.execute(stmt)

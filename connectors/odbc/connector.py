@@ -31,7 +31,7 @@ per 200,000 values, flat with PostgreSQL), so DECIMAL is read as its text, which
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, closing
+from contextlib import AbstractContextManager, closing, suppress
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -49,7 +49,7 @@ from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
 from connectors.odbc.frames import DecimalText, to_frame
 from connectors.sql import ordered_select, position_of, stream_from
-from connectors.sql_write import statements
+from connectors.sql_write import decide_and_write, statements
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
 from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
@@ -94,6 +94,8 @@ class OdbcConnector(BaseConnector):
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
+        #: the connection push-back writes through, one transaction per change
+        self._writer: pyodbc.Connection | None = None
         for spec in self.streams():
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
@@ -265,7 +267,10 @@ class OdbcConnector(BaseConnector):
         )
         key = dict(zip(request.key, self.to_source(tuple(request.key.values())) or (), strict=True))
         sql = statements("odbc", spec, replace(request, key=key, values=values))
-        with self._errors(f"writing to stream {request.stream!r}"), closing(self.connect()) as conn:
+        with self._errors(f"writing to stream {request.stream!r}"):
+            if self._writer is None:
+                self._writer = self.connect()
+            conn = self._writer
             dialect = sql_dialect(conn.getinfo(_pyodbc().SQL_IDENTIFIER_QUOTE_CHAR).strip())
 
             def run(cur: Any, stmt: Any) -> None:
@@ -273,23 +278,36 @@ class OdbcConnector(BaseConnector):
                 params = compiled.construct_params()
                 cur.execute(str(compiled), [params[n] for n in compiled.positiontup or []])
 
+            def read(cur: Any) -> Any:
+                run(cur, sql.read)
+                return cur.fetchone()
+
             try:
                 with closing(conn.cursor()) as cur:
-                    run(cur, sql.read)
-                    row = cur.fetchone()
-                    names = request.read_columns
-                    current = dict(zip(names, row, strict=True)) if row is not None else None
-                    decision = decide(current)
-                    if decision == "write":
-                        if current is None and not request.create:
-                            conn.rollback()
-                            return WriteOutcome("conflict", None)
-                        run(cur, sql.insert if current is None else sql.update)
+                    outcome = decide_and_write(
+                        request,
+                        decide,
+                        lambda: read(cur),
+                        lambda insert: run(cur, sql.insert if insert else sql.update),
+                    )
                 conn.commit()
             except BaseException:
-                conn.rollback()
+                self._drop_writer()
                 raise
-        return WriteOutcome(decision, current)
+        return outcome
+
+    def _drop_writer(self) -> None:
+        """Roll back and close the write connection (the next write opens a new one)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with suppress(Exception):
+                writer.rollback()
+            with suppress(Exception):
+                writer.close()
+
+    def close(self) -> None:
+        """Close the connection push-back writes through, if one is open."""
+        self._drop_writer()
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, describe_error)
