@@ -18,6 +18,11 @@ from schemas.errors import FatalSyncError, MappingError
 REASON = "_reason"
 MAX_VALUE_IN_REASON = 80
 
+#: One way a field can fail: the rows it fails (never null), and the reason it gives.
+Failure = tuple[pl.Expr, pl.Expr]
+#: A stream compiled for one source schema: value expressions, failed-row flag, reason.
+Compiled = tuple[list[pl.Expr], pl.Expr, pl.Expr]
+
 
 @dataclass
 class MappedBatch:
@@ -61,7 +66,7 @@ class CompiledStream:
     entity: Entity
     spec: StreamMap
     context: Context
-    _cache: dict[tuple[tuple[str, pl.DataType], ...], list[pl.Expr]] = field(
+    _cache: dict[tuple[tuple[str, pl.DataType], ...], Compiled] = field(
         default_factory=dict, repr=False
     )
 
@@ -83,35 +88,42 @@ class CompiledStream:
                 f"{', '.join(raw.columns)}"
             )
         key = tuple((name, raw.schema[name]) for name in self.source_columns)
-        exprs = self._cache.get(key)
-        if exprs is None:
-            exprs = self._cache[key] = self._build(dict(key))
-        out = raw.select(exprs)
-        bad = out.get_column(REASON).is_not_null()
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = self._cache[key] = self._build(dict(key))
+        values, failed, reason = compiled
+        out = raw.select(*values, failed.alias(REASON))
+        bad = out.get_column(REASON)
         if not bad.any():
             return MappedBatch(out.drop(REASON), raw.clear().with_columns(pl.lit("").alias(REASON)))
-        rejects = raw.filter(bad).with_columns(out.get_column(REASON).filter(bad))
+        rejects = raw.filter(bad)
+        rejects = rejects.with_columns(rejects.select(reason.alias(REASON)).to_series())
         kept = (~bad).arg_true().cast(pl.UInt32)
         return MappedBatch(out.filter(~bad).drop(REASON), rejects, kept)
 
-    def _build(self, schema: dict[str, pl.DataType]) -> list[pl.Expr]:
+    def _build(self, schema: dict[str, pl.DataType]) -> Compiled:
+        """The value expressions, one flag of any failure, and the reason of a failed row
+        (evaluated on the failed rows only: composing messages for every row would cost
+        more than the mapping itself)."""
         values: list[pl.Expr] = []
-        reasons: list[pl.Expr] = []
+        failures: list[Failure] = []
         for name, fspec in self.entity.fields.items():
             fmap = self.spec.fields.get(name)
             if fmap is None:
                 values.append(pl.lit(None, dtype=_dtype(fspec)).alias(name))
                 continue
-            col, failures = _field_expr(fmap, fspec, schema, self.context)
+            col, field_failures = _field_expr(fmap, fspec, schema, self.context)
             values.append(col.expr.alias(name))
-            reasons.extend(failures)
-        reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True) if reasons else None
-        reason_expr = (
-            pl.when(reason == "").then(None).otherwise(reason)
-            if reason is not None
-            else pl.lit(None, dtype=pl.Utf8)
+            failures.extend(field_failures)
+        if not failures:
+            return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8)
+        failed = pl.any_horizontal([mask for mask, _ in failures])
+        reason = pl.concat_str(
+            [pl.when(mask).then(message) for mask, message in failures],
+            separator="; ",
+            ignore_nulls=True,
         )
-        return [*values, reason_expr.alias(REASON)]
+        return values, failed, reason
 
 
 def _dtype(fspec: FieldSpec) -> pl.DataType:
@@ -127,8 +139,8 @@ def _dtype(fspec: FieldSpec) -> pl.DataType:
 
 def _field_expr(
     fmap: FieldMap, fspec: FieldSpec, schema: dict[str, pl.DataType], ctx: Context
-) -> tuple[Col, list[pl.Expr]]:
-    """The field's value expression, and one reason expression per way it can fail."""
+) -> tuple[Col, list[Failure]]:
+    """The field's value expression, and each way it can fail (rows flagged, reason)."""
     if fmap.source is None:
         col = Col(pl.lit(fmap.value), pl.Utf8 if isinstance(fmap.value, str) else pl.Int64)
         shown = pl.lit(str(fmap.value))
@@ -152,17 +164,18 @@ def _field_expr(
         checks.append((outside, f"is not one of {', '.join(fspec.choices)}"))
     where = f" (from {'/'.join(fmap.inputs)})" if fmap.inputs else ""
     clipped = shown.str.slice(0, MAX_VALUE_IN_REASON)
-    failures = [
-        pl.when(mask.fill_null(False)).then(
-            pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")])
+    failures: list[Failure] = [
+        (
+            mask.fill_null(False),
+            pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")]),
         )
         for mask, why in checks
     ]
     if fspec.required:
         empty = value.is_null()
-        for mask, _ in checks:
-            empty = empty & ~mask.fill_null(False)
-        failures.append(pl.when(empty).then(pl.lit(f"{fspec.name}{where}: required but empty")))
+        for mask, _ in failures:
+            empty = empty & ~mask
+        failures.append((empty, pl.lit(f"{fspec.name}{where}: required but empty")))
     return Col(value, col.dtype), failures
 
 
