@@ -5,11 +5,20 @@ PostgreSQL (psycopg 3) gets COPY into a temporary staging table and one
 ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
 rewritten, so re-running a window changes nothing. A first load, into a table that holds
 nothing of the source yet, skips the upsert: plain COPY (or INSERT) into the table.
+
+An upsert of changed rows is bound by the server reaching the rows' pages one key at a
+time, not by the client, so on PostgreSQL a large batch is spread (:class:`Spread`) over
+more connections, each upserting the rows of its share of the keys at the same time; each
+share commits before the batch's own transaction (the one saving the position) does. A
+crash in between leaves rows loaded whose position is not saved: the next run reads them
+again, and the upsert finds nothing to change.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +36,46 @@ STAGE_PREFIX = "_stage_"
 KEY_CHUNK = 5_000
 #: How SQLAlchemy's DateTime stores a timestamp on SQLite (polars/chrono format).
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+#: Batches smaller than this are upserted on their own connection alone (a share's
+#: connection and thread cost more than they save).
+SPREAD_MIN_ROWS = 2_000
+
+
+class Spread:
+    """Extra connections of the store that take shares of a large batch's upsert.
+
+    The rows are shared out by a hash of their key, so that no two connections touch the
+    same row (no waits, no deadlocks); each share is upserted and committed on a connection
+    of its own while the batch's own transaction upserts the first share."""
+
+    def __init__(self, engine: Engine, connections: int) -> None:
+        self.engine = engine
+        self.shares = max(1, connections)
+        self._threads: ThreadPoolExecutor | None = None
+
+    def split(self, frame: pl.DataFrame, keys: list[str]) -> list[pl.DataFrame]:
+        """The batch in shares by key (one share when it is too small to spread)."""
+        if self.shares == 1 or frame.height < SPREAD_MIN_ROWS:
+            return [frame]
+        share = frame.select(keys).hash_rows() % self.shares
+        return [frame.filter(share == i) for i in range(self.shares)]
+
+    def submit(self, upsert: Upsert, table: Table, frame: pl.DataFrame) -> Future[None]:
+        """Upsert ``frame`` on another connection, committed when done."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.shares - 1, "crm-hub-upsert")
+
+        def run() -> None:
+            with self.engine.begin() as conn:
+                upsert(conn, table, frame)
+
+        return self._threads.submit(run)
+
+    def close(self) -> None:
+        """Stop the threads (after the shares under way)."""
+        if self._threads is not None:
+            self._threads.shutdown()
+            self._threads = None
 
 
 @dataclass
@@ -42,6 +91,8 @@ class Loader:
     source: str
     run_id: int | None
     append: bool = False
+    #: other connections that take shares of a large upsert on PostgreSQL
+    spread: Spread | None = None
 
     @property
     def table(self) -> Table:
@@ -70,7 +121,18 @@ class Loader:
                 return frame.height
             except IntegrityError:
                 self.append = False
-        upsert(conn, self.table, frame)
+        if self.spread is None or upsert is not _copy_upsert:
+            upsert(conn, self.table, frame)
+            return frame.height
+        own, *others = self.spread.split(frame, _key_columns(self.table))
+        shares = [self.spread.submit(upsert, self.table, share) for share in others]
+        try:
+            upsert(conn, self.table, own)
+        finally:
+            for share in shares:
+                share.exception()  # every share is over before the batch goes on
+        for share in shares:
+            share.result()
         return frame.height
 
 
@@ -169,11 +231,15 @@ def _csv(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+Upsert = Callable[[Connection, Table, pl.DataFrame], None]
+
+
 def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
+    data = _csv(frame)
     raw = conn.connection.driver_connection
     with raw.cursor().copy(f'COPY "{target}" ({quoted}) FROM STDIN (FORMAT csv)') as copy:
-        copy.write(_csv(frame))
+        copy.write(data)
 
 
 def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:

@@ -3,7 +3,8 @@
 For every batch, in one store transaction: upsert the mapped rows by key, quarantine the
 rejected ones, save the position of the batch's last row, update the run's counts. A crash
 between batches therefore loses nothing and duplicates nothing: the next run starts after
-the last committed batch, and loads are upserts anyway.
+the last committed batch, and loads are upserts anyway (which is also what lets a large
+upsert on PostgreSQL be shared with other connections, see :mod:`crm_core.load`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Engine
 from connectors import open_source
 from crm_core import filecache, positions, runs, state
 from crm_core.contracts import CheckOutcome, ContractChecker
-from crm_core.load import Loader, has_rows, known_keys
+from crm_core.load import Loader, Spread, has_rows, known_keys
 from crm_core.prefetch import Prefetch
 from crm_core.pushback import echo
 from crm_core.quarantine import quarantine_rows
@@ -173,7 +174,13 @@ class SyncEngine:
             counts = result.counts
             with self.store.connect() as conn:
                 fresh = not has_rows(conn, compiled.entity.name, source.name)
-            loader = Loader(compiled.entity.name, source.name, result.run_id, append=fresh)
+            loader = Loader(
+                compiled.entity.name,
+                source.name,
+                result.run_id,
+                append=fresh,
+                spread=Spread(self.store, self.config.store.upsert_connections),
+            )
             echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
         except BaseException:
             ahead.close()
@@ -226,6 +233,8 @@ class SyncEngine:
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
+            if loader.spread is not None:
+                loader.spread.close()
         result.seconds = time.perf_counter() - started
         result.status = runs.FAILED if result.error else runs.SUCCESS
         runs.finish_run(self.store, result.run_id, counts, result.error)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from connectors.sql import SqlConnector
-from crm_core import runs, state
+from crm_core import load, runs, state
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, quarantine
 from crm_core.sync import SyncEngine
@@ -18,9 +18,13 @@ from schemas.settings import load_config
 from tests import shop
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres-spread"])
 def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A small SQLite ERP, and a store on SQLite or on the real PostgreSQL."""
+    """A small SQLite ERP, and a store on SQLite or on the real PostgreSQL; with
+    ``postgres-spread`` every upsert of two rows or more is shared between two connections
+    of the store (as a large batch is), so each rule below holds for that path too."""
+    if request.param == "postgres-spread":
+        monkeypatch.setattr(load, "SPREAD_MIN_ROWS", 2)
     source_url = f"sqlite:///{tmp_path / 'shop.db'}"
     monkeypatch.setenv("SHOP_URL", source_url)
     erp = shop.create(source_url)
