@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from schemas.errors import HubError
 
 M = TypeVar("M", bound=BaseModel)
+#: libyaml's safe loader where PyYAML was built with it (several times faster), else PyYAML's
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
@@ -68,8 +70,7 @@ def load_model(
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{what} {path} cannot be read: {exc}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -88,6 +89,7 @@ def load_model(
     if result is not None and checks is not None:
         found.extend(checks(result))
     if found:
+        root = yaml.compose(text, Loader=LOADER)  # the tree with lines, for the messages
         problems = [f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {msg}" for loc, msg in found]
         raise error(f"{what} {path} has {len(problems)} problem(s):", problems)
     assert result is not None
