@@ -69,7 +69,8 @@ def _extract(result: dict[str, Any]) -> str:
         "aiming at 0.5x)",
         f"- incremental sync after 1% of the rows changed: {f['incremental_rows']:,} rows in "
         f"{f['incremental_seconds']} s{_runs(f, 'incremental')}, "
-        f"**{f['incremental_vs_full']:.1%}** of the full sync's time (target below 5%); with no "
+        f"**{f['incremental_vs_full']:.1%}** of the full sync's time (target below 5%)"
+        f"{_shares(f)}; with no "
         f"change: {f['noop_seconds']} s{_runs(f, 'noop')}. The source table has an index on "
         "its cursor and key, `(updated_at, order_id, line_no)`, as a table read incrementally "
         "should: the incremental query is one range scan of it",
@@ -91,6 +92,16 @@ def _runs(figures: dict[str, Any], what: str) -> str:
     if len(runs) < 2:
         return ""
     return f" (median of {len(runs)} rounds: {', '.join(str(r) for r in runs)} s)"
+
+
+def _shares(figures: dict[str, Any]) -> str:
+    """`` (median of each round's incremental over the full sync just before it: ...)``."""
+    shares = figures.get("incremental_vs_full_runs") or []
+    fulls = figures.get("full_runs_seconds") or []
+    if len(shares) < 2:
+        return ""
+    pairs = ", ".join(f"{s:.1%} of {t} s" for s, t in zip(shares, fulls, strict=False))
+    return f" (median of each round's share of the full sync run just before it: {pairs})"
 
 
 def _scaling(result: dict[str, Any]) -> str:
