@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from connectors import open_source
-from crm_core import filecache, positions, runs, state
+from crm_core import filecache, heap, positions, runs, state
 from crm_core.contracts import CheckOutcome, ContractChecker
 from crm_core.load import Loader, Spread, has_rows, known_keys
 from crm_core.prefetch import Prefetch
@@ -128,6 +128,7 @@ class SyncEngine:
         progress: Progress | None = None,
     ) -> list[StreamResult]:
         """Sync the given (default: all enabled) streams of one source, in config order."""
+        heap.freeze_startup()
         cfg = self.config.source(source_name)
         mapping = self.mapping_for(source_name)
         source = open_source(source_name, cfg, self.config.base_dir)

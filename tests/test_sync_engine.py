@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,3 +211,23 @@ def test_an_edited_mapping_applies_from_the_next_run_of_the_same_process(setup) 
     with store.connect() as conn:
         status = conn.execute(select(table.c.status).where(table.c.order_id == "3")).scalar_one()
     assert status == "confirmed"  # not "shipped", as the first version said
+
+
+def test_a_run_keeps_the_collector_off_start_up_objects_but_collects_its_own(setup) -> None:
+    erp, config, store = setup
+    shop.add_orders(erp, 3)
+    SyncEngine(config, store).sync_source("shop", ["orders"])
+    frozen = gc.get_freeze_count()
+    assert frozen > 0  # start-up's objects: a full collection no longer walks them
+    SyncEngine(config, store).sync_source("shop", ["orders"])
+    assert gc.get_freeze_count() == frozen  # once per process
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.me = cycle  # type: ignore[attr-defined]
+    alive = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert alive() is None  # what a run makes later is collected as usual
