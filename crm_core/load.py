@@ -6,12 +6,13 @@ PostgreSQL (psycopg 3) gets COPY into a temporary staging table and one
 rewritten, so re-running a window changes nothing. A first load, into a table that holds
 nothing of the source yet, skips the upsert: plain COPY (or INSERT) into the table.
 
-An upsert of changed rows is bound by the server reaching the rows' pages one key at a
-time, not by the client, so on PostgreSQL a large batch is spread (:class:`Spread`) over
-more connections, each upserting the rows of its share of the keys at the same time; each
-share commits before the batch's own transaction (the one saving the position) does. A
-crash in between leaves rows loaded whose position is not saved: the next run reads them
-again, and the upsert finds nothing to change.
+Loading a batch is bound by the server: parsing, checking and storing each row on the
+first load, reaching each row's pages one key at a time on an upsert. So on PostgreSQL a
+large batch is shared out (:class:`Spread`) over more connections, each writing the rows of
+its share of the keys at the same time and committing just before the batch's own
+transaction (the one that saves the position) does. A crash in between leaves rows loaded
+whose position is not saved: the next run reads them again, and the upsert finds nothing
+to change.
 """
 
 from __future__ import annotations
@@ -36,17 +37,17 @@ STAGE_PREFIX = "_stage_"
 KEY_CHUNK = 5_000
 #: How SQLAlchemy's DateTime stores a timestamp on SQLite (polars/chrono format).
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
-#: Batches smaller than this are upserted on their own connection alone (a share's
+#: Batches smaller than this are written on their own connection alone (a share's
 #: connection and thread cost more than they save).
 SPREAD_MIN_ROWS = 2_000
 
 
 class Spread:
-    """Extra connections of the store that take shares of a large batch's upsert.
+    """Extra connections of the store that take shares of a large batch.
 
     The rows are shared out by a hash of their key, so that no two connections touch the
-    same row (no waits, no deadlocks); each share is upserted and committed on a connection
-    of its own while the batch's own transaction upserts the first share."""
+    same row (no waits, no deadlocks); each share is written and committed on a connection
+    of its own while the batch's own transaction writes the first share."""
 
     def __init__(self, engine: Engine, connections: int) -> None:
         self.engine = engine
@@ -60,14 +61,14 @@ class Spread:
         share = frame.select(keys).hash_rows() % self.shares
         return [frame.filter(share == i) for i in range(self.shares)]
 
-    def submit(self, upsert: Upsert, table: Table, frame: pl.DataFrame) -> Future[None]:
-        """Upsert ``frame`` on another connection, committed when done."""
+    def submit(self, write: Write, table: Table, frame: pl.DataFrame) -> Future[None]:
+        """Write ``frame`` on another connection, committed when done."""
         if self._threads is None:
             self._threads = ThreadPoolExecutor(self.shares - 1, "crm-hub-upsert")
 
         def run() -> None:
             with self.engine.begin() as conn:
-                upsert(conn, table, frame)
+                write(conn, table, frame)
 
         return self._threads.submit(run)
 
@@ -91,7 +92,7 @@ class Loader:
     source: str
     run_id: int | None
     append: bool = False
-    #: other connections that take shares of a large upsert on PostgreSQL
+    #: other connections that take shares of a large batch on PostgreSQL
     spread: Spread | None = None
 
     @property
@@ -117,23 +118,29 @@ class Loader:
         if self.append:
             try:
                 with conn.begin_nested():
-                    insert(conn, self.table, frame)
+                    self._write(conn, insert, frame)
                 return frame.height
-            except IntegrityError:
+            except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
+                # a key the store has after all (COPY raises the driver's own error)
                 self.append = False
-        if self.spread is None or upsert is not _copy_upsert:
-            upsert(conn, self.table, frame)
-            return frame.height
+        self._write(conn, upsert, frame)
+        return frame.height
+
+    def _write(self, conn: Connection, write: Write, frame: pl.DataFrame) -> None:
+        """Write the batch with ``write``: on PostgreSQL a large one in shares by key, all
+        but the first on connections of their own, each committed when written."""
+        if self.spread is None or write not in (_copy_into, _copy_upsert):
+            write(conn, self.table, frame)
+            return
         own, *others = self.spread.split(frame, _key_columns(self.table))
-        shares = [self.spread.submit(upsert, self.table, share) for share in others]
+        shares = [self.spread.submit(write, self.table, share) for share in others]
         try:
-            upsert(conn, self.table, own)
+            write(conn, self.table, own)
         finally:
             for share in shares:
                 share.exception()  # every share is over before the batch goes on
         for share in shares:
             share.result()
-        return frame.height
 
 
 def has_rows(conn: Connection, entity: str, source: str) -> bool:
@@ -231,7 +238,7 @@ def _csv(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-Upsert = Callable[[Connection, Table, pl.DataFrame], None]
+Write = Callable[[Connection, Table, pl.DataFrame], None]
 
 
 def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:

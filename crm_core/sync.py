@@ -180,7 +180,7 @@ class SyncEngine:
                 source.name,
                 result.run_id,
                 append=fresh,
-                spread=Spread(self.store, self.config.store.upsert_connections),
+                spread=Spread(self.store, self.config.store.load_connections),
             )
             echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
         except BaseException:

@@ -167,9 +167,9 @@ class StoreConfig(Connection):
     """The hub's own database. ``CRM_HUB_DATABASE_URL`` overrides what the file says."""
 
     url: str | None = "sqlite:///crm-hub.db"
-    #: connections a large batch's upsert is spread over on PostgreSQL, each taking the
-    #: rows of its share of the keys at the same time (1: the batch's own connection only)
-    upsert_connections: int = Field(default=2, ge=1, le=8)
+    #: connections a large batch is written over on PostgreSQL, each taking the rows of
+    #: its share of the keys at the same time (1: the batch's own connection only)
+    load_connections: int = Field(default=2, ge=1, le=8)
 
 
 class HubConfig(Strict):
