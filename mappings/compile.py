@@ -107,6 +107,7 @@ class CompiledStream:
         more than the mapping itself)."""
         values: list[pl.Expr] = []
         failures: list[Failure] = []
+        flags: list[pl.Expr] = []
         for name, fspec in self.entity.fields.items():
             fmap = self.spec.fields.get(name)
             if fmap is None:
@@ -115,9 +116,15 @@ class CompiledStream:
             col, field_failures = _field_expr(fmap, fspec, schema, self.context)
             values.append(col.expr.alias(name))
             failures.extend(field_failures)
+            # "required but empty" is "empty and no other failure": for the flag, "empty"
+            # says as much without evaluating the field's other checks a second time
+            checks = field_failures[:-1] if fspec.required else field_failures
+            flags.extend(mask for mask, _ in checks)
+            if fspec.required:
+                flags.append(col.expr.is_null())
         if not failures:
             return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8)
-        failed = pl.any_horizontal([mask for mask, _ in failures])
+        failed = pl.any_horizontal(flags)
         reason = pl.concat_str(
             [pl.when(mask).then(message) for mask, message in failures],
             separator="; ",

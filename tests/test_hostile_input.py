@@ -183,6 +183,10 @@ def test_hostile_text_is_kept_exactly_or_refused_with_a_reason(value: str) -> No
     assert refused == expected, (CONTROL_CHARS, MOJIBAKE)
 
 
+#: U+001C-U+001F: white space to Python's ``str.strip``, not to Unicode (nor to polars)
+INFORMATION_SEPARATORS = "\x1c\x1d\x1e\x1f"
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=20), st.integers().map(str)))
 def test_bad_input_text_in_an_integer_column_is_refused_never_guessed(value: str) -> None:
@@ -198,6 +202,8 @@ def test_bad_input_text_in_an_integer_column_is_refused_never_guessed(value: str
         exact = int(value.strip())
     except ValueError:
         exact = None
+    if set(value) & set(INFORMATION_SEPARATORS):
+        exact = None  # Python's strip() takes them off the ends; they are not white space
     if exact is not None and -(2**63) <= exact < 2**63 and value.strip().lstrip("+-").isascii():
         assert (got, failed) == (exact, False)
     else:
