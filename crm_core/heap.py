@@ -1,6 +1,6 @@
 """Keep the garbage collector off the objects a process makes at start-up.
 
-With polars, SQLAlchemy, pydantic and the connectors imported, a process holds several
+With polars, SQLAlchemy, pydantic and the connectors imported, a process holds about a
 hundred thousand objects that live as long as it does (modules, classes, compiled
 mappings). A full collection walks every one of them, ~0.1 s each time on a machine of
 two cores, and one falls inside almost every run: it was two thirds of a sync that found

@@ -41,6 +41,9 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 #: connection and thread cost more than they save).
 SPREAD_MIN_ROWS = 2_000
 
+#: How a batch is written on one connection: COPY, an upsert, an INSERT.
+Write = Callable[[Connection, Table, pl.DataFrame], None]
+
 
 class Spread:
     """Extra connections of the store that take shares of a large batch.
@@ -64,7 +67,7 @@ class Spread:
     def submit(self, write: Write, table: Table, frame: pl.DataFrame) -> Future[None]:
         """Write ``frame`` on another connection, committed when done."""
         if self._threads is None:
-            self._threads = ThreadPoolExecutor(self.shares - 1, "crm-hub-upsert")
+            self._threads = ThreadPoolExecutor(self.shares - 1, "crm-hub-load")
 
         def run() -> None:
             with self.engine.begin() as conn:
@@ -236,9 +239,6 @@ def _csv(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.write_csv(buffer, include_header=False, quote_style="non_numeric", null_value="")
     return buffer.getvalue()
-
-
-Write = Callable[[Connection, Table, pl.DataFrame], None]
 
 
 def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:

@@ -4,7 +4,7 @@ For every batch, in one store transaction: upsert the mapped rows by key, quaran
 rejected ones, save the position of the batch's last row, update the run's counts. A crash
 between batches therefore loses nothing and duplicates nothing: the next run starts after
 the last committed batch, and loads are upserts anyway (which is also what lets a large
-upsert on PostgreSQL be shared with other connections, see :mod:`crm_core.load`).
+batch on PostgreSQL be shared with other connections, see :mod:`crm_core.load`).
 """
 
 from __future__ import annotations
