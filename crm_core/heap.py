@@ -12,19 +12,11 @@ cyclic garbage start-up left stays, as it would in a process that never collects
 
 from __future__ import annotations
 
+import functools
 import gc
-import threading
-
-_frozen = False
-_lock = threading.Lock()
 
 
-def freeze_startup() -> bool:
-    """Freeze what the process holds now, the first time only; return whether it did."""
-    global _frozen
-    with _lock:
-        if _frozen:
-            return False
-        gc.freeze()
-        _frozen = True
-        return True
+@functools.cache
+def freeze_startup() -> None:
+    """Freeze what the process holds now; the later calls of the process do nothing."""
+    gc.freeze()

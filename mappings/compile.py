@@ -7,6 +7,7 @@ cached, so the per-batch cost is one polars ``select`` plus two filters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import polars as pl
 
@@ -18,8 +19,19 @@ from schemas.errors import FatalSyncError, MappingError
 REASON = "_reason"
 MAX_VALUE_IN_REASON = 80
 
-#: One way a field can fail: the rows it fails (never null), and the reason it gives.
-Failure = tuple[pl.Expr, pl.Expr]
+
+class Failure(NamedTuple):
+    """One way a field can fail."""
+
+    #: the rows it fails (never null)
+    rows: pl.Expr
+    #: the reason it gives them
+    reason: pl.Expr
+    #: true on the same rows once the field's other failures are counted too, maybe more
+    #: cheaply ("required but empty" is then just "empty")
+    flag: pl.Expr
+
+
 #: A stream compiled for one source schema: value expressions, failed-row flag, reason.
 Compiled = tuple[list[pl.Expr], pl.Expr, pl.Expr]
 
@@ -107,7 +119,6 @@ class CompiledStream:
         more than the mapping itself)."""
         values: list[pl.Expr] = []
         failures: list[Failure] = []
-        flags: list[pl.Expr] = []
         for name, fspec in self.entity.fields.items():
             fmap = self.spec.fields.get(name)
             if fmap is None:
@@ -116,17 +127,11 @@ class CompiledStream:
             col, field_failures = _field_expr(fmap, fspec, schema, self.context)
             values.append(col.expr.alias(name))
             failures.extend(field_failures)
-            # "required but empty" is "empty and no other failure": for the flag, "empty"
-            # says as much without evaluating the field's other checks a second time
-            checks = field_failures[:-1] if fspec.required else field_failures
-            flags.extend(mask for mask, _ in checks)
-            if fspec.required:
-                flags.append(col.expr.is_null())
         if not failures:
             return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8)
-        failed = pl.any_horizontal(flags)
+        failed = pl.any_horizontal([f.flag for f in failures])
         reason = pl.concat_str(
-            [pl.when(mask).then(message) for mask, message in failures],
+            [pl.when(f.rows).then(f.reason) for f in failures],
             separator="; ",
             ignore_nulls=True,
         )
@@ -171,18 +176,19 @@ def _field_expr(
         checks.append((outside, f"is not one of {', '.join(fspec.choices)}"))
     where = f" (from {'/'.join(fmap.inputs)})" if fmap.inputs else ""
     clipped = shown.str.slice(0, MAX_VALUE_IN_REASON)
-    failures: list[Failure] = [
-        (
-            mask.fill_null(False),
-            pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")]),
-        )
-        for mask, why in checks
-    ]
+    failures: list[Failure] = []
+    for mask, why in checks:
+        rows = mask.fill_null(False)
+        text = pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")])
+        failures.append(Failure(rows, text, rows))
     if fspec.required:
         empty = value.is_null()
-        for mask, _ in failures:
-            empty = empty & ~mask
-        failures.append((empty, pl.lit(f"{fspec.name}{where}: required but empty")))
+        for failure in failures:
+            empty = empty & ~failure.rows
+        # "empty and no other failure" for the reason; for the flag, with the other
+        # failures counted anyway, "empty" says as much without evaluating them again
+        missing = pl.lit(f"{fspec.name}{where}: required but empty")
+        failures.append(Failure(empty, missing, value.is_null()))
     return Col(value, col.dtype), failures
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import (
     Column,
     DateTime,
@@ -19,6 +20,9 @@ from sqlalchemy import (
     Table,
     create_engine,
 )
+
+from crm_core.store.db import open_store
+from schemas.settings import HubConfig, load_config
 
 meta = MetaData()
 customers = Table(
@@ -129,3 +133,15 @@ def write_files(folder: Path, store_url: str, batch: int = 1000) -> Path:
     path = folder / "crm-hub.yaml"
     path.write_text(CONFIG.format(store=store_url, batch=batch), encoding="utf-8")
     return path
+
+
+def world(
+    folder: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, batch: int = 10
+) -> tuple[Engine, HubConfig, Engine]:
+    """The shop ERP in a SQLite file under ``folder`` ($SHOP_URL), its mapping and config
+    (batches of ``batch``), and the store at ``store_url``, migrated."""
+    source_url = f"sqlite:///{folder / 'shop.db'}"
+    monkeypatch.setenv("SHOP_URL", source_url)
+    erp = create(source_url)
+    config = load_config(write_files(folder, store_url, batch=batch))
+    return erp, config, open_store(config.store_url())

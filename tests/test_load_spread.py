@@ -16,7 +16,6 @@ from crm_core.load import Spread
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
 from crm_core.sync import SyncEngine
-from schemas.settings import load_config
 from tests import shop
 
 
@@ -38,11 +37,7 @@ def test_shares_are_disjoint_by_key_and_cover_the_batch() -> None:
 def shop_on_pg(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch):
     """The shop ERP on SQLite, a PostgreSQL store, batches of 10, every upsert spread."""
     monkeypatch.setattr(load, "SPREAD_MIN_ROWS", 2)
-    source_url = f"sqlite:///{tmp_path / 'shop.db'}"
-    monkeypatch.setenv("SHOP_URL", source_url)
-    erp = shop.create(source_url)
-    config = load_config(shop.write_files(tmp_path, pg_url, batch=10))
-    return erp, config, open_store(config.store_url())
+    return shop.world(tmp_path, pg_url, monkeypatch)
 
 
 def _raise_totals(erp, n: int, by: int) -> None:

@@ -13,10 +13,8 @@ from sqlalchemy import func, select, update
 
 from connectors.sql import SqlConnector
 from crm_core import load, runs, state
-from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, quarantine
 from crm_core.sync import SyncEngine
-from schemas.settings import load_config
 from tests import shop
 
 
@@ -27,17 +25,12 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     of the store (as a large batch is), so each rule below holds for that path too."""
     if request.param == "postgres-spread":
         monkeypatch.setattr(load, "SPREAD_MIN_ROWS", 2)
-    source_url = f"sqlite:///{tmp_path / 'shop.db'}"
-    monkeypatch.setenv("SHOP_URL", source_url)
-    erp = shop.create(source_url)
     store_url = (
         f"sqlite:///{tmp_path / 'store.db'}"
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    config = load_config(shop.write_files(tmp_path, store_url, batch=10))
-    store = open_store(config.store_url())
-    return erp, config, store
+    return shop.world(tmp_path, store_url, monkeypatch)
 
 
 def _count(store, entity: str) -> int:
@@ -76,22 +69,31 @@ def test_ties_on_the_cursor_are_neither_skipped_nor_read_twice(setup) -> None:
     assert _count(store, "orders") == 28
 
 
-def test_updated_rows_are_upserted_not_duplicated(setup) -> None:
-    erp, config, store = setup
-    shop.add_orders(erp, 10)
-    engine = SyncEngine(config, store)
-    engine.sync_source("shop", ["orders"])
+def _ship_order_3(erp) -> None:
+    """The ERP ships order 3 (status S), changed later than every other row."""
     with erp.begin() as conn:
         conn.execute(
             update(shop.orders)
             .where(shop.orders.c.id == 3)
             .values(status="S", updated_at=shop.T0.replace(year=2026))
         )
-    [result] = engine.sync_source("shop", ["orders"])
-    assert result.counts.rows_read == 1
+
+
+def _status_of_order_3(store) -> str:
     table = RECORD_TABLES["orders"]
     with store.connect() as conn:
-        status = conn.execute(select(table.c.status).where(table.c.order_id == "3")).scalar_one()
+        return conn.execute(select(table.c.status).where(table.c.order_id == "3")).scalar_one()
+
+
+def test_updated_rows_are_upserted_not_duplicated(setup) -> None:
+    erp, config, store = setup
+    shop.add_orders(erp, 10)
+    engine = SyncEngine(config, store)
+    engine.sync_source("shop", ["orders"])
+    _ship_order_3(erp)
+    [result] = engine.sync_source("shop", ["orders"])
+    assert result.counts.rows_read == 1
+    status = _status_of_order_3(store)
     assert status == "shipped" and _count(store, "orders") == 10
 
 
@@ -199,17 +201,10 @@ def test_an_edited_mapping_applies_from_the_next_run_of_the_same_process(setup) 
     path.write_text(
         path.read_text(encoding="utf-8").replace("S: shipped", "S: confirmed"), encoding="utf-8"
     )
-    with erp.begin() as conn:
-        conn.execute(
-            update(shop.orders)
-            .where(shop.orders.c.id == 3)
-            .values(status="S", updated_at=shop.T0.replace(year=2026))
-        )
+    _ship_order_3(erp)
     [result] = engine.sync_source("shop", ["orders"])
     assert result.counts.rows_read == 1
-    table = RECORD_TABLES["orders"]
-    with store.connect() as conn:
-        status = conn.execute(select(table.c.status).where(table.c.order_id == "3")).scalar_one()
+    status = _status_of_order_3(store)
     assert status == "confirmed"  # not "shipped", as the first version said
 
 

@@ -53,6 +53,12 @@ from connectors.rest.session import RETRY_STATUSES, build_session
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 
 log = logging.getLogger(__name__)
+#: What reading a body raises when the connection breaks off in the middle of it.
+BODY_BROKE_OFF = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class BrokenPage(Exception):
@@ -171,11 +177,7 @@ class HttpClient:
                 return self._written(call, response, what), response
             try:
                 body = response.content
-            except (
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
+            except BODY_BROKE_OFF as exc:
                 raise BrokenPage(
                     f"the connection broke off while reading the {noun} ({_reason(exc)})"
                 ) from None
@@ -192,11 +194,7 @@ class HttpClient:
         cannot be read: its status says the change is in, so it is not sent again."""
         try:
             body = response.content
-        except (
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ConnectionError,
-            requests.exceptions.ContentDecodingError,
-        ) as exc:
+        except BODY_BROKE_OFF as exc:
             log.warning(
                 "%s: %s, but the answer broke off (%s)",
                 self._prefix(call.method, call.url, what),

@@ -22,10 +22,20 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.api.service.lookup import NotFound
+from crm_core.pushback import ChangeRejected, UnknownChange
 from schemas.errors import HubError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("crm_core.api")
+
+
+def refusal_status(exc: HubError) -> int:
+    """The status a refused CRM-side change answers with, over the API and on the page:
+    404 for an unknown change or conflict, 409 when it clashes with what is there (a
+    customer with no record to change, a key used for another change), 422 otherwise."""
+    if isinstance(exc, UnknownChange):
+        return 404
+    return 409 if isinstance(exc, ChangeRejected) and exc.conflict else 422
 
 
 class ProblemError(BaseModel):

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from crm_core.api.auth import reject_unknown_query, require
-from crm_core.api.problems import documented
+from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api_keys import ApiKey, Scope
@@ -178,9 +178,7 @@ def _out(view: submit.ChangeView) -> ChangeOut:
 
 
 def _refused(exc: ChangeRejected | UnknownChange) -> HTTPException:
-    if isinstance(exc, UnknownChange):
-        return HTTPException(404, str(exc))
-    return HTTPException(409 if exc.conflict else 422, str(exc))
+    return HTTPException(refusal_status(exc), str(exc))
 
 
 def _submit(

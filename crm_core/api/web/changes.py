@@ -19,11 +19,12 @@ from babel.numbers import NumberFormatError, parse_decimal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from crm_core.api.problems import refusal_status
 from crm_core.api.web.formats import BABEL_LOCALES
 from crm_core.api.web.i18n import labeller, role_name, translator
 from crm_core.api.web.pages import ID, Lang, caller, customer_response, language, to_login
 from crm_core.api_keys import ApiKey, Scope
-from crm_core.pushback import ChangeRejected, UnknownChange, submit
+from crm_core.pushback import submit
 from schemas.errors import HubError
 
 changes = APIRouter(prefix="/ui", include_in_schema=False)
@@ -94,12 +95,6 @@ def _editor(request: Request, golden_id: str, lang: str | None) -> ApiKey | Resp
     return key
 
 
-def _status(exc: HubError) -> int:
-    if isinstance(exc, UnknownChange):
-        return 404
-    return 409 if isinstance(exc, ChangeRejected) and exc.conflict else 422
-
-
 @changes.post("/customers/{id}/concessions")
 def record_concession(
     request: Request,
@@ -161,7 +156,7 @@ def record_concession(
             idempotency_key=_idempotency_key(key, token),
         )
     except HubError as exc:
-        return _refused(request, key, id, lang, str(exc), _status(exc), draft)
+        return _refused(request, key, id, lang, str(exc), refusal_status(exc), draft)
     done = t(
         "concession.done",
         id=view.record_key,
@@ -208,7 +203,7 @@ def change_contact(
             idempotency_key=_idempotency_key(key, token),
         )
     except HubError as exc:
-        return _refused(request, key, id, lang, str(exc), _status(exc), draft)
+        return _refused(request, key, id, lang, str(exc), refusal_status(exc), draft)
     done = t(
         "contact.done",
         change=view.change_id,
