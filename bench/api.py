@@ -233,7 +233,7 @@ def run(
     """Build (or reuse) the store, serve it, load it, report."""
     from sqlalchemy import create_engine
 
-    from crm_core import api_keys
+    from crm_core.access import api_keys
     from crm_core.store.db import open_store
 
     say = print if not as_json else (lambda *a, **k: print(*a, **k, file=sys.stderr))

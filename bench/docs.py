@@ -34,7 +34,7 @@ full sync; the previous machine had given 4.6% to 6.5%), and a sync with nothing
 took 0.14 s. Then, each measured against the code before it in the same session:
 
 - **Writes shared between two connections of the store** (`store.load_connections`,
-  `crm_core.load.Spread`). Updating 10,000 rows spread over a 256 MB table is the server
+  `crm_core.pull.load.Spread`). Updating 10,000 rows spread over a 256 MB table is the server
   reaching each row's pages one key at a time, on one core; the rows are now shared by a
   hash of their key between two connections that write at the same time, each share
   committed just before the batch's own transaction. Incremental run, 8 rounds each,
@@ -42,7 +42,7 @@ took 0.14 s. Then, each measured against the code before it in the same session:
   better on two cores). First loads are shared the same way: 200,000 rows in 2.33 s instead
   of 2.91 s (4 rounds each), which is why the full sync's rows/s above rose by about a fifth.
 - **The collector kept off start-up's objects** (`gc.freeze` at a process's first sync,
-  `crm_core.heap`). A full collection walked the ~100,000 objects of polars, SQLAlchemy and
+  `crm_core.pull.heap`). A full collection walked the ~100,000 objects of polars, SQLAlchemy and
   pydantic, ~0.1 s, and one fell inside almost every run: a no-op sync went from 0.157 s to
   0.048 s, an incremental one from a median 0.545 s to 0.491 s (6 rounds each).
 - **Mapping**: the reason a row failed is composed for the failed rows only (it was built
@@ -297,7 +297,7 @@ def _pushback(result: dict[str, Any]) -> str:
         "1 s of it starting the process). A shorter period cuts it in proportion; the rate "
         "of changes does not matter as long as each run delivers what is due (at most "
         "`push_back.batch_size`, 1,000 changes by default) within its period. The push_back "
-        "DAG that `dags/` builds runs every 5 minutes (`crm_core.dag_plan.PUSH_BACK_SCHEDULE`),"
+        "DAG that `dags/` builds runs on `push_back.schedule` (every 5 minutes by default),"
         " so expect about 150 s on average there, plus the scheduler's own delay in starting "
         "the task, which this measurement leaves out.",
         "",

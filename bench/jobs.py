@@ -54,7 +54,7 @@ HUB_SYNC = (
     + """
 import time
 from crm_core.store.db import open_store
-from crm_core.sync import SyncEngine
+from crm_core.pull.sync import SyncEngine
 from schemas.settings import load_config
 config = load_config($config)
 store = open_store(config.store_url())

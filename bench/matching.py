@@ -138,7 +138,7 @@ def generated(size: int, seed: int = 1) -> Any:
     characters, full-width digits, national phone formats, missing identifiers)."""
     import polars as pl
 
-    from crm_core.demo import universe
+    from sample_erps import universe
 
     rng = random.Random(seed)
     base = universe.build(seed, min(DISTINCT_CUSTOMERS, max(size * 2 // 3, 10)))
@@ -202,7 +202,7 @@ _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def spelled(c: Any, rng: random.Random) -> Any:
     """The universe's variant of a customer, plus what a second system does to it."""
-    from crm_core.demo import universe
+    from sample_erps import universe
 
     v = universe.variant(c, rng)
     if c.country == "CN":

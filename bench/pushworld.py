@@ -1,9 +1,9 @@
 """The push-back benchmark's worlds, each pulled and reconciled once into a PostgreSQL store.
 
-- ``pg``: the sample legacy ERP (BPCS / JD Edwards shaped, :mod:`crm_core.demo.legacy_erp`)
+- ``pg``: the sample legacy ERP (BPCS / JD Edwards shaped, :mod:`sample_erps.legacy_erp`)
   generated into a scratch PostgreSQL database; the CRM owns phone and e-mail and writes
   them there, the ERP books concessions (the CRM requests them);
-- ``rest``: the sample REST ERP (:mod:`crm_core.demo.rest_erp`, SQLite behind its HTTP API)
+- ``rest``: the sample REST ERP (:mod:`sample_erps.rest_erp`, SQLite behind its HTTP API)
   served on loopback by a child process; the CRM writes phone and e-mail there.
 
 The worlds are rebuilt on every run: push-back changes the targets.
@@ -28,14 +28,14 @@ from sqlalchemy import create_engine, func, select
 
 from bench import pgdata
 from bench.measure import ROOT
-from crm_core.demo import legacy_erp, rest_erp
-from crm_core.demo.legacy_erp_schema import create_schema
-from crm_core.demo.rest_erp.demo_config import source_config
-from crm_core.demo.scenario import LEGACY_SOURCE
 from crm_core.golden import reconcile
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
-from crm_core.sync import SyncEngine
+from sample_erps import legacy_erp, rest_erp
+from sample_erps.legacy_erp_schema import create_schema
+from sample_erps.rest_erp.demo_config import source_config
+from sample_erps.scenario import LEGACY_SOURCE
 from schemas.settings import load_config
 
 ERP_DB = "crmhub_bench_push_erp"
@@ -199,7 +199,7 @@ def rest_server(db: Path) -> Iterator[str]:
     """The sample REST ERP on ``db`` served by a child process on a free loopback port, for
     the duration of a ``with`` block; yields its API base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crm_core.demo.rest_erp", "serve", "--db", str(db), "--port", "0"],
+        [sys.executable, "-m", "sample_erps.rest_erp", "serve", "--db", str(db), "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -1,15 +1,16 @@
 """crm-hub's Airflow DAGs, generated from ``$CRM_HUB_CONFIG`` (default ``./crm-hub.yaml``).
 
 - ``crm_hub_pull_<source>``: per source, on its schedule, one task per enabled stream
-  (``crm_core.jobs.sync_stream``), in the source's pool; then ``announce`` updates the
+  (``crm_core.scheduling.jobs.sync_stream``), in the source's pool; then ``announce`` updates the
   source's asset when the run loaded rows, and ``watcher`` fails the run if a stream failed.
-- ``crm_hub_reconcile``: whenever any source's asset is updated (``crm_core.jobs.reconcile``).
-- ``crm_hub_push_back``: on a short schedule (``crm_core.jobs.push_back``).
+- ``crm_hub_reconcile``: whenever any source's asset is updated
+  (``crm_core.scheduling.jobs.reconcile``).
+- ``crm_hub_push_back``: on a short schedule (``crm_core.scheduling.jobs.push_back``).
 
-Thin on purpose: :mod:`crm_core.dag_plan` decides names, schedules, pools, retries and
-timeouts, and each task calls one ``crm_core.jobs`` function. Only here do the hub's errors
-become Airflow's: a ``RetriableError`` is retried with exponential backoff, any other hub
-error fails the task at once. Secrets come from the workers' environment, or from Airflow
+Thin on purpose: :mod:`crm_core.scheduling.dag_plan` decides names, schedules, pools,
+retries and timeouts, and each task calls one ``crm_core.scheduling.jobs`` function. Only here
+do the hub's errors become Airflow's: a ``RetriableError`` is retried with exponential
+backoff, any other hub error fails the task at once. Secrets come from the workers' environment, or from Airflow
 Variables named like the environment variables the config names (``url_env``).
 """
 
@@ -24,9 +25,10 @@ from airflow.sdk import DAG, Asset, AssetAny, TriggerRule, Variable, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk.log import mask_secret
 
-from crm_core import jobs
-from crm_core.dag_plan import HUB_SOURCE, START_DATE, HubPlan, JobPlan, PullPlan, plan
-from crm_core.dag_plan import secret_env_names as _secret_env_names
+from crm_core.ledger.names import HUB_SOURCE
+from crm_core.scheduling import jobs
+from crm_core.scheduling.dag_plan import START_DATE, HubPlan, JobPlan, PullPlan, plan
+from crm_core.scheduling.dag_plan import secret_env_names as _secret_env_names
 from schemas.errors import HubError, RetriableError
 from schemas.settings import config_path
 

@@ -159,7 +159,7 @@ class Defaults(Strict):
     #: check every batch against its stream's contract (schemas/contracts) before loading
     contracts: bool = True
     #: ``auto``: expectations the hub evaluates in polars run there, others in GX;
-    #: ``great_expectations``: every contract runs in GX (slower: see crm_core.contracts)
+    #: ``great_expectations``: every contract runs in GX (slower: see crm_core.pull.contracts)
     contracts_engine: Literal["auto", "great_expectations"] = "auto"
 
 
@@ -237,6 +237,11 @@ class HubConfig(Strict):
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none"
             raise ConfigError(f"no source named {name!r} in {self.path} (known: {known})") from None
+
+    def schedule_of(self, name: str) -> str:
+        """A source's schedule: its own, else the file's default one."""
+        src = self.source(name)
+        return src.schedule if "schedule" in src.model_fields_set else self.defaults.schedule
 
     def contracts_folder(self) -> Path | None:
         """The folder of the contracts to use (None: the packaged ones)."""

@@ -124,8 +124,8 @@ def link_goldens(store: Engine) -> int:
 def demo_into(workdir: Path, store_url: str | None = None) -> tuple[HubConfig, Engine]:
     """The sample ERP in ``workdir`` synced into a store (the demo's SQLite file, or
     ``store_url``), with golden customers; its config and the store's engine."""
-    from crm_core.demo import scenario
-    from crm_core.sync import SyncEngine
+    from crm_core.pull.sync import SyncEngine
+    from sample_erps import scenario
 
     scenario.prepare(workdir, seed=SEED, customers=CUSTOMERS, as_of=AS_OF)
     config = load_config(workdir / scenario.CONFIG_NAME)

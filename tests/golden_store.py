@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, select
 
-from crm_core.load import upsert_frame
-from crm_core.runs import RunCounts, finish_run, start_run
+from crm_core.ledger.runs import RunCounts, finish_run, start_run
+from crm_core.pull.load import upsert_frame
 from crm_core.store.tables import RECORD_TABLES, golden_customers, source_links
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)

@@ -16,8 +16,8 @@ from connectors.base import BaseConnector
 from connectors.db2 import Db2Connector
 from connectors.sql import SqlConnector
 from connectors.testing import ConnectorConformance
-from crm_core.demo import legacy_erp
-from crm_core.demo.legacy_erp_schema import METADATA
+from sample_erps import legacy_erp
+from sample_erps.legacy_erp_schema import METADATA
 from schemas.settings import SourceConfig
 from tests.conftest import PG_ADMIN, _scratch_database
 

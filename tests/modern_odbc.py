@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.odbc import OdbcConnector
 from connectors.testing import ConnectorConformance
-from crm_core.demo import modern_erp
+from sample_erps import modern_erp
 from schemas.settings import SourceConfig
 from tests.conftest import MARIADB_ADMIN, PG_ADMIN, _scratch_database
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, select, text
 
-from crm_core.demo import scenario
 from crm_core.golden import reconcile
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
-from crm_core.sync import SyncEngine
+from sample_erps import scenario
 from schemas.settings import HubConfig, load_config
 
 AS_OF = date(2026, 11, 20)

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from connectors.rest import RestConnector
-from crm_core.demo import rest_erp
-from crm_core.demo.rest_erp.api import RESOURCES
-from crm_core.demo.rest_erp.server import RestErpServer
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from crm_core.sync import SyncEngine
+from sample_erps import rest_erp
+from sample_erps.rest_erp.api import RESOURCES
+from sample_erps.rest_erp.server import RestErpServer
 from schemas.settings import HubConfig, SourceConfig, load_config
 
 AS_OF = date(2026, 11, 20)

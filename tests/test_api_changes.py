@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.api_keys import Role, create_key
+from crm_core.pull.sync import SyncEngine
 from crm_core.pushback.deliver import push_back
-from crm_core.sync import SyncEngine
 from tests import pushback_kit as kit
 
 

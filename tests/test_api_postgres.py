@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.api_keys import Role, create_key
 from tests.api_store import AS_OF, demo_copy, demo_into
 
 #: fields that say when something was written, which differ between two stores

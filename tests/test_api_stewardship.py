@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.api_keys import Role, create_key
 from crm_core.store.tables import golden_customers, source_links
 from tests.api_store import demo_copy
 

@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_core.contracts import ContractChecker
+from crm_core.pull.contracts import ContractChecker
 from schemas.contract import Contract, load_contract
 
 STATUSES = ["entered", "shipped", "cancelled", "lost", None]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crm_core import runs
+from crm_core.ledger import runs
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, quarantine
-from crm_core.sync import SyncEngine
 from schemas.contract import load_contract
 from schemas.entities import ENTITIES
 from schemas.errors import ConfigError
@@ -133,7 +133,7 @@ def test_contracts_can_be_switched_off_and_replaced(shop_setup, tmp_path: Path) 
 def test_dates_in_the_future_beyond_a_day_fail_the_contract() -> None:
     import polars as pl
 
-    from crm_core.contracts import ContractChecker
+    from crm_core.pull.contracts import ContractChecker
 
     contract = load_contract("payments")
     assert contract is not None

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from crm_core.demo import scenario
 from crm_core.store.tables import RECORD_TABLES, runs
+from sample_erps import scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).with_name("airflow_probe.py")

@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 
 from connectors.db2 import Db2Connector
 from connectors.testing import ConnectorConformance
-from crm_core.demo import legacy_erp
-from crm_core.demo.legacy_erp_schema import RCM
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from crm_core.sync import SyncEngine
+from sample_erps import legacy_erp
+from sample_erps.legacy_erp_schema import RCM
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, load_config
 from tests import legacy_db2

@@ -63,7 +63,7 @@ def test_demo_full_then_incremental_with_status_json(tmp_path: Path) -> None:
 
 
 def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
-    from crm_core.demo import scenario
+    from sample_erps import scenario
 
     first = scenario.prepare(
         tmp_path / "a", seed=7, customers=50, as_of=__import__("datetime").date(2026, 1, 31)

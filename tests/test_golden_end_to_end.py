@@ -17,11 +17,11 @@ import opencc
 import polars as pl
 import pytest
 
-from crm_core import jobs
-from crm_core.demo import legacy_erp, scenario, universe
 from crm_core.identity import pairwise_scores
+from crm_core.pull.sync import SyncEngine
+from crm_core.scheduling import jobs
 from crm_core.store.db import open_store
-from crm_core.sync import SyncEngine
+from sample_erps import legacy_erp, scenario, universe
 from schemas.settings import load_config
 from tests.golden_store import golden_ids
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, and_, func, select
 
 from crm_core.golden import customer_360, reconcile
-from crm_core.runs import list_runs
+from crm_core.ledger.runs import list_runs
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, golden_lineage, golden_match_features
 from schemas.reconcile import ReconcileConfig

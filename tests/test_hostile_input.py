@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from crm_core import runs
-from crm_core.demo import scenario
-from crm_core.demo.legacy_erp import pad
-from crm_core.demo.legacy_erp_schema import ECH, ECL, RCM
+from crm_core.ledger import runs
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, quarantine
-from crm_core.sync import SyncEngine
+from sample_erps import scenario
+from sample_erps.legacy_erp import pad
+from sample_erps.legacy_erp_schema import ECH, ECL, RCM
 from schemas.settings import load_config
 
 SQL_NAME = "Robert'); DROP TABLE customers;--"

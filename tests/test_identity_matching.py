@@ -11,9 +11,9 @@ import opencc
 import polars as pl
 import pytest
 
-from crm_core.demo import universe
 from crm_core.identity import MatchConfig, pairwise_scores, resolve, resolve_new
 from crm_core.identity.config import Training
+from sample_erps import universe
 
 CONFIG = MatchConfig(training=Training(max_pairs=1e5))  # small data: fewer random pairs
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")

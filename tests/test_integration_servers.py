@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from crm_core.sync import SyncEngine
 from schemas.settings import load_config
 from tests import shop
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from crm_core import jobs, runs
-from crm_core.demo import scenario
+from crm_core.ledger import runs
+from crm_core.scheduling import jobs
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, stream_state
 from crm_core.store.tables import runs as runs_table
+from sample_erps import scenario
 from schemas.settings import load_config
 from tests import shop
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from crm_core.demo import legacy_erp
-from crm_core.demo.legacy_erp_schema import ECH, RCM, ddl
+from sample_erps import legacy_erp
+from sample_erps.legacy_erp_schema import ECH, RCM, ddl
 
 
 @pytest.fixture()

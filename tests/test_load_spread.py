@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select, text, update
 
-from crm_core import load, state
-from crm_core.load import Spread
+from crm_core.pull import load, state
+from crm_core.pull.load import Spread
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from crm_core.sync import SyncEngine
 from tests import shop
 
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from connectors.sql import SqlConnector
-from crm_core.demo import legacy_erp, modern_erp
-from crm_core.demo.modern_erp_schema import PARTNER, SALE_ORDER, ddl
 from mappings import compile_mapping, load_mapping
+from sample_erps import legacy_erp, modern_erp
+from sample_erps.modern_erp_schema import PARTNER, SALE_ORDER, ddl
 from schemas.settings import SourceConfig
 
 AS_OF = date(2026, 11, 20)

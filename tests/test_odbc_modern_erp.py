@@ -12,11 +12,11 @@ import opencc
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from crm_core.demo import modern_erp
-from crm_core.demo.modern_erp_schema import PARTNER
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from crm_core.sync import SyncEngine
+from sample_erps import modern_erp
+from sample_erps.modern_erp_schema import PARTNER
 from schemas.settings import load_config
 from tests import modern_odbc
 

@@ -15,10 +15,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from crm_core import airflow_local, dag_plan, ops
-from crm_core.metrics import prometheus_text
+from crm_core.ledger import health
+from crm_core.ledger.metrics import prometheus_text
+from crm_core.pull.sync import SyncEngine
+from crm_core.scheduling import dag_plan, local_airflow
 from crm_core.store.db import open_store
-from crm_core.sync import SyncEngine
 from schemas.errors import ConfigError
 from schemas.settings import HubConfig, load_config
 from tests import shop
@@ -49,11 +50,11 @@ def ledger(
 
 def test_history_filters_and_duration(ledger: tuple[HubConfig, Engine, dict[str, str]]) -> None:
     _config, store, _env = ledger
-    failed = ops.history(store, status="failed")
+    failed = health.history(store, status="failed")
     assert [r["stream"] for r in failed] == ["orders"] * 3
-    assert [r["stream"] for r in ops.history(store, stream="customers")] == ["customers"]
-    assert len(ops.history(store, source="shop", limit=2)) == 2
-    first = ops.run_json(ops.history(store, status="success", stream="orders")[0])
+    assert [r["stream"] for r in health.history(store, stream="customers")] == ["customers"]
+    assert len(health.history(store, source="shop", limit=2)) == 2
+    first = health.run_json(health.history(store, status="success", stream="orders")[0])
     assert first["rows_loaded"] == 12 and first["mode"] == "full"
     assert first["duration_seconds"] is not None and first["duration_seconds"] >= 0
     assert first["watermark"] != "-"
@@ -64,30 +65,32 @@ def test_health_flags_repeated_failures_and_lateness(
 ) -> None:
     config, store, _env = ledger
     now = datetime.now(UTC)
-    by_stream = {h.stream: h for h in ops.health(config, store, now=now)}
+    by_stream = {h.stream: h for h in health.health(config, store, now=now)}
     assert by_stream["orders"].consecutive_failures == 3 and not by_stream["orders"].ok
     assert "failed its last 3 runs" in by_stream["orders"].problems[0]
     assert "nowhere" in by_stream["orders"].problems[0]  # the last error, to act on
     assert by_stream["customers"].ok and not by_stream["customers"].late
-    assert all(h.ok for h in ops.health(config, store, now=now, failures=4))
+    assert all(h.ok for h in health.health(config, store, now=now, failures=4))
     # @hourly (the shop's default): a success two hours ago means a whole hour was missed
-    late = {h.stream: h for h in ops.health(config, store, now=now + timedelta(hours=2))}
+    late = {h.stream: h for h in health.health(config, store, now=now + timedelta(hours=2))}
     assert late["customers"].late and "late: last successful run" in late["customers"].problems[0]
-    grace = ops.health(config, store, now=now + timedelta(hours=2), grace=timedelta(hours=2))
+    grace = health.health(config, store, now=now + timedelta(hours=2), grace=timedelta(hours=2))
     assert not {h.stream: h for h in grace}["customers"].late
 
 
 def test_is_late_follows_the_cron_schedule() -> None:
     at = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
     every15 = "*/15 * * * *"
-    assert not ops.is_late(every15, datetime(2026, 11, 20, 9, 45, 3, tzinfo=UTC), at, timedelta(0))
-    assert ops.is_late(every15, datetime(2026, 11, 20, 9, 44, tzinfo=UTC), at, timedelta(0))
-    assert not ops.is_late(
+    assert not health.is_late(
+        every15, datetime(2026, 11, 20, 9, 45, 3, tzinfo=UTC), at, timedelta(0)
+    )
+    assert health.is_late(every15, datetime(2026, 11, 20, 9, 44, tzinfo=UTC), at, timedelta(0))
+    assert not health.is_late(
         every15, datetime(2026, 11, 20, 9, 40, tzinfo=UTC), at, timedelta(minutes=5)
     )
-    assert ops.is_late("@daily", None, at, timedelta(0))
-    assert not ops.is_late("@daily", datetime(2026, 11, 19, 0, 1, tzinfo=UTC), at, timedelta(0))
-    assert not ops.is_late("@once", None, at, timedelta(0))
+    assert health.is_late("@daily", None, at, timedelta(0))
+    assert not health.is_late("@daily", datetime(2026, 11, 19, 0, 1, tzinfo=UTC), at, timedelta(0))
+    assert not health.is_late("@once", None, at, timedelta(0))
 
 
 def test_status_check_and_runs_on_the_command_line(
@@ -189,7 +192,7 @@ def test_plan_gives_a_pull_dag_and_a_pool_per_source(tmp_path: Path) -> None:
     assert erp.pool.slots == 4 and finance.pool.slots == 2  # max_connections, its default
     assert plan.reconcile.assets == ("crm_hub.store.erp", "crm_hub.store.finance")
     assert [p.name for p in plan.pools] == ["crm_hub_erp", "crm_hub_finance", "crm_hub_core"]
-    assert airflow_local.pools_json(plan)["crm_hub_erp"]["slots"] == 4
+    assert local_airflow.pools_json(plan)["crm_hub_erp"]["slots"] == 4
 
 
 def test_plan_refuses_streams_that_clash_as_task_ids(tmp_path: Path) -> None:
@@ -209,18 +212,18 @@ def test_plan_refuses_streams_that_clash_as_task_ids(tmp_path: Path) -> None:
 
 
 def test_airflow_environment_and_its_secrets(tmp_path: Path) -> None:
-    project = airflow_local.project_dir()
+    project = local_airflow.project_dir()
     home = tmp_path / "home"
-    env = airflow_local.airflow_env(project, home, tmp_path / "crm-hub.yaml", base={"PATH": "/bin"})
+    env = local_airflow.airflow_env(project, home, tmp_path / "crm-hub.yaml", base={"PATH": "/bin"})
     assert env["AIRFLOW_CONFIG"] == str(project / "airflow.cfg")
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(project / "dags")
     assert env["CRM_HUB_CONFIG"] == str((tmp_path / "crm-hub.yaml").resolve())
     assert env["PATH"].endswith(os.pathsep + "/bin")
-    secrets = home / airflow_local.SECRETS_FILE
+    secrets = home / local_airflow.SECRETS_FILE
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
-    again = airflow_local.airflow_env(project, home, tmp_path / "c.yaml", base={})
+    again = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={})
     assert again["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API_AUTH__JWT_SECRET"]
-    mine = airflow_local.airflow_env(
+    mine = local_airflow.airflow_env(
         project, home, tmp_path / "c.yaml", base={"AIRFLOW__CORE__FERNET_KEY": "from-vault"}
     )
     assert mine["AIRFLOW__CORE__FERNET_KEY"] == "from-vault"
@@ -252,7 +255,7 @@ def test_standalone_is_stopped_with_one_sigint(tmp_path: Path) -> None:
     fake.write_text(FAKE_AIRFLOW, encoding="utf-8")
     fake.chmod(0o755)
     code = (
-        "import os, sys; from crm_core import airflow_local as a; "
+        "import os, sys; from crm_core import local_airflow as a; "
         "sys.exit(a.run_standalone(os.environ))"
     )
     proc = subprocess.Popen(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from crm_core.prefetch import prefetch
+from crm_core.pull.prefetch import prefetch
 
 
 def test_items_arrive_in_order_and_all_of_them() -> None:
@@ -60,7 +60,7 @@ def test_consumer_stopping_early_closes_the_producer_in_its_thread() -> None:
 
 
 def test_a_started_prefetch_produces_before_the_first_item_is_asked_for() -> None:
-    from crm_core.prefetch import Prefetch
+    from crm_core.pull.prefetch import Prefetch
 
     first = threading.Event()
     closed = threading.Event()

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from crm_core.metrics import prometheus_text
+from crm_core.ledger.metrics import prometheus_text
+from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import ChangeRejected, submit
 from crm_core.pushback.conflicts import list_conflicts, resolve
 from crm_core.pushback.deliver import push_back
 from crm_core.pushback.failpoints import ENV as FAILPOINTS
 from crm_core.pushback.failpoints import EXIT_CODE
 from crm_core.store.tables import RECORD_TABLES, outbox, runs
-from crm_core.sync import SyncEngine
 from schemas.settings import HubConfig
 from tests import pushback_kit as kit
 from tests.test_cli import crm_hub

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from crm_core.demo import scenario
 from crm_core.golden import reconcile
+from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import submit
 from crm_core.pushback.conflicts import list_conflicts
 from crm_core.pushback.deliver import push_back
@@ -22,7 +22,7 @@ from crm_core.pushback.failpoints import ENV as FAILPOINTS
 from crm_core.pushback.failpoints import EXIT_CODE
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
-from crm_core.sync import SyncEngine
+from sample_erps import scenario
 from schemas.settings import load_config
 from tests.test_cli import crm_hub
 

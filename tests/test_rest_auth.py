@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from crm_core.demo.rest_erp import Auth, serve
-from crm_core.demo.rest_erp.server import RestErpServer
+from sample_erps.rest_erp import Auth, serve
+from sample_erps.rest_erp.server import RestErpServer
 from schemas.errors import ConfigError
 from tests.rest_erp_kit import FAST, connector, erp_db, erp_template
 

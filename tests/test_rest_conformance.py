@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from connectors.rest import RestConnector
-from crm_core.demo import rest_erp
-from crm_core.demo.rest_erp.api import RESOURCES
+from sample_erps import rest_erp
+from sample_erps.rest_erp.api import RESOURCES
 from schemas.settings import load_config
 from schemas.source import Source
 from tests.rest_erp_kit import MAPPING, erp_db, erp_rows, erp_template

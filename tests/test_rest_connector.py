@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from crm_core import positions
-from crm_core.demo.rest_erp import Fault
-from crm_core.demo.rest_erp.schema import STOCK
-from crm_core.demo.rest_erp.server import RestErpServer
+from crm_core.pull import positions
+from sample_erps.rest_erp import Fault
+from sample_erps.rest_erp.schema import STOCK
+from sample_erps.rest_erp.server import RestErpServer
 from schemas.errors import ConfigError, FatalSyncError, RetriableError
 from tests.rest_erp_kit import (
     FAST,

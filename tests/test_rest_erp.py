@@ -12,10 +12,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from crm_core.demo import rest_erp, universe
-from crm_core.demo.rest_erp import names
-from crm_core.demo.rest_erp.schema import CUSTOMERS, ORDERS, TABLES
-from crm_core.demo.rest_erp.server import RestErpServer
+from sample_erps import rest_erp, universe
+from sample_erps.rest_erp import names
+from sample_erps.rest_erp.schema import CUSTOMERS, ORDERS, TABLES
+from sample_erps.rest_erp.server import RestErpServer
 from tests.rest_erp_kit import AS_OF, erp, erp_db, erp_rows, erp_template
 
 

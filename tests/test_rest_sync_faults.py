@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from crm_core import state
-from crm_core.demo.rest_erp import Fault
-from crm_core.demo.rest_erp.server import RestErpServer
-from crm_core.sync import SyncEngine
+from crm_core.pull import state
+from crm_core.pull.sync import SyncEngine
+from sample_erps.rest_erp import Fault
+from sample_erps.rest_erp.server import RestErpServer
 from tests.rest_erp_kit import erp, erp_db, erp_positions, erp_template, hub, store_keys
 
 # source stream -> (API resource, store entity, key columns in the store)

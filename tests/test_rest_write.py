@@ -17,10 +17,10 @@ import requests
 from sqlalchemy import create_engine, func, select
 
 from connectors.rest.writer import WriteRejected, unflatten
-from crm_core.demo import rest_erp
-from crm_core.demo.rest_erp import Fault, stamps
-from crm_core.demo.rest_erp.schema import CUSTOMERS, IDEMPOTENCY_KEYS
-from crm_core.demo.rest_erp.server import RestErpServer
+from sample_erps import rest_erp
+from sample_erps.rest_erp import Fault, stamps
+from sample_erps.rest_erp.schema import CUSTOMERS, IDEMPOTENCY_KEYS
+from sample_erps.rest_erp.server import RestErpServer
 from schemas.errors import ConfigError, InvalidRecord, RetriableError
 from schemas.source import Decision, WritableSource, WriteOutcome, WriteRequest
 from tests.rest_erp_kit import FAST, connector, erp, erp_db, erp_rows, erp_template

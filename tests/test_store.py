@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select
 from sqlalchemy.exc import StatementError
 
-from crm_core import positions
+from crm_core.pull import positions
 from crm_core.store.db import open_store
 from crm_core.store.tables import POSTGRESQL_ONLY_INDEXES, RECORD_TABLES, metadata
 

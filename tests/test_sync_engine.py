@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from connectors.sql import SqlConnector
-from crm_core import load, runs, state
+from crm_core.ledger import runs
+from crm_core.pull import load, state
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.tables import RECORD_TABLES, quarantine
-from crm_core.sync import SyncEngine
 from tests import shop
 
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import service
-from crm_core.api_keys import Role, create_key
+from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import golden_customers, outbox, source_links
-from crm_core.sync import SyncEngine
 from tests import pushback_kit as kit
 from tests.api_store import AS_OF, demo_copy
 from tests.test_api_serve import _free_port, _wait_for

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.api_keys import Role, create_key
 from crm_core.pushback import submit
 from crm_core.store.tables import RECORD_TABLES, outbox
 from schemas.pushback import FieldOwnership

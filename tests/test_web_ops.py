@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.api_keys import Role, create_key
+from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import source_links
-from crm_core.sync import SyncEngine
 from tests import pushback_kit as kit
 from tests.api_store import demo_copy
 from tests.test_web_pages import _as, _text

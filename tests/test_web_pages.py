@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app, service
 from crm_core.api.web.formats import Formats, zone
 from crm_core.api.web.i18n import EN, MESSAGES, ZH, pick_language
-from crm_core.api_keys import Role, create_key
 from crm_core.store.tables import golden_customers
 from tests.api_store import AS_OF, demo_copy
 

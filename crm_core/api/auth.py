@@ -11,7 +11,7 @@ from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from crm_core.api_keys import ApiKey, Scope, authenticate
+from crm_core.access.api_keys import ApiKey, Scope, authenticate
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from crm_core import airflow_local
 from crm_core.cli.context import open_config, resolve_config_path
 from crm_core.cli.render import console
-from crm_core.dag_plan import plan
+from crm_core.scheduling import local_airflow
+from crm_core.scheduling.dag_plan import plan
 
 HomeOption = Annotated[
     Path | None,
@@ -44,16 +44,16 @@ app = typer.Typer(
 def _env(
     ctx: typer.Context, home: Path | None, project: Path | None, with_secrets: bool = True
 ) -> dict[str, str]:
-    folder = airflow_local.project_dir(project)
-    home = home or Path(os.environ.get("AIRFLOW_HOME") or folder / airflow_local.HOME_NAME)
-    return airflow_local.airflow_env(
+    folder = local_airflow.project_dir(project)
+    home = home or Path(os.environ.get("AIRFLOW_HOME") or folder / local_airflow.HOME_NAME)
+    return local_airflow.airflow_env(
         folder, home, resolve_config_path(ctx, None), with_secrets=with_secrets
     )
 
 
 def _set_pools(ctx: typer.Context, env: dict[str, str]) -> None:
     cfg = open_config(ctx, None)
-    for pool in airflow_local.set_pools(plan(cfg), env):
+    for pool in local_airflow.set_pools(plan(cfg), env):
         console.print(f"pool {pool.name}: {pool.slots} slot(s)")
 
 
@@ -75,10 +75,10 @@ def start(
     env = _env(ctx, home, project)
     console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  CRM_HUB_CONFIG={env['CRM_HUB_CONFIG']}")
     console.print("migrating Airflow's database ...")
-    airflow_local.migrate(env)
+    local_airflow.migrate(env)
     _set_pools(ctx, env)
     console.print("starting airflow standalone (Ctrl-C stops it)")
-    code = airflow_local.run_standalone(env)
+    code = local_airflow.run_standalone(env)
     if code:
         raise typer.Exit(code)
 
@@ -102,7 +102,7 @@ def pools(
 ) -> None:
     """Create or update one pool per source (max_connections slots) and the hub's pool."""
     if as_json:
-        print(json.dumps(airflow_local.pools_json(plan(open_config(ctx, None))), indent=2))
+        print(json.dumps(local_airflow.pools_json(plan(open_config(ctx, None))), indent=2))
         return
     env = _env(ctx, *_options(ctx, home, project))
     _set_pools(ctx, env)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crm_core import api_keys
+from crm_core.access import api_keys
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from schemas.errors import ConfigError

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from connectors import open_source
-from crm_core import ops, positions, runs
 from crm_core.cli import ops_cmd
 from crm_core.cli.context import (
     ConfigOption,
@@ -17,8 +16,10 @@ from crm_core.cli.context import (
 )
 from crm_core.cli.render import console, print_json, progress_printer, results_table, table
 from crm_core.cli.starter import STARTER_CONFIG
+from crm_core.ledger import health, runs
+from crm_core.pull import positions
+from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
-from crm_core.sync import SyncEngine
 from mappings import load_mapping
 from schemas.errors import ConfigError, HubError
 from schemas.settings import redact_url
@@ -126,7 +127,7 @@ def status(
         ops_cmd.report_health(cfg, store, failures, grace, as_json)
         return
     if as_json:
-        print_json([ops.run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
+        print_json([health.run_json(r) for r in runs.list_runs(store, source=source, limit=limit)])
         return
     last = runs.list_runs(store, source=source, last_only=True)
     if not last:
@@ -158,7 +159,7 @@ def status(
                     r["mode"],
                     r["status"],
                     r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
-                    ops_cmd.seconds_text(ops.duration_seconds(r)),
+                    ops_cmd.seconds_text(health.duration_seconds(r)),
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     _quarantined_text(r["rows_quarantined"]),

@@ -13,9 +13,9 @@ import typer
 from sqlalchemy import Engine, select
 
 from crm_core.cli.render import console, progress_printer, results_table
+from crm_core.pull.sync import StreamResult, SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
-from crm_core.sync import StreamResult, SyncEngine
 from schemas.settings import HubConfig, load_config
 
 
@@ -38,8 +38,8 @@ def demo(
     """Three sample back offices (a legacy DB2-style ERP, a modern ERP, a REST API) with
     shared customers: sync them in full, reconcile the customers into golden records,
     change them, and sync and reconcile again, incrementally."""
-    from crm_core.demo import scenario  # the generators load only for the demo
     from crm_core.golden import reconcile
+    from sample_erps import scenario  # the generators load only for the demo
 
     today = date.fromisoformat(as_of) if as_of else date.today()
     workdir = workdir.resolve()
@@ -89,9 +89,10 @@ def demo(
 def _pushed_back(config: HubConfig, store: Engine, workdir: Path, today: date) -> str:
     """Step 6: CRM-side changes written back, one of them meeting a back-office edit,
     then the pull that reads the hub's own writes back."""
-    from crm_core.demo import crm_side, scenario
+    from crm_core.cli import demo_crm_side as crm_side
     from crm_core.pushback import submit
     from crm_core.pushback.deliver import push_back
+    from sample_erps import scenario
 
     erp = scenario.erp_engine(workdir)
     try:
@@ -123,8 +124,8 @@ def _free_port() -> int:
 
 def _reconciled(title: str, result: dict[str, Any], store: Engine, workdir: Path) -> str:
     """What a reconcile run did, and how its clusters score against the demo's truth."""
-    from crm_core.demo import scenario
     from crm_core.identity.scoring import pairwise_scores
+    from sample_erps import scenario
 
     with store.connect() as conn:
         links = conn.execute(

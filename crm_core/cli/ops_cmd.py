@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from crm_core import metrics, ops, positions, runs
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, err_console, print_json, table
+from crm_core.ledger import health, metrics, runs
+from crm_core.pull import positions
 from schemas.settings import HubConfig
 
 FailuresOption = Annotated[
@@ -50,9 +51,9 @@ def runs_cmd(
         )
         raise typer.Exit(2)
     _cfg, store = open_config_and_store(ctx, config)
-    rows = ops.history(store, source=source, stream=stream, status=status, limit=limit)
+    rows = health.history(store, source=source, stream=stream, status=status, limit=limit)
     if as_json:
-        print_json([ops.run_json(r) for r in rows])
+        print_json([health.run_json(r) for r in rows])
         return
     if not rows:
         console.print("no runs match")
@@ -82,7 +83,7 @@ def runs_cmd(
                     r["mode"],
                     r["status"],
                     _when(r["started_at"]),
-                    seconds_text(ops.duration_seconds(r)),
+                    seconds_text(health.duration_seconds(r)),
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     f"{r['rows_quarantined']:,}",
@@ -106,7 +107,7 @@ def metrics_cmd(
 
 def report_health(cfg: HubConfig, store: object, failures: int, grace: int, as_json: bool) -> None:
     """Print the health of every stream; exit 1 when any has a problem (a monitoring check)."""
-    report = ops.health(cfg, store, failures=failures, grace=timedelta(minutes=grace))  # type: ignore[arg-type]
+    report = health.health(cfg, store, failures=failures, grace=timedelta(minutes=grace))  # type: ignore[arg-type]
     bad = [h for h in report if not h.ok]
     if as_json:
         print_json(

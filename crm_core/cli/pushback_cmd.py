@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
-from crm_core.actors import who
+from crm_core.access.actors import who
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from crm_core.pushback import conflicts as conflict_ops

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from crm_core import quarantine_review as review
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
-from crm_core.sync import SyncEngine
+from crm_core.pull import quarantine_review as review
+from crm_core.pull.sync import SyncEngine
 from schemas.errors import ConfigError
 
 app = typer.Typer(

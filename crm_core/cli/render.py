@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from crm_core.sync import StreamResult
+from crm_core.pull.sync import StreamResult
 
 # Piped output (logs, CI, `| less`) is not cut at 80 columns.
 PIPED_WIDTH = 160

@@ -20,9 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from crm_core import changes
-from crm_core.dag_plan import HUB_SOURCE, RECONCILE
-from crm_core.golden import constraints, features_cache, matching
+from crm_core.golden import constraints, features_cache, matching, stocktake
 from crm_core.golden.ids import IdSequence, Record, assign
 from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.stewardship import in_force
@@ -34,7 +32,8 @@ from crm_core.golden.store_io import (
     surviving_id,
 )
 from crm_core.identity import MatchConfig, load_match_config
-from crm_core.runs import SUCCESS, RunCounts, finish_run, record_progress, start_run
+from crm_core.ledger.names import HUB_SOURCE, RECONCILE
+from crm_core.ledger.runs import SUCCESS, RunCounts, finish_run, record_progress, start_run
 from crm_core.store.tables import golden_customers, golden_match_models, runs, source_links
 from schemas.reconcile import ReconcileConfig
 
@@ -70,12 +69,12 @@ def reconcile(
     match_config: MatchConfig | None = None,
 ) -> dict[str, Any]:
     """Run reconciliation as a ledger run (mode ``reconcile``); return what changed in the
-    store since the previous run (see :func:`crm_core.changes.count_changes`) and what
+    store since the previous run (see :func:`crm_core.golden.stocktake.count_changes`) and what
     this one did (:class:`Outcome`)."""
     run_id = start_run(store, HUB_SOURCE, RECONCILE, "customers", RECONCILE)
     counts = RunCounts()
     try:
-        stock = changes.count_changes(store, run_id, counts)
+        stock = stocktake.count_changes(store, run_id, counts)
         config = match_config or load_match_config(settings.match_rules)
         outcome = _reconcile(store, settings, config, run_id, full)
         counts.rows_loaded = outcome.golden_created + outcome.golden_updated

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from crm_core.actors import who
+from crm_core.access.actors import who
 from crm_core.golden.constraints import ACTIONS, MERGE, PIN, UNMERGE, UNPIN, Action
 from crm_core.golden.ids import IdSequence
 from crm_core.golden.records import mark_merged, rebuild

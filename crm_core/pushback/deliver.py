@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from connectors import open_source
-from crm_core import runs
-from crm_core.dag_plan import HUB_SOURCE, PUSH_BACK
+from crm_core.ledger import runs
+from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
 from crm_core.pushback.batch import ChunkState
 from crm_core.pushback.failpoints import failpoint

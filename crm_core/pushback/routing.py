@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from crm_core import filecache
+from crm_core.pull import filecache
 from crm_core.pushback.errors import ChangeRejected
 from crm_core.store.tables import RECORD_TABLES, source_links
 from mappings import compile_mapping, load_mapping

@@ -209,7 +209,7 @@ golden_match_features = Table(
     Column("features", Text, nullable=False),
 )
 
-#: API keys of the HTTP API: only a hash of each key is kept (see crm_core.api_keys)
+#: API keys of the HTTP API: only a hash of each key is kept (see crm_core.access.api_keys)
 api_keys = Table(
     "hub_api_keys",
     metadata,

@@ -17,11 +17,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
-from crm_core.api_keys import ApiKey, Scope
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
 from crm_core.pushback.conflicts import list_conflicts
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import AsOf, CustomerId, Limit, Offset, today, with_next
@@ -22,7 +23,6 @@ from crm_core.api.service.views import (
     Page,
     ReceivablesView,
 )
-from crm_core.api_keys import Scope
 from schemas.model import OrderStatus
 
 customers = APIRouter(

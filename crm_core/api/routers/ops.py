@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from crm_core import __version__, metrics
+from crm_core import __version__
+from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import Limit, Name, Offset, with_next
 from crm_core.api.problems import documented
 from crm_core.api.service.views import Health, Page, QuarantineRow, RunDetail, RunView
-from crm_core.api_keys import Scope
+from crm_core.ledger import metrics
 
 ops = APIRouter(
     tags=["ops"],

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented
-from crm_core.api_keys import ApiKey, Scope
 from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
 from schemas.errors import HubError
 

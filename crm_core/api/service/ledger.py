@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from crm_core import ops
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.service.views import Page, QuarantineRow, RunDetail, RunView
+from crm_core.ledger import health
 from crm_core.store.tables import quarantine, runs
 
 
 def _run(row: dict[str, Any]) -> dict[str, Any]:
-    data = ops.run_json(row)
+    data = health.run_json(row)
     data.pop("checks", None)  # in the run's detail only
     data["watermark"] = data["watermark"] if data["watermark"] not in ("", "-") else None
     return data

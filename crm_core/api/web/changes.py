@@ -19,11 +19,11 @@ from babel.numbers import NumberFormatError, parse_decimal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.problems import refusal_status
 from crm_core.api.web.formats import BABEL_LOCALES
 from crm_core.api.web.i18n import labeller, role_name, translator
 from crm_core.api.web.pages import ID, Lang, caller, customer_response, language, to_login
-from crm_core.api_keys import ApiKey, Scope
 from crm_core.pushback import submit
 from schemas.errors import HubError
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.web.pages import Lang, caller, forbidden, render, to_login
-from crm_core.api_keys import Scope
 from crm_core.pushback.conflicts import OPEN, RESOLVED, list_conflicts
 from crm_core.pushback.outbox import list_changes
 from crm_core.pushback.submit import FAILED

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from crm_core.access.api_keys import ApiKey, Scope, authenticate
 from crm_core.api import service
 from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
@@ -29,7 +30,6 @@ from crm_core.api.web.i18n import (
     role_name,
     translator,
 )
-from crm_core.api_keys import ApiKey, Scope, authenticate
 from crm_core.golden import pin
 from schemas.errors import HubError
 from schemas.reconcile import GOLDEN_FIELDS

@@ -1,0 +1,187 @@
+"""API keys of the HTTP API: roles, what each role may see, and keys kept only as hashes.
+
+A key reads ``crmhub_<key id>_<secret>``. The key id is public (``apikey list`` shows it,
+the store finds the key's row by it); the secret is 256 random bits and is shown once,
+when the key is made. The store keeps the SHA-256 of the whole key: a slow password hash
+buys nothing against guessing a 256-bit random value, and it would cost every request
+tens of milliseconds. Keys are compared in constant time. Nothing here imports FastAPI:
+the CLI manages keys without the ``api`` extra installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from crm_core.access.actors import who
+from crm_core.store.tables import api_keys
+from schemas.errors import ConfigError
+
+PREFIX = "crmhub"
+_KEY = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")
+
+
+class Role(StrEnum):
+    """Who holds a key."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    FINANCE = "finance"
+    OPS = "ops"
+    ADMIN = "admin"
+
+
+class Scope(StrEnum):
+    """What a request reads or does."""
+
+    #: the golden record, orders, inventory, insights
+    CUSTOMERS = "customers"
+    #: credit and receivables
+    FINANCE = "finance"
+    #: runs, quarantine, metrics
+    OPS = "ops"
+    #: submitting CRM-side changes (push-back)
+    CHANGES = "changes"
+
+
+GRANTS: dict[Role, frozenset[Scope]] = {
+    Role.VIEWER: frozenset({Scope.CUSTOMERS}),
+    Role.EDITOR: frozenset({Scope.CUSTOMERS, Scope.CHANGES}),
+    Role.FINANCE: frozenset({Scope.CUSTOMERS, Scope.FINANCE}),
+    Role.OPS: frozenset({Scope.OPS}),
+    Role.ADMIN: frozenset(Scope),
+}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as the store knows it (never the secret)."""
+
+    key_id: str
+    name: str
+    role: Role
+    created_at: datetime
+    created_by: str | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    def allows(self, scope: Scope) -> bool:
+        """Whether this key's role grants ``scope``."""
+        return scope in GRANTS[self.role]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        return {
+            "key_id": self.key_id,
+            "name": self.name,
+            "role": str(self.role),
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "revoked_at": self.revoked_at,
+            "revoked_by": self.revoked_by,
+        }
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _row(row: Any) -> ApiKey:
+    return ApiKey(
+        key_id=row.key_id,
+        name=row.name,
+        role=Role(row.role),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        revoked_at=row.revoked_at,
+        revoked_by=row.revoked_by,
+    )
+
+
+def parse_role(value: str) -> Role:
+    """The role named ``value``; a ConfigError listing the roles otherwise."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise ConfigError(
+            f"unknown role {value!r}: use one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def create_key(
+    store: Engine, role: Role | str, name: str | None = None, by: str | None = None
+) -> tuple[ApiKey, str]:
+    """Make a key for ``role``; return it and its secret text (shown once, never stored)."""
+    role = parse_role(role) if isinstance(role, str) else role
+    key_id = secrets.token_hex(6)
+    key = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    info = ApiKey(
+        key_id=key_id,
+        name=(name or "").strip()[:200] or f"{role.value} key",
+        role=role,
+        created_at=datetime.now(UTC),
+        created_by=who(by),
+    )
+    with store.begin() as conn:
+        conn.execute(
+            api_keys.insert().values(
+                key_id=info.key_id,
+                name=info.name,
+                role=info.role.value,
+                key_hash=_digest(key),
+                created_at=info.created_at,
+                created_by=info.created_by,
+            )
+        )
+    return info, key
+
+
+def list_keys(store: Engine, include_revoked: bool = False) -> list[ApiKey]:
+    """Keys, oldest first; revoked ones only when asked."""
+    stmt = select(api_keys).order_by(api_keys.c.id)
+    if not include_revoked:
+        stmt = stmt.where(api_keys.c.revoked_at.is_(None))
+    with store.connect() as conn:
+        return [_row(r) for r in conn.execute(stmt)]
+
+
+def revoke_key(store: Engine, key_id: str, by: str | None = None) -> ApiKey:
+    """Revoke the key ``key_id`` (its public id, or the whole key); at once, for good."""
+    match = _KEY.match(key_id.strip())
+    key_id = match.group(1) if match else key_id.strip()
+    with store.begin() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        if row is None:
+            raise ConfigError(f"no API key {key_id!r} (see 'crm-hub apikey list')")
+        if row.revoked_at is not None:
+            raise ConfigError(f"API key {key_id} was revoked already, at {row.revoked_at}")
+        conn.execute(
+            update(api_keys)
+            .where(api_keys.c.key_id == key_id)
+            .values(revoked_at=datetime.now(UTC), revoked_by=who(by))
+        )
+        return _row(conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).one())
+
+
+def authenticate(store: Engine, presented: str) -> ApiKey | None:
+    """The key ``presented`` is, if it is a valid key that is not revoked; else None."""
+    match = _KEY.match(presented.strip())
+    if not match:
+        return None
+    with store.connect() as conn:
+        row = conn.execute(
+            select(api_keys).where(
+                api_keys.c.key_id == match.group(1), api_keys.c.revoked_at.is_(None)
+            )
+        ).first()
+    if row is None or not hmac.compare_digest(row.key_hash, _digest(presented.strip())):
+        return None
+    return _row(row)

@@ -1,0 +1,49 @@
+"""Per-stream state: the position after which the next incremental read starts.
+
+The engine writes it in the same transaction as the batch it describes, so the store
+never claims to have loaded rows it has not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from crm_core.pull import positions
+from crm_core.store.tables import stream_state
+
+
+def get_position(conn: Connection, source: str, stream: str) -> tuple[Any, ...] | None:
+    """The saved position of a stream, or None when it was never loaded."""
+    row = conn.execute(
+        select(stream_state.c.position).where(
+            stream_state.c.source == source, stream_state.c.stream == stream
+        )
+    ).first()
+    return positions.decode(row.position) if row else None
+
+
+def set_position(
+    conn: Connection, source: str, stream: str, position: Sequence[Any], run_id: int | None
+) -> None:
+    """Save a stream's position (insert or replace)."""
+    values = {
+        "position": positions.encode(position),
+        "run_id": run_id,
+        "updated_at": datetime.now(UTC),
+    }
+    where = (stream_state.c.source == source, stream_state.c.stream == stream)
+    updated = conn.execute(stream_state.update().where(*where).values(**values)).rowcount
+    if not updated:
+        conn.execute(stream_state.insert().values(source=source, stream=stream, **values))
+
+
+def reset(conn: Connection, source: str, stream: str | None = None) -> None:
+    """Forget positions, so the next run reads from the beginning."""
+    stmt = delete(stream_state).where(stream_state.c.source == source)
+    if stream is not None:
+        stmt = stmt.where(stream_state.c.stream == stream)
+    conn.execute(stmt)

@@ -1,0 +1,253 @@
+"""The sync engine: read each stream from its saved position, map, load, advance.
+
+For every batch, in one store transaction: upsert the mapped rows by key, quarantine the
+rejected ones, save the position of the batch's last row, update the run's counts. A crash
+between batches therefore loses nothing and duplicates nothing: the next run starts after
+the last committed batch, and loads are upserts anyway (which is also what lets a large
+batch on PostgreSQL be shared with other connections, see :mod:`crm_core.pull.load`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from connectors import open_source
+from crm_core.ledger import runs
+from crm_core.pull import filecache, heap, positions, state
+from crm_core.pull.contracts import CheckOutcome, ContractChecker
+from crm_core.pull.load import Loader, Spread, has_rows, known_keys
+from crm_core.pull.prefetch import Prefetch
+from crm_core.pull.quarantine import quarantine_rows
+from crm_core.pushback import echo
+from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
+from schemas.contract import Reference, contract_path, load_contract
+from schemas.errors import FatalSyncError, HubError, RetriableError
+from schemas.settings import HubConfig
+from schemas.source import Source, StreamSpec
+
+log = logging.getLogger("crm_hub.sync")
+
+MIN_ROWS_FOR_THRESHOLD = 20
+#: Batches read and mapped ahead of the one being loaded (see :mod:`crm_core.pull.prefetch`).
+PREFETCH_DEPTH = 2
+
+
+@dataclass
+class StreamResult:
+    """The outcome of syncing one stream."""
+
+    source: str
+    stream: str
+    entity: str
+    mode: str
+    run_id: int | None = None
+    status: str = runs.RUNNING
+    counts: runs.RunCounts = field(default_factory=runs.RunCounts)
+    seconds: float = 0.0
+    error: str | None = None
+    retriable: bool = False
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows read per second of wall time."""
+        return self.counts.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[StreamResult], None]
+
+
+class SyncEngine:
+    """Runs syncs of the sources a config declares into the store."""
+
+    def __init__(self, config: HubConfig, store: Engine) -> None:
+        self.config = config
+        self.store = store
+
+    def mapping_for(self, source: str) -> CompiledMapping:
+        """The compiled mapping of a source (parsed and compiled once per process and
+        version of the file, see :mod:`crm_core.pull.filecache`)."""
+        path = self.config.source(source).mapping
+        return filecache.cached("mapping", path, lambda: compile_mapping(load_mapping(path)))
+
+    def _note_schema(
+        self, source: str, stream: str, columns: list[str], checks: dict[str, Any]
+    ) -> None:
+        """Record the columns the source sent, and any change since the last run: a new or
+        vanished column is schema drift, reported (a vanished mapped column fails the
+        mapping itself)."""
+        checks["columns"] = list(columns)
+        before = runs.last_columns(self.store, source, stream)
+        if before is None:
+            return
+        added = [c for c in columns if c not in before]
+        removed = [c for c in before if c not in columns]
+        if added or removed:
+            checks["schema_drift"] = {"added": added, "removed": removed}
+            log.warning(
+                "%s.%s: schema drift: the source %s",
+                source,
+                stream,
+                "; ".join(
+                    part
+                    for part in (
+                        f"has new column(s) {', '.join(added)}" if added else "",
+                        f"no longer has {', '.join(removed)}" if removed else "",
+                    )
+                    if part
+                ),
+            )
+
+    def checker_for(self, entity: str, source: str) -> ContractChecker | None:
+        """The contract checker of an entity's stream from ``source`` (None if switched off
+        or the entity has no contract); references resolve against this store."""
+        if not self.config.defaults.contracts:
+            return None
+        folder = self.config.contracts_folder()
+        contract = filecache.cached(
+            "contract", contract_path(entity, folder), lambda: load_contract(entity, folder)
+        )
+        if contract is None:
+            return None
+
+        def store_keys(ref: Reference, values: list[Any]) -> pl.Series | None:
+            return known_keys(self.store, ref.entity, ref.field, source, values)
+
+        return ContractChecker(contract, store_keys, engine=self.config.defaults.contracts_engine)
+
+    def sync_source(
+        self,
+        source_name: str,
+        streams: Iterable[str] | None = None,
+        full_refresh: bool = False,
+        progress: Progress | None = None,
+    ) -> list[StreamResult]:
+        """Sync the given (default: all enabled) streams of one source, in config order."""
+        heap.freeze_startup()
+        cfg = self.config.source(source_name)
+        mapping = self.mapping_for(source_name)
+        source = open_source(source_name, cfg, self.config.base_dir)
+        try:
+            wanted = list(streams) if streams else [s.name for s in source.streams()]
+            specs = [source.stream(name) for name in wanted]  # type: ignore[attr-defined]
+            return [
+                self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
+            ]
+        finally:
+            source.close()
+
+    def sync_stream(
+        self,
+        source: Source,
+        mapping: CompiledMapping,
+        spec: StreamSpec,
+        full_refresh: bool = False,
+        progress: Progress | None = None,
+    ) -> StreamResult:
+        """Sync one stream; failures are recorded in the run ledger and returned, not raised."""
+        compiled = mapping.stream(spec.name)
+        with self.store.connect() as conn:
+            since = None if full_refresh else state.get_position(conn, source.name, spec.name)
+        mode = "incremental" if spec.incremental and since is not None else "full"
+        result = StreamResult(source.name, spec.name, compiled.entity.name, mode)
+        batch_size = self.config.batch_size(source.name, spec.name)
+        checker = self.checker_for(compiled.entity.name, source.name)
+
+        def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
+            for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
+                mapped = compiled.apply(raw)
+                outcome = checker.check(mapped.records) if checker is not None else None
+                if outcome is not None:
+                    mapped = mapped.reject(raw, outcome.failed_rows)
+                yield raw, mapped, outcome
+
+        # the source connects and runs its query while the run is opened in the store
+        ahead = Prefetch(batches, PREFETCH_DEPTH)
+        try:
+            result.run_id = runs.start_run(self.store, source.name, spec.name, result.entity, mode)
+            started = time.perf_counter()
+            threshold = self.config.defaults.quarantine_threshold
+            counts = result.counts
+            with self.store.connect() as conn:
+                fresh = not has_rows(conn, compiled.entity.name, source.name)
+            loader = Loader(
+                compiled.entity.name,
+                source.name,
+                result.run_id,
+                append=fresh,
+                spread=Spread(self.store, self.config.store.load_connections),
+            )
+            echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
+        except BaseException:
+            ahead.close()
+            raise
+        if checker is not None:
+            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
+        try:
+            for raw, mapped, outcome in ahead:
+                if counts.batches == 0:
+                    self._note_schema(source.name, spec.name, raw.columns, counts.checks)
+                if outcome is not None:
+                    _count_checks(counts.checks, outcome)
+                bad = counts.rows_quarantined + mapped.reject_count
+                seen = counts.rows_read + raw.height
+                if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
+                    raise FatalSyncError(
+                        f"{bad} of {seen} rows failed the mapping or the contract, more than "
+                        f"the threshold "
+                        f"of {threshold:.0%}; the stream stopped before loading this batch. "
+                        f"First reason: {mapped.rejects.get_column('_reason')[0]}"
+                    )
+                last = raw.select(list(spec.order_by)).row(-1)
+                with self.store.begin() as conn:
+                    counts.rows_loaded += loader.load(conn, mapped.records)
+                    counts.rows_quarantined += quarantine_rows(
+                        conn,
+                        source.name,
+                        spec.name,
+                        mapped.rejects,
+                        spec.primary_key,
+                        result.run_id,
+                    )
+                    if echoes:
+                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
+                            conn, echoes, mapped.records, result.run_id
+                        )
+                    counts.rows_read += raw.height
+                    counts.batches += 1
+                    if spec.incremental:
+                        state.set_position(conn, source.name, spec.name, last, result.run_id)
+                    runs.record_progress(conn, result.run_id, counts, positions.encode(last))
+                result.seconds = time.perf_counter() - started
+                if progress:
+                    progress(result)
+        except RetriableError as exc:
+            result.error, result.retriable = str(exc), True
+        except HubError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
+            result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            ahead.close()  # stops the reader thread and closes the source's cursor
+            if loader.spread is not None:
+                loader.spread.close()
+        result.seconds = time.perf_counter() - started
+        result.status = runs.FAILED if result.error else runs.SUCCESS
+        runs.finish_run(self.store, result.run_id, counts, result.error)
+        if progress:
+            progress(result)
+        return result
+
+
+def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:
+    """Add one batch's contract outcome to the run's totals."""
+    failed = checks.setdefault("failed", {})
+    for check, n in outcome.failures.items():
+        failed[check] = failed.get(check, 0) + n
+    checks["seconds"] = round(checks.get("seconds", 0.0) + outcome.seconds, 3)

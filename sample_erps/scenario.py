@@ -1,0 +1,248 @@
+"""The demo's files: three sample back offices, their mappings and a config, in one folder.
+
+- ``legacy_erp``: a BPCS / JD Edwards style system as on DB2 for i (SQLite file here),
+- ``modern_erp``: an Odoo-like system as on MariaDB or PostgreSQL (SQLite file here; in
+  production it is read over ODBC),
+- ``rest_erp``: a system that only has an HTTP API, served on loopback while the demo runs.
+
+All three draw their customers from one universe of true customers, so many customers are
+in two or three systems, spelled the way each system's users type them; ``truth.csv`` says
+which records are truly the same customer, so the reconciliation can be scored.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+
+from sample_erps import legacy_erp, modern_erp, rest_erp, universe
+from sample_erps.rest_erp.server import RestErpServer
+
+SOURCE = "legacy_erp"
+SOURCES = ("legacy_erp", "modern_erp", "rest_erp")
+CONFIG_NAME = "crm-hub.yaml"
+ERP_DB = "legacy_erp.db"
+STORE_DB = "crm-hub.db"
+TRUTH = "truth.csv"
+#: The REST ERP's port in the written config (``python -m sample_erps.rest_erp serve``
+#: serves it there again after the demo).
+REST_PORT = 8766
+#: Each system's data generator: create_schema, generate and apply_changes.
+GENERATORS: dict[str, Any] = {
+    "legacy_erp": legacy_erp,
+    "modern_erp": modern_erp,
+    "rest_erp": rest_erp,
+}
+
+DEMO_CONFIG = """\
+# Written by 'crm-hub demo'. The sample ERPs are SQLite files here; real ones are reached
+# with url_env naming an environment variable that holds the URL (and its password).
+store:
+  url: sqlite:///{store}
+
+defaults:
+  batch_size: 10000
+
+{push_back}
+sources:
+{sources}"""
+
+PUSH_BACK = """\
+# CRM-side changes (crm-hub change ..., the API's POST/PATCH) and where they are written:
+# the CRM owns contact data and writes it to every system that keeps a copy; the legacy
+# ERP owns credit limits and books concessions (the CRM requests them).
+push_back:
+  max_attempts: 5
+  backoff_seconds: 30
+  schedule: "* * * * *"
+  ownership:
+    customers:
+      fields:
+        email: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        phone: {{owner: crm, targets: [{contact_targets}], on_conflict: manual}}
+        street: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        street2: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        city: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        region: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        postcode: {{owner: crm, targets: [{contact_targets}], on_conflict: newest_wins}}
+        name: {{owner: legacy_erp}}
+        tax_id: {{owner: legacy_erp}}
+      create_in: [legacy_erp]
+    credit:
+      fields:
+        credit_limit: {{owner: legacy_erp, crm: request, on_conflict: owner_wins}}
+        on_hold: {{owner: legacy_erp}}
+    concessions:
+      fields:
+        "*": {{owner: legacy_erp, crm: request, on_conflict: manual}}
+"""
+
+LEGACY_SOURCE = """\
+  legacy_erp:
+    kind: sql
+    url: sqlite:///legacy_erp.db
+    mapping: mappings/legacy_erp.yaml
+    schedule: "*/15 * * * *"
+    streams:
+      customers: {{table: RCM, primary_key: [CCUST], cursor: [CCHGD, CCHGT]}}
+      orders: {{table: ECH, primary_key: [HORD], cursor: [HCHGD, HCHGT]}}
+      order_lines: {{table: ECL, primary_key: [LORD, LLINE], cursor: [LCHGD, LCHGT]}}
+      inventory: {{table: ILI, primary_key: [LPROD, LWHS], cursor: [LCHGD, LCHGT]}}
+      credit: {{table: RCR, primary_key: [CCUST], cursor: [CCHGD, CCHGT]}}
+      invoices: {{table: RAR, primary_key: [RINVN], cursor: [RCHGD, RCHGT]}}
+      payments: {{table: RPY, primary_key: [PPAYN], cursor: [PCHGD, PCHGT]}}
+      concessions: {{table: RCN, primary_key: [NREF], cursor: [NCHGD, NCHGT]}}
+"""
+
+MODERN_SOURCE = """\
+  # in production: kind: odbc, with the driver's connection string in url_env
+  modern_erp:
+    kind: sql
+    url: sqlite:///modern_erp.db
+    mapping: mappings/modern_erp.yaml
+    schedule: "*/30 * * * *"
+    streams:
+{modern_streams}
+"""
+
+REST_SOURCE = """\
+  # served by the demo while it runs; again later with:
+  #   python -m sample_erps.rest_erp serve --db rest_erp.db --port {rest_port}
+{rest_source}"""
+
+
+def _modern_streams() -> str:
+    return "\n".join(
+        f"      {name}: {{table: {table}, primary_key: {list(pk)}, cursor: {list(cursor)}}}"
+        for name, (table, pk, cursor) in modern_erp.STREAMS.items()
+    ).replace("'", "")
+
+
+def _contact_targets(systems: tuple[str, ...]) -> list[str]:
+    """The sample systems the demo writes CRM contact changes to: the databases (the REST
+    ERP's write path is exercised by its own tests and the benchmark)."""
+    return [s for s in systems if s in ("legacy_erp", "modern_erp")]
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _engine(workdir: Path, source: str) -> Engine:
+    return create_engine(f"sqlite:///{workdir / f'{source}.db'}")
+
+
+def erp_engine(workdir: Path) -> Engine:
+    """An engine on the demo's legacy sample ERP."""
+    return _engine(workdir, "legacy_erp")
+
+
+def sizes(customers: int) -> dict[str, int]:
+    """Customers per system: the legacy ERP is the big one."""
+    return {
+        "legacy_erp": customers,
+        "modern_erp": max(5, customers // 2),
+        "rest_erp": max(5, customers // 3),
+    }
+
+
+def prepare(
+    workdir: Path,
+    *,
+    seed: int,
+    customers: int,
+    as_of: date,
+    systems: tuple[str, ...] = ("legacy_erp",),
+    rest_port: int = REST_PORT,
+) -> dict[str, dict[str, int]]:
+    """Create (or recreate) the sample ERPs named in ``systems`` (of :data:`SOURCES`), their
+    mappings, the config and truth.csv in ``workdir``; return the rows written per system
+    and table."""
+    unknown = [s for s in systems if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown sample systems {unknown} (known: {', '.join(SOURCES)})")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in (*SOURCES, "crm-hub"):
+        _remove_sqlite(workdir / f"{name}.db")
+    (workdir / "mappings").mkdir(exist_ok=True)
+    for source in systems:
+        text = files("mappings").joinpath(f"{source}.yaml").read_text(encoding="utf-8")
+        (workdir / "mappings" / f"{source}.yaml").write_text(text, encoding="utf-8")
+    blocks = {
+        "legacy_erp": LEGACY_SOURCE.format(),
+        "modern_erp": MODERN_SOURCE.format(modern_streams=_modern_streams()),
+        "rest_erp": REST_SOURCE.format(
+            rest_port=rest_port,
+            rest_source=rest_erp.source_config(f"http://127.0.0.1:{rest_port}/api/v1"),
+        ),
+    }
+    (workdir / CONFIG_NAME).write_text(
+        DEMO_CONFIG.format(
+            store=STORE_DB,
+            sources="\n".join(blocks[s] for s in systems),
+            push_back=PUSH_BACK.format(contact_targets=", ".join(_contact_targets(systems)))
+            if "legacy_erp" in systems
+            else "",
+        ),
+        encoding="utf-8",
+    )
+    people = universe.build(seed, 2 * customers)
+    counts: dict[str, dict[str, int]] = {}
+    truth: list[tuple[str, str, str]] = []
+    for source in systems:
+        module = GENERATORS[source]
+        engine = _engine(workdir, source)
+        found: list[tuple[str, str]] = []
+        try:
+            module.create_schema(engine)
+            counts[source] = module.generate(
+                engine,
+                seed=seed,
+                as_of=as_of,
+                customers=sizes(customers)[source],
+                population=people,
+                truth=found,
+            )
+        finally:
+            engine.dispose()
+        truth.extend((source, key, true_id) for key, true_id in found)
+    with (workdir / TRUTH).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source", "customer_id", "true_id"])
+        writer.writerows(truth)
+    return counts
+
+
+def read_truth(workdir: Path) -> list[tuple[tuple[str, str], str]]:
+    """truth.csv as ((source, customer_id), true id) pairs."""
+    with (workdir / TRUTH).open(encoding="utf-8") as f:
+        return [((r["source"], r["customer_id"]), r["true_id"]) for r in csv.DictReader(f)]
+
+
+@contextmanager
+def rest_server(workdir: Path, port: int = REST_PORT) -> Iterator[RestErpServer]:
+    """The REST sample ERP served on loopback for the duration of a ``with`` block."""
+    with rest_erp.serve(workdir / "rest_erp.db", port=port) as server:
+        yield server
+
+
+def change(workdir: Path, *, seed: int, as_of: date) -> dict[str, dict[str, int]]:
+    """Apply a day of back-office activity to every sample ERP in ``workdir``."""
+    out = {}
+    for offset, (source, module) in enumerate(GENERATORS.items()):
+        if not (workdir / f"{source}.db").exists():
+            continue
+        engine = _engine(workdir, source)
+        try:
+            out[source] = module.apply_changes(engine, seed=seed + 1 + offset, as_of=as_of)
+        finally:
+            engine.dispose()
+    return out
