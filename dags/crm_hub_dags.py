@@ -10,8 +10,9 @@
 Thin on purpose: :mod:`crm_core.scheduling.dag_plan` decides names, schedules, pools,
 retries and timeouts, and each task calls one ``crm_core.scheduling.jobs`` function. Only here
 do the hub's errors become Airflow's: a ``RetriableError`` is retried with exponential
-backoff, any other hub error fails the task at once. Secrets come from the workers' environment, or from Airflow
-Variables named like the environment variables the config names (``url_env``).
+backoff, any other hub error fails the task at once. Secrets come from the workers'
+environment, or from Airflow Variables named like the environment variables the config names
+(``url_env``).
 """
 
 from __future__ import annotations
