@@ -4,10 +4,9 @@ against the store's hashed keys, the key's role against the scope of the route."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -47,11 +46,12 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
 
 def reject_unknown_query(request: Request) -> None:
     """422 for query parameters the route does not take (a typo should not silently
-    return everything)."""
+    return everything). The route's parameters are read from the app's own OpenAPI
+    document, FastAPI's public account of them."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = {p.alias for p in get_flat_dependant(route.dependant).query_params}
+    known = query_parameters(request.app.openapi(), route.path_format, request.method)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         from fastapi.exceptions import RequestValidationError
@@ -62,3 +62,9 @@ def reject_unknown_query(request: Request) -> None:
                 for name in unknown[:10]
             ]
         )
+
+
+def query_parameters(openapi: dict[str, Any], path: str, method: str) -> frozenset[str]:
+    """The query parameters an OpenAPI document declares for one operation."""
+    operation = openapi.get("paths", {}).get(path, {}).get(method.lower(), {})
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")

@@ -26,7 +26,7 @@ from crm_core.scheduling.dag_plan import HubPlan, PoolSpec
 from schemas.errors import ConfigError
 
 #: Where a source checkout keeps airflow.cfg and dags/ (an editable install's root).
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 HOME_NAME = "airflow-home"
 SECRETS_FILE = "crm-hub-airflow-secrets.json"
 #: Settings Airflow's processes must share, and the environment variables that set them.
