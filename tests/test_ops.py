@@ -255,7 +255,7 @@ def test_standalone_is_stopped_with_one_sigint(tmp_path: Path) -> None:
     fake.write_text(FAKE_AIRFLOW, encoding="utf-8")
     fake.chmod(0o755)
     code = (
-        "import os, sys; from crm_core import local_airflow as a; "
+        "import os, sys; from crm_core.scheduling import local_airflow as a; "
         "sys.exit(a.run_standalone(os.environ))"
     )
     proc = subprocess.Popen(
