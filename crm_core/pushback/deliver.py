@@ -33,23 +33,17 @@ from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
 from crm_core.pushback.batch import ChunkState
 from crm_core.pushback.failpoints import failpoint
-from crm_core.pushback.submit import CANCELLED, CONFLICT, DELIVERED, FAILED, PENDING
 from crm_core.pushback.values import jsonable, same, typed
 from crm_core.store.tables import outbox
 from mappings.compile import CompiledStream
 from mappings.inverse import read_values, to_source
 from schemas.errors import HubError, MappingError, RetriableError
-from schemas.pushback import CRM
+from schemas.pushback import CRM, FINISHED_DELIVERIES, UNFINISHED_CHANGES, ConflictState, PushState
 from schemas.settings import HubConfig
 from schemas.source import Decision, Source, WritableSource, WriteRequest
 
 log = logging.getLogger("crm_hub.pushback")
 
-#: Delivery states: written by this run or an earlier attempt, found already there,
-#: settled by a conflict policy in the target's favour, waiting for a person, to be
-#: written regardless of the target's value (a conflict resolved for the CRM side)
-APPLIED, DONE, SKIPPED, FORCE = "applied", "done", "skipped", "force"
-FINISHED = (APPLIED, DONE, SKIPPED, CANCELLED)
 #: Changes whose store state is read and recorded together (see crm_core.pushback.batch).
 CHUNK = 200
 #: Database kinds whose records carry the hub's change stamp when it writes them.
@@ -209,7 +203,7 @@ class PushBack:
             rows = conn.execute(
                 select(outbox)
                 .where(
-                    outbox.c.state == PENDING,
+                    outbox.c.state == PushState.PENDING,
                     or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
                 )
                 .order_by(outbox.c.id)
@@ -228,7 +222,7 @@ class PushBack:
                     select(outbox.c.golden_id, outbox.c.id)
                     .where(
                         outbox.c.golden_id.in_(part),
-                        outbox.c.state.in_((PENDING, CONFLICT, FAILED)),
+                        outbox.c.state.in_(UNFINISHED_CHANGES),
                     )
                     .order_by(outbox.c.id)
                 )
@@ -257,7 +251,7 @@ class PushBack:
                             result.waiting += 1  # an earlier change of this customer first
                             continue
                         state = self.deliver(change, result, chunk)
-                        if state in (DELIVERED, CANCELLED) and earlier:
+                        if state in (PushState.DELIVERED, PushState.CANCELLED) and earlier:
                             earlier.remove(change["id"])
                 finally:
                     chunk.flush()
@@ -282,7 +276,7 @@ class PushBack:
         deliveries = chunk.deliveries.get(change["change_id"], [])
         transient = False
         for delivery in deliveries:
-            if delivery["state"] not in (PENDING, FORCE):
+            if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
                 continue
             try:
                 values, conflicting = self._deliver_one(change, delivery, result, chunk)
@@ -333,7 +327,7 @@ class PushBack:
             rules={f: self.config.push_back.rule(entity, f) for f in fields},
             created_at=change["created_at"],
             create=create,
-            force=delivery["state"] == FORCE,
+            force=delivery["state"] == PushState.FORCE,
         )
         raw = to_source(stream, to_write)
         stamp = stream.spec.fields.get("updated_at")
@@ -360,7 +354,7 @@ class PushBack:
             else:
                 result.already_applied += 1
             values.update(
-                state=APPLIED if outcome.decision == "write" else DONE,
+                state=PushState.APPLIED if outcome.decision == "write" else PushState.DONE,
                 written={f: jsonable(v) for f, v in new.items()},
                 written_at=now,
             )
@@ -371,7 +365,7 @@ class PushBack:
             attempt.diverged = {f: None for f in attempt.fields}
             values["last_error"] = f"{key_value} is not in {target}"
         resolution = attempt.policy_wins
-        values["state"] = SKIPPED if resolution == "target" else CONFLICT
+        values["state"] = PushState.SKIPPED if resolution == "target" else PushState.CONFLICT
         result.conflicts += 1
         return values, self._conflicts(change, delivery, attempt, resolution, now)
 
@@ -424,7 +418,7 @@ class PushBack:
                     "crm_at": change["created_at"],
                     "target_at": attempt.target_at,
                     "policy": rule.on_conflict if rule else "manual",
-                    "state": "resolved" if resolution else "open",
+                    "state": ConflictState.RESOLVED if resolution else ConflictState.OPEN,
                     "resolution": resolution,
                     "resolved_by": f"policy:{rule.on_conflict}" if resolution and rule else None,
                     "resolved_at": now if resolution else None,
@@ -450,7 +444,7 @@ class PushBack:
         return {
             "attempts": attempts,
             "last_error": message[:2000],
-            "state": FAILED if final else delivery["state"],
+            "state": PushState.FAILED if final else delivery["state"],
             "updated_at": datetime.now(UTC),
         }
 
@@ -471,16 +465,18 @@ class PushBack:
             "updated_at": now,
             "last_error": errors[0] if errors else None,
         }
-        if FAILED in states:
-            values.update(state=FAILED, finished_at=None)
+        if PushState.FAILED in states:
+            values.update(state=PushState.FAILED, finished_at=None)
             result.failed += 1
-        elif CONFLICT in states:
-            values.update(state=CONFLICT)
-        elif all(s in FINISHED for s in states):
-            values.update(state=DELIVERED, finished_at=now, last_error=None)
+        elif PushState.CONFLICT in states:
+            values.update(state=PushState.CONFLICT)
+        elif all(s in FINISHED_DELIVERIES for s in states):
+            values.update(state=PushState.DELIVERED, finished_at=now, last_error=None)
             result.delivered += 1
         else:
-            values.update(state=PENDING, next_attempt_at=now + _backoff(self.config, attempts))
+            values.update(
+                state=PushState.PENDING, next_attempt_at=now + _backoff(self.config, attempts)
+            )
             if transient:
                 result.retrying += 1
         return values
