@@ -77,6 +77,14 @@ Decision = Literal["write", "done", "conflict"]
 Decide = Callable[[Mapping[str, Any] | None], Decision]
 
 
+def missing_record(create: bool) -> Decision:
+    """The decision on a record that is not in the target: a change that creates it writes
+    it; any other change is a conflict, for a record that is gone is never re-created by an
+    update. Push-back's ``decide`` answers so, and a connector whose ``decide`` said
+    ``write`` with no record there checks it again before it inserts."""
+    return "write" if create else "conflict"
+
+
 @dataclass(frozen=True)
 class WriteRequest:
     """One change to one record of one stream, in the target system's own terms.

@@ -8,7 +8,7 @@ Delivery is at least once, and every write is idempotent, so the effect is exact
 - values equal to what the hub last read (or last wrote, until the pull reads it back)
   are overwritten; any other value is a change made in the back office since, and is a
   conflict, settled by the field's policy (``owner_wins``, ``newest_wins``) or left open
-  for a person (``manual``);
+  for a person (``manual``): see :mod:`crm_core.pushback.decide`;
 - REST targets get the same idempotency key on every attempt;
 - a transient failure is retried with exponential backoff and jitter; after
   ``max_attempts`` (or at once, for a permanent error) the change is a dead letter;
@@ -32,15 +32,16 @@ from crm_core.ledger import runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
 from crm_core.pushback.batch import ChunkState
+from crm_core.pushback.decide import Attempt
 from crm_core.pushback.failpoints import failpoint
-from crm_core.pushback.values import jsonable, same, typed
+from crm_core.pushback.values import jsonable, typed
 from crm_core.store.tables import outbox
 from mappings.compile import CompiledStream
-from mappings.inverse import read_values, to_source
-from schemas.errors import HubError, MappingError, RetriableError
-from schemas.pushback import CRM, FINISHED_DELIVERIES, UNFINISHED_CHANGES, ConflictState, PushState
+from mappings.inverse import to_source
+from schemas.errors import HubError, RetriableError
+from schemas.pushback import FINISHED_DELIVERIES, UNFINISHED_CHANGES, ConflictState, PushState
 from schemas.settings import HubConfig
-from schemas.source import Decision, Source, WritableSource, WriteRequest
+from schemas.source import Source, WritableSource, WriteRequest
 
 log = logging.getLogger("crm_hub.pushback")
 
@@ -68,103 +69,6 @@ class PushResult:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the CLI, the API and a scheduler's log."""
         return dict(self.__dict__)
-
-
-@dataclass
-class _Attempt:
-    """One delivery's decision, taken inside the target's transaction."""
-
-    stream: CompiledStream
-    fields: list[str]
-    new: dict[str, Any]
-    expected: dict[str, Any]
-    rules: dict[str, Any]
-    created_at: datetime
-    create: bool
-    force: bool
-    diverged: dict[str, Any] = field(default_factory=dict)
-    target_at: datetime | None = None
-    policy_wins: str | None = None
-
-    def decide(self, current: Any) -> Decision:
-        if current is None:
-            return "write" if self.create else "conflict"
-        quick = self._at_a_glance(current)
-        if quick is not None:
-            return quick
-        now = read_values(self.stream, current, self._readable(current))
-        self.target_at = now.get("updated_at")
-        if all(same(now.get(f), self.new[f]) for f in self.fields):
-            return "done"
-        if self.force:
-            return "write"
-        if self.create:
-            self.diverged = {
-                f: now.get(f) for f in self.fields if not same(now.get(f), self.new[f])
-            }
-            return "conflict"
-        self.diverged = {
-            f: now.get(f)
-            for f in self.fields
-            if not same(now.get(f), self.expected.get(f)) and not same(now.get(f), self.new[f])
-        }
-        if not self.diverged:
-            return "write"
-        winners = {self._winner(f) for f in self.diverged}
-        if winners == {"crm"}:
-            self.policy_wins = "crm"
-            return "write"
-        self.policy_wins = "target" if winners == {"target"} else None
-        return "conflict"
-
-    def _at_a_glance(self, current: Any) -> Decision | None:
-        """The usual cases without mapping the record: the target holds exactly what the
-        hub would write (``done``), or exactly what it would have written for the value it
-        expects there (``write``). Anything else is mapped and compared field by field."""
-        wanted = _as_source(self.stream, {f: self.new[f] for f in self.fields})
-        if wanted is not None and _raw_equal(current, wanted):
-            return "done"
-        if self.create or self.force or any(f not in self.expected for f in self.fields):
-            return None
-        expected = _as_source(self.stream, {f: self.expected[f] for f in self.fields})
-        if expected is not None and _raw_equal(current, expected):
-            return "write"
-        return None
-
-    def _readable(self, current: Any) -> list[str]:
-        stamp = self.stream.spec.fields.get("updated_at")
-        extra = ["updated_at"] if stamp and all(c in current for c in stamp.inputs) else []
-        return [*self.fields, *extra]
-
-    def _winner(self, name: str) -> str | None:
-        rule = self.rules[name]
-        if rule.on_conflict == "owner_wins":
-            return "crm" if rule.owner == CRM else "target"
-        if rule.on_conflict == "newest_wins" and self.target_at is not None:
-            return "crm" if self.created_at > self.target_at else "target"
-        return None
-
-
-def _as_source(stream: CompiledStream, values: dict[str, Any]) -> dict[str, Any] | None:
-    """Model values as the target's raw values (None where they cannot be turned back)."""
-    try:
-        return to_source(stream, values)
-    except MappingError:
-        return None
-
-
-def _raw_equal(current: Any, wanted: dict[str, Any]) -> bool:
-    """Whether the target's raw values are these (CHAR padding and blank-for-none aside)."""
-    for column, value in wanted.items():
-        if column not in current:
-            return False
-        have = current[column]
-        if isinstance(have, str) or isinstance(value, str):
-            if str(have or "").rstrip() != str(value or "").rstrip():
-                return False
-        elif not same(have, value):
-            return False
-    return True
 
 
 def _backoff(config: HubConfig, attempts: int) -> timedelta:
@@ -319,7 +223,7 @@ class PushBack:
         pulled = chunk.pulled(entity, target, key_value)
         expected = {f: pulled.get(f) for f in fields if f in pulled}
         expected.update(chunk.own_writes(target, key_value, change["change_id"], fields))
-        attempt = _Attempt(
+        attempt = Attempt(
             stream=stream,
             fields=[f for f in fields if f != key_field],
             new=new,
@@ -386,7 +290,7 @@ class PushBack:
         self,
         change: dict[str, Any],
         delivery: dict[str, Any],
-        attempt: _Attempt,
+        attempt: Attempt,
         resolution: str | None,
         now: datetime,
     ) -> list[dict[str, Any]]:
