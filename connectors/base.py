@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig
-from schemas.source import Position, Source, StreamSpec
+from schemas.source import Position, Source, StreamSpec, pick_stream
 
 if TYPE_CHECKING:
     import polars as pl
@@ -54,14 +54,9 @@ class BaseConnector:
         return list(self._streams.values())
 
     def stream(self, name: str) -> StreamSpec:
-        """One stream by name, or a ConfigError naming the known ones."""
-        try:
-            return self._streams[name]
-        except KeyError:
-            known = ", ".join(self._streams) or "none"
-            raise ConfigError(
-                f"source {self.name!r} has no enabled stream {name!r} (known: {known})"
-            ) from None
+        """One enabled stream by name, or a ConfigError naming the known ones."""
+        spec = self._streams.get(name)
+        return spec if spec is not None else pick_stream(self.name, self.streams(), name)
 
     def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
         """Yield batches after ``since``; subclasses implement it."""
