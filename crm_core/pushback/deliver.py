@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from connectors import open_source
+from connectors.base import stamps_writes
 from crm_core.ledger import runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
@@ -47,8 +48,6 @@ log = logging.getLogger("crm_hub.pushback")
 
 #: Changes whose store state is read and recorded together (see crm_core.pushback.batch).
 CHUNK = 200
-#: Database kinds whose records carry the hub's change stamp when it writes them.
-STAMPED_KINDS = ("sql", "db2", "odbc")
 
 
 @dataclass
@@ -281,7 +280,7 @@ class PushBack:
     def _stamps(self, target: str, stream: CompiledStream) -> bool:
         if not self.config.push_back.stamp_writes:
             return False
-        if self.config.source(target).kind not in STAMPED_KINDS:
+        if not stamps_writes(self.config.source(target).kind):
             return False
         stamp = stream.spec.fields.get("updated_at")
         return stamp is not None and stamp.source is not None
