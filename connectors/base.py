@@ -2,7 +2,10 @@
 
 Connectors are found through the entry-point group ``crm_hub.connectors`` (name = the
 ``kind`` in crm-hub.yaml, value = the class), so a third-party package can add one by
-declaring an entry point; no change to the hub is needed.
+declaring an entry point; no change to the hub is needed. The hub's own kinds are declared
+there too (pyproject.toml); :data:`BUILTIN` is the fallback for a source tree whose package
+is not installed (no entry points at all). What a kind can do is said by its class
+(:class:`BaseConnector`'s class attributes), never by lists of kind names elsewhere.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig
-from schemas.source import Position, Source, StreamSpec
+from schemas.source import Position, Source, StreamSpec, pick_stream
 
 if TYPE_CHECKING:
     import polars as pl
 
 GROUP = "crm_hub.connectors"
+#: The hub's own kinds, for when no entry point of the group is installed.
 BUILTIN = {
     "sql": "connectors.sql:SqlConnector",
     "db2": "connectors.db2:Db2Connector",
@@ -32,9 +36,19 @@ BUILTIN = {
 class BaseConnector:
     """Streams from the source's config, and the name; subclasses add ``read`` and ``check``."""
 
+    #: the ``kind`` of crm-hub.yaml (the entry point's name)
     kind: ClassVar[str] = ""
+    #: whether a source of this kind needs ``url``, ``url_env`` or ``airflow_conn_id``
+    url_required: ClassVar[bool] = False
+    #: whether push-back stamps the records it writes with their change time (the
+    #: ``updated_at`` field's column), so the next incremental pull reads the change back
+    stamps_writes: ClassVar[bool] = False
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
+        if self.url_required and not (config.url or config.url_env or config.airflow_conn_id):
+            raise ConfigError(
+                f"source {name!r}: give url (without password), url_env or airflow_conn_id"
+            )
         self.name = name
         self.config = config
         self.base_dir = base_dir or Path.cwd()
@@ -54,14 +68,9 @@ class BaseConnector:
         return list(self._streams.values())
 
     def stream(self, name: str) -> StreamSpec:
-        """One stream by name, or a ConfigError naming the known ones."""
-        try:
-            return self._streams[name]
-        except KeyError:
-            known = ", ".join(self._streams) or "none"
-            raise ConfigError(
-                f"source {self.name!r} has no enabled stream {name!r} (known: {known})"
-            ) from None
+        """One enabled stream by name, or a ConfigError naming the known ones."""
+        spec = self._streams.get(name)
+        return spec if spec is not None else pick_stream(self.name, self.streams(), name)
 
     def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
         """Yield batches after ``since``; subclasses implement it."""
@@ -82,32 +91,35 @@ class BaseConnector:
 
 
 @cache
-def _entry_points() -> tuple[EntryPoint, ...]:
-    """The group's entry points, looked up once per process (reading every installed
-    distribution's metadata costs ~10 ms, on every run otherwise)."""
-    return tuple(entry_points(group=GROUP))
+def _registry() -> dict[str, str | EntryPoint]:
+    """Connector kinds by name: the group's entry points, looked up once per process
+    (reading every installed distribution's metadata costs ~10 ms); the built-in kinds only
+    when no entry point of the group is installed (a source tree without its package)."""
+    found: dict[str, str | EntryPoint] = {ep.name: ep for ep in entry_points(group=GROUP)}
+    return found or dict(BUILTIN)
 
 
 def available_kinds() -> dict[str, str]:
-    """Connector kinds and where they come from (entry points override nothing built in)."""
-    kinds = dict(BUILTIN)
-    for ep in _entry_points():
-        kinds.setdefault(ep.name, ep.value)
-    return kinds
+    """Connector kinds and where they come from (``module:Class``)."""
+    return {k: v if isinstance(v, str) else v.value for k, v in _registry().items()}
 
 
 def connector_class(kind: str) -> type[Source]:
-    """The connector class for a kind, loaded lazily so heavy drivers load only when used.
-    A built-in kind is imported directly (entry points override nothing built in), without
-    reading every installed distribution's metadata for the entry points."""
-    if kind in BUILTIN:
-        module, _, attr = BUILTIN[kind].partition(":")
-        return _load(kind, lambda: getattr(__import__(module, fromlist=[attr]), attr))
-    for ep in _entry_points():
-        if ep.name == kind:
-            return _load(kind, ep.load)
-    known = ", ".join(sorted(available_kinds()))
-    raise ConfigError(f"unknown connector kind {kind!r} (installed: {known})")
+    """The connector class for a kind, loaded lazily so heavy drivers load only when used."""
+    found = _registry().get(kind)
+    if found is None:
+        known = ", ".join(sorted(available_kinds()))
+        raise ConfigError(f"unknown connector kind {kind!r} (installed: {known})")
+    if isinstance(found, EntryPoint):
+        return _load(kind, found.load)
+    module, _, attr = found.partition(":")
+    return _load(kind, lambda: getattr(__import__(module, fromlist=[attr]), attr))
+
+
+def stamps_writes(kind: str) -> bool:
+    """Whether push-back stamps what it writes to a source of this kind with the change
+    time (see :attr:`BaseConnector.stamps_writes`)."""
+    return bool(getattr(connector_class(kind), "stamps_writes", False))
 
 
 def _load(kind: str, loader: object) -> type[Source]:

@@ -69,6 +69,8 @@ class SqlConnector(BaseConnector):
     """Reads declared tables or queries of any SQLAlchemy database, incrementally."""
 
     kind = "sql"
+    url_required = True
+    stamps_writes = True
     #: Backends read with a row-comparison keyset (see the module docstring); a dialect
     #: connector whose database lacks it sets its own.
     row_value_backends: ClassVar[frozenset[str]] = ROW_VALUE_BACKENDS

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from schemas.errors import ConfigError, RetriableError
-from schemas.source import Decide, StreamSpec, WriteOutcome, WriteRequest
+from schemas.source import Decide, StreamSpec, WriteOutcome, WriteRequest, missing_record
 
 
 def target_table(spec: StreamSpec, columns: list[str]) -> TableClause:
@@ -93,13 +93,14 @@ def decide_and_write(
 ) -> WriteOutcome:
     """The steps of one write inside the caller's transaction: ``read`` the record's row
     (None: no such record), let ``decide`` judge its values, then ``write(insert)`` on
-    ``write``. Updating a record that is gone is a conflict, not an insert."""
+    ``write``. Updating a record that is gone is a conflict, not an insert
+    (:func:`schemas.source.missing_record`)."""
     row = read()
     current = dict(zip(request.read_columns, row, strict=True)) if row is not None else None
     decision = decide(current)
+    if decision == "write" and current is None:
+        decision = missing_record(request.create)
     if decision == "write":
-        if current is None and not request.create:
-            return WriteOutcome("conflict", None)
         write(current is None)
     return WriteOutcome(decision, current)
 

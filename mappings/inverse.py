@@ -14,7 +14,7 @@ with like when it checks for conflicts.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from mappings.compile import CompiledStream, _field_expr
+from mappings.legacy_dates import cyyddd, hhmmss, yyyymmdd
 from mappings.spec import FieldMap
 from mappings.transforms import Context
 from schemas.errors import MappingError
@@ -46,26 +47,19 @@ def _unimply(value: Any, places: int, ctx: Context) -> Any:
     return int(scaled)
 
 
-def _yyyymmdd(value: Any, arg: Any, ctx: Context) -> int:
-    if value is None:
-        return 0
-    day = value.date() if isinstance(value, datetime) else value
-    return day.year * 10_000 + day.month * 100 + day.day
+def _legacy_date(encode: Callable[[date], int]) -> Inverse:
+    """The inverse of a legacy date transform: the date's number, 0 for no date."""
 
+    def invert(value: Any, arg: Any, ctx: Context) -> int:
+        if value is None:
+            return 0
+        return encode(value.date() if isinstance(value, datetime) else value)
 
-def _cyyddd(value: Any, arg: Any, ctx: Context) -> int:
-    if value is None:
-        return 0
-    day = value.date() if isinstance(value, datetime) else value
-    return (day.year - 1900) // 100 * 100_000 + day.year % 100 * 1000 + day.timetuple().tm_yday
+    return invert
 
 
 def _local(value: datetime, ctx: Context) -> datetime:
     return value.astimezone(ZoneInfo(ctx.timezone))
-
-
-def _hhmmss(moment: time) -> int:
-    return moment.hour * 10_000 + moment.minute * 100 + moment.second
 
 
 def _date_time(day: Inverse) -> Inverse:
@@ -73,7 +67,7 @@ def _date_time(day: Inverse) -> Inverse:
         if value is None:
             return 0, 0
         local = _local(value, ctx)
-        return day(local.date(), arg, ctx), _hhmmss(local.time())
+        return day(local.date(), arg, ctx), hhmmss(local.time())
 
     return invert
 
@@ -118,10 +112,10 @@ INVERSES: dict[str, Inverse] = {
     "int": _same,
     "decimal": _same,
     "implied_decimals": _unimply,
-    "yyyymmdd": _yyyymmdd,
-    "cyyddd": _cyyddd,
-    "yyyymmdd_hhmmss": _date_time(_yyyymmdd),
-    "cyyddd_hhmmss": _date_time(_cyyddd),
+    "yyyymmdd": _legacy_date(yyyymmdd),
+    "cyyddd": _legacy_date(cyyddd),
+    "yyyymmdd_hhmmss": _date_time(_legacy_date(yyyymmdd)),
+    "cyyddd_hhmmss": _date_time(_legacy_date(cyyddd)),
     "date": _date_text,
     "datetime": _datetime_text,
     "bool": _flag,

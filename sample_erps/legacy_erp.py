@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
+from mappings.legacy_dates import cyyddd, stamp, yyyymmdd
 from sample_erps import universe
 from sample_erps.legacy_erp_schema import (
     ECH,
@@ -62,26 +63,6 @@ class Item:
 def pad(value: str | None, width: int) -> str:
     """A CHAR(width) value as the database holds it: cut to width, padded with blanks."""
     return (value or "")[:width].ljust(width)
-
-
-def cyyddd(day: date) -> int:
-    """A date as the CYYDDD number (century flag, year in century, day of year)."""
-    return (day.year - 1900) // 100 * 100_000 + day.year % 100 * 1000 + day.timetuple().tm_yday
-
-
-def yyyymmdd(day: date) -> int:
-    """A date as the YYYYMMDD number."""
-    return day.year * 10_000 + day.month * 100 + day.day
-
-
-def hhmmss(moment: time) -> int:
-    """A time of day as the HHMMSS number."""
-    return moment.hour * 10_000 + moment.minute * 100 + moment.second
-
-
-def stamp(moment: datetime) -> tuple[int, int]:
-    """The (date, time) pair of a last-change stamp."""
-    return yyyymmdd(moment.date()), hhmmss(moment.time())
 
 
 def _moment(rng: random.Random, day: date) -> datetime:

@@ -9,6 +9,7 @@ field the CRM owns, the back-office systems that keep a copy; by default the own
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,6 +19,55 @@ from schemas.schedule import Schedule
 
 CRM = "crm"
 ConflictPolicy = Literal["owner_wins", "newest_wins", "manual"]
+
+
+class PushState(StrEnum):
+    """Where a CRM-side change (an outbox row) or one of its deliveries (one target record)
+    stands; stored as the value."""
+
+    #: waiting to be written (again, after a transient failure)
+    PENDING = "pending"
+    #: a change whose every delivery finished
+    DELIVERED = "delivered"
+    #: the target changed the value since the hub read it: waiting for a person
+    CONFLICT = "conflict"
+    #: a dead letter: every attempt failed, or the error was permanent
+    FAILED = "failed"
+    #: given up by a person: nothing more is written
+    CANCELLED = "cancelled"
+    #: a delivery written by this run or an earlier attempt
+    APPLIED = "applied"
+    #: a delivery whose values were found in the target already
+    DONE = "done"
+    #: a delivery settled in the target's favour (policy or person): not written
+    SKIPPED = "skipped"
+    #: a delivery to be written regardless of the target's value (a conflict resolved
+    #: for the CRM side)
+    FORCE = "force"
+
+
+#: The states a change (not a delivery) can be in.
+CHANGE_STATES = (
+    PushState.PENDING,
+    PushState.DELIVERED,
+    PushState.CONFLICT,
+    PushState.FAILED,
+    PushState.CANCELLED,
+)
+#: Delivery states whose values are in the target (the hub's own writes, until the pull
+#: reads them back).
+WRITTEN_DELIVERIES = (PushState.APPLIED, PushState.DONE)
+#: Delivery states after which nothing more is written.
+FINISHED_DELIVERIES = (PushState.APPLIED, PushState.DONE, PushState.SKIPPED, PushState.CANCELLED)
+#: Change states that hold back the later changes of the same customer.
+UNFINISHED_CHANGES = (PushState.PENDING, PushState.CONFLICT, PushState.FAILED)
+
+
+class ConflictState(StrEnum):
+    """Whether a push-back conflict waits for a person; stored as the value."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class _Strict(BaseModel):

@@ -7,9 +7,11 @@ read, and stores the new position only once a batch is durably loaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -45,6 +47,17 @@ class StreamSpec:
         return bool(self.cursor)
 
 
+def pick_stream(source: str, streams: Iterable[StreamSpec], name: str) -> StreamSpec:
+    """The stream called ``name`` among a source's ``streams``, or a ``ConfigError`` naming
+    the source and its known streams."""
+    specs = list(streams)
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in specs) or "none"
+    raise ConfigError(f"source {source!r} has no enabled stream {name!r} (known: {known})")
+
+
 @runtime_checkable
 class Source(Protocol):
     """What the engine needs from a connector."""
@@ -53,6 +66,11 @@ class Source(Protocol):
 
     def streams(self) -> list[StreamSpec]:
         """The streams this source offers."""
+        ...
+
+    def stream(self, name: str) -> StreamSpec:
+        """One of :meth:`streams` by name; a ``ConfigError`` naming the known streams when
+        there is no such stream (:func:`pick_stream` does both)."""
         ...
 
     def check(self) -> None:
@@ -75,6 +93,14 @@ Decision = Literal["write", "done", "conflict"]
 #: Called by ``write`` with the record's current raw values (its own column names; the
 #: request's ``read_columns``), or None when there is no such record.
 Decide = Callable[[Mapping[str, Any] | None], Decision]
+
+
+def missing_record(create: bool) -> Decision:
+    """The decision on a record that is not in the target: a change that creates it writes
+    it; any other change is a conflict, for a record that is gone is never re-created by an
+    update. Push-back's ``decide`` answers so, and a connector whose ``decide`` said
+    ``write`` with no record there checks it again before it inserts."""
+    return "write" if create else "conflict"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pytest
 
 from connectors.testing import checks
 from schemas.errors import ConfigError, RetriableError
-from schemas.source import Position, StreamSpec
+from schemas.source import Position, StreamSpec, pick_stream
 
 DOC = Path(__file__).parent.parent / "docs" / "connectors.md"
 ROOT = DOC.parent.parent
@@ -59,6 +59,9 @@ class ListSource:
 
     def streams(self) -> list[StreamSpec]:
         return [self.spec]
+
+    def stream(self, name: str) -> StreamSpec:
+        return pick_stream(self.name, self.streams(), name)
 
     def check(self) -> None:
         pass

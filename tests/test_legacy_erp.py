@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from mappings.legacy_dates import cyyddd, yyyymmdd
 from sample_erps import legacy_erp
 from sample_erps.legacy_erp_schema import ECH, RCM, ddl
 
@@ -20,9 +21,9 @@ def erp(tmp_path):
 
 
 def test_legacy_date_numbers() -> None:
-    assert legacy_erp.cyyddd(date(2026, 11, 20)) == 126324
-    assert legacy_erp.cyyddd(date(1999, 1, 1)) == 99001
-    assert legacy_erp.yyyymmdd(date(2026, 2, 3)) == 20260203
+    assert cyyddd(date(2026, 11, 20)) == 126324
+    assert cyyddd(date(1999, 1, 1)) == 99001
+    assert yyyymmdd(date(2026, 2, 3)) == 20260203
 
 
 def test_rows_are_padded_and_no_stamp_is_after_as_of(erp) -> None:

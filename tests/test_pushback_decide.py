@@ -10,7 +10,7 @@ from importlib.resources import files
 
 import pytest
 
-from crm_core.pushback.deliver import _Attempt
+from crm_core.pushback.decide import Attempt
 from mappings import compile_mapping, load_mapping
 from schemas.pushback import FieldOwnership
 
@@ -20,7 +20,7 @@ STREAM = compile_mapping(load_mapping(str(files("mappings").joinpath("legacy_erp
 RULE = FieldOwnership(owner="crm", targets=["legacy_erp"], on_conflict="manual")
 
 
-def attempt(**overrides: object) -> _Attempt:
+def attempt(**overrides: object) -> Attempt:
     values: dict[str, object] = {
         "stream": STREAM,
         "fields": ["email"],
@@ -32,7 +32,7 @@ def attempt(**overrides: object) -> _Attempt:
         "force": False,
     }
     values.update(overrides)
-    return _Attempt(**values)  # type: ignore[arg-type]
+    return Attempt(**values)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,8 @@ class OdbcConnector(BaseConnector):
     """Reads declared tables or queries through an ODBC driver, incrementally."""
 
     kind = "odbc"
+    url_required = True
+    stamps_writes = True
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)

@@ -156,7 +156,7 @@ def check_write_round_trip(
     """Written records read back with the written values; ``decide`` sees the record's
     current values (None before it exists); writing again finds them and adds nothing."""
     assert isinstance(source, WritableSource), f"source {source.name!r} cannot write"
-    spec = next(s for s in source.streams() if s.name == stream)
+    spec = source.stream(stream)
 
     def request(record: Mapping[str, Any]) -> WriteRequest:
         return WriteRequest(

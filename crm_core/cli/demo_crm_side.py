@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, update
 
 from crm_core.pushback import submit
 from crm_core.store.tables import source_links
+from mappings.legacy_dates import stamp
 from sample_erps import legacy_erp
 from sample_erps.legacy_erp_schema import RCM
 from schemas.settings import HubConfig
@@ -85,7 +86,7 @@ def play(config: HubConfig, store: Engine, erp: Engine, today: date) -> CrmStory
         idempotency_key=f"demo-phone-{second}",
     )
     back_office = "021-6666-0202"
-    chgd, chgt = legacy_erp.stamp(datetime.now(LEGACY_ZONE).replace(tzinfo=None))
+    chgd, chgt = stamp(datetime.now(LEGACY_ZONE).replace(tzinfo=None))
     with erp.begin() as conn:
         conn.execute(
             update(RCM)

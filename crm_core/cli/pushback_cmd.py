@@ -20,6 +20,7 @@ from crm_core.pushback import outbox as outbox_ops
 from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from schemas.errors import ConfigError
+from schemas.pushback import CHANGE_STATES, PushState
 
 change_app = typer.Typer(
     help="Record a CRM-side change: it is checked against the field ownership and the "
@@ -213,7 +214,7 @@ def outbox_list(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only dead letters.")] = False,
     state: Annotated[
-        str | None, typer.Option(help=f"Only changes in this state: {', '.join(submit.STATES)}.")
+        str | None, typer.Option(help=f"Only changes in this state: {', '.join(CHANGE_STATES)}.")
     ] = None,
     customer: Annotated[str | None, typer.Option(help="Only this golden customer.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
@@ -222,7 +223,7 @@ def outbox_list(
 ) -> None:
     """List changes, newest first."""
     _, store = open_config_and_store(ctx, config)
-    changes = outbox_ops.list_changes(store, submit.FAILED if failed else state, customer, limit)
+    changes = outbox_ops.list_changes(store, PushState.FAILED if failed else state, customer, limit)
     if as_json:
         print_json([c.as_dict() for c in changes])
         return

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, func, select
 from crm_core.ledger import health
 from crm_core.ledger.runs import SUCCESS
 from crm_core.pushback.outbox import counts as outbox_counts
-from crm_core.pushback.submit import STATES
 from crm_core.store.tables import conflicts, quarantine
+from schemas.pushback import CHANGE_STATES, ConflictState
 from schemas.settings import HubConfig
 
 LABELS = ["source", "stream"]
@@ -110,9 +110,11 @@ class LedgerCollector(Collector):
         per_state = outbox_counts(self.store)
         with self.store.connect() as conn:
             open_conflicts = conn.execute(
-                select(func.count()).select_from(conflicts).where(conflicts.c.state == "open")
+                select(func.count())
+                .select_from(conflicts)
+                .where(conflicts.c.state == ConflictState.OPEN)
             ).scalar()
-        for state in STATES:
+        for state in CHANGE_STATES:
             changes.add_metric([state], int(per_state.get(state, 0)))
         yield changes
         yield GaugeMetricFamily(

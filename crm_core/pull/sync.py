@@ -135,7 +135,7 @@ class SyncEngine:
         source = open_source(source_name, cfg, self.config.base_dir)
         try:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
-            specs = [source.stream(name) for name in wanted]  # type: ignore[attr-defined]
+            specs = [source.stream(name) for name in wanted]
             return [
                 self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
             ]

@@ -7,6 +7,8 @@ recognised when the next pull reads them back.
   transaction;
 - :mod:`.deliver`: the push-back run that drains the outbox through the connectors' write
   paths, with retries, dead letters and per-customer order;
+- :mod:`.decide`: a delivery's decision on the target's current values, and the conflict
+  policies;
 - :mod:`.conflicts`, :mod:`.outbox`: what ops see and decide;
 - :mod:`.echo`: the sync engine's check for the hub's own writes coming back.
 """

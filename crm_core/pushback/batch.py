@@ -17,9 +17,7 @@ from sqlalchemy import Engine, and_, insert, select, update
 
 from crm_core.pushback.routing import key_field
 from crm_core.store.tables import RECORD_TABLES, conflicts, outbox, outbox_targets
-
-#: Delivery states whose values are in the target (written, or found there).
-WRITTEN = ("applied", "done")
+from schemas.pushback import WRITTEN_DELIVERIES
 
 
 class ChunkState:
@@ -68,7 +66,7 @@ class ChunkState:
                 .where(
                     outbox_targets.c.record_key.in_(keys),
                     outbox_targets.c.echoed_at.is_(None),
-                    outbox_targets.c.state.in_(WRITTEN),
+                    outbox_targets.c.state.in_(WRITTEN_DELIVERIES),
                 )
                 .order_by(outbox_targets.c.written_at)
             )
@@ -94,7 +92,7 @@ class ChunkState:
         """Queue a delivery's new values; a write also becomes one of the hub's own."""
         delivery.update(values)
         self._target_updates.append((delivery, values))
-        if values.get("state") in WRITTEN:
+        if values.get("state") in WRITTEN_DELIVERIES:
             key = (delivery["target"], delivery["record_key"])
             self._own[key].append((delivery["change_id"], values.get("written") or {}))
 

@@ -14,17 +14,15 @@ from typing import Any, Literal
 from sqlalchemy import Engine, select, update
 
 from crm_core.pushback.errors import ChangeRejected, UnknownChange
-from crm_core.pushback.submit import CONFLICT, PENDING
 from crm_core.store.tables import conflicts, outbox, outbox_targets
-
-OPEN, RESOLVED = "open", "resolved"
+from schemas.pushback import ConflictState, PushState
 
 
 def list_conflicts(
-    store: Engine, state: str | None = OPEN, limit: int = 50
+    store: Engine, state: str | None = ConflictState.OPEN, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Conflicts, newest first (open ones unless ``state`` says otherwise; None: all)."""
-    if state not in (OPEN, RESOLVED, None):
+    if state not in (ConflictState.OPEN, ConflictState.RESOLVED, None):
         raise ChangeRejected(f"state must be open, resolved or all, not {state!r}")
     stmt = select(conflicts).order_by(conflicts.c.id.desc()).limit(limit)
     if state:
@@ -48,7 +46,7 @@ def resolve(
         )
         if row is None:
             raise UnknownChange(f"no conflict {conflict_id}")
-        if row["state"] != OPEN:
+        if row["state"] != ConflictState.OPEN:
             raise ChangeRejected(
                 f"conflict {conflict_id} was resolved already ({row['resolution']} by "
                 f"{row['resolved_by']})",
@@ -58,12 +56,12 @@ def resolve(
             conflicts.c.change_id == row["change_id"],
             conflicts.c.target == row["target"],
             conflicts.c.record_key == row["record_key"],
-            conflicts.c.state == OPEN,
+            conflicts.c.state == ConflictState.OPEN,
         )
         conn.execute(
             update(conflicts)
             .where(*same_delivery)
-            .values(state=RESOLVED, resolution=keep, resolved_by=who, resolved_at=now)
+            .values(state=ConflictState.RESOLVED, resolution=keep, resolved_by=who, resolved_at=now)
         )
         conn.execute(
             update(outbox_targets)
@@ -71,21 +69,21 @@ def resolve(
                 outbox_targets.c.change_id == row["change_id"],
                 outbox_targets.c.target == row["target"],
                 outbox_targets.c.record_key == row["record_key"],
-                outbox_targets.c.state == CONFLICT,
+                outbox_targets.c.state == PushState.CONFLICT,
             )
-            .values(state="force" if keep == "crm" else "skipped", updated_at=now)
+            .values(state=PushState.FORCE if keep == "crm" else PushState.SKIPPED, updated_at=now)
         )
         still = conn.execute(
             select(outbox_targets.c.state).where(
                 outbox_targets.c.change_id == row["change_id"],
-                outbox_targets.c.state == CONFLICT,
+                outbox_targets.c.state == PushState.CONFLICT,
             )
         ).first()
         if still is None:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.change_id == row["change_id"])
-                .values(state=PENDING, next_attempt_at=None, updated_at=now)
+                .values(state=PushState.PENDING, next_attempt_at=None, updated_at=now)
             )
         resolved = conn.execute(select(conflicts).where(conflicts.c.id == conflict_id))
         return dict(resolved.mappings().one())

@@ -8,7 +8,7 @@ Delivery is at least once, and every write is idempotent, so the effect is exact
 - values equal to what the hub last read (or last wrote, until the pull reads it back)
   are overwritten; any other value is a change made in the back office since, and is a
   conflict, settled by the field's policy (``owner_wins``, ``newest_wins``) or left open
-  for a person (``manual``);
+  for a person (``manual``): see :mod:`crm_core.pushback.decide`;
 - REST targets get the same idempotency key on every attempt;
 - a transient failure is retried with exponential backoff and jitter; after
   ``max_attempts`` (or at once, for a permanent error) the change is a dead letter;
@@ -28,32 +28,26 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from connectors import open_source
+from connectors.base import stamps_writes
 from crm_core.ledger import runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
 from crm_core.pushback.batch import ChunkState
+from crm_core.pushback.decide import Attempt
 from crm_core.pushback.failpoints import failpoint
-from crm_core.pushback.submit import CANCELLED, CONFLICT, DELIVERED, FAILED, PENDING
-from crm_core.pushback.values import jsonable, same, typed
+from crm_core.pushback.values import jsonable, typed
 from crm_core.store.tables import outbox
 from mappings.compile import CompiledStream
-from mappings.inverse import read_values, to_source
-from schemas.errors import HubError, MappingError, RetriableError
-from schemas.pushback import CRM
+from mappings.inverse import to_source
+from schemas.errors import HubError, RetriableError
+from schemas.pushback import FINISHED_DELIVERIES, UNFINISHED_CHANGES, ConflictState, PushState
 from schemas.settings import HubConfig
-from schemas.source import Decision, Source, WritableSource, WriteRequest
+from schemas.source import Source, WritableSource, WriteRequest
 
 log = logging.getLogger("crm_hub.pushback")
 
-#: Delivery states: written by this run or an earlier attempt, found already there,
-#: settled by a conflict policy in the target's favour, waiting for a person, to be
-#: written regardless of the target's value (a conflict resolved for the CRM side)
-APPLIED, DONE, SKIPPED, FORCE = "applied", "done", "skipped", "force"
-FINISHED = (APPLIED, DONE, SKIPPED, CANCELLED)
 #: Changes whose store state is read and recorded together (see crm_core.pushback.batch).
 CHUNK = 200
-#: Database kinds whose records carry the hub's change stamp when it writes them.
-STAMPED_KINDS = ("sql", "db2", "odbc")
 
 
 @dataclass
@@ -74,103 +68,6 @@ class PushResult:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the CLI, the API and a scheduler's log."""
         return dict(self.__dict__)
-
-
-@dataclass
-class _Attempt:
-    """One delivery's decision, taken inside the target's transaction."""
-
-    stream: CompiledStream
-    fields: list[str]
-    new: dict[str, Any]
-    expected: dict[str, Any]
-    rules: dict[str, Any]
-    created_at: datetime
-    create: bool
-    force: bool
-    diverged: dict[str, Any] = field(default_factory=dict)
-    target_at: datetime | None = None
-    policy_wins: str | None = None
-
-    def decide(self, current: Any) -> Decision:
-        if current is None:
-            return "write" if self.create else "conflict"
-        quick = self._at_a_glance(current)
-        if quick is not None:
-            return quick
-        now = read_values(self.stream, current, self._readable(current))
-        self.target_at = now.get("updated_at")
-        if all(same(now.get(f), self.new[f]) for f in self.fields):
-            return "done"
-        if self.force:
-            return "write"
-        if self.create:
-            self.diverged = {
-                f: now.get(f) for f in self.fields if not same(now.get(f), self.new[f])
-            }
-            return "conflict"
-        self.diverged = {
-            f: now.get(f)
-            for f in self.fields
-            if not same(now.get(f), self.expected.get(f)) and not same(now.get(f), self.new[f])
-        }
-        if not self.diverged:
-            return "write"
-        winners = {self._winner(f) for f in self.diverged}
-        if winners == {"crm"}:
-            self.policy_wins = "crm"
-            return "write"
-        self.policy_wins = "target" if winners == {"target"} else None
-        return "conflict"
-
-    def _at_a_glance(self, current: Any) -> Decision | None:
-        """The usual cases without mapping the record: the target holds exactly what the
-        hub would write (``done``), or exactly what it would have written for the value it
-        expects there (``write``). Anything else is mapped and compared field by field."""
-        wanted = _as_source(self.stream, {f: self.new[f] for f in self.fields})
-        if wanted is not None and _raw_equal(current, wanted):
-            return "done"
-        if self.create or self.force or any(f not in self.expected for f in self.fields):
-            return None
-        expected = _as_source(self.stream, {f: self.expected[f] for f in self.fields})
-        if expected is not None and _raw_equal(current, expected):
-            return "write"
-        return None
-
-    def _readable(self, current: Any) -> list[str]:
-        stamp = self.stream.spec.fields.get("updated_at")
-        extra = ["updated_at"] if stamp and all(c in current for c in stamp.inputs) else []
-        return [*self.fields, *extra]
-
-    def _winner(self, name: str) -> str | None:
-        rule = self.rules[name]
-        if rule.on_conflict == "owner_wins":
-            return "crm" if rule.owner == CRM else "target"
-        if rule.on_conflict == "newest_wins" and self.target_at is not None:
-            return "crm" if self.created_at > self.target_at else "target"
-        return None
-
-
-def _as_source(stream: CompiledStream, values: dict[str, Any]) -> dict[str, Any] | None:
-    """Model values as the target's raw values (None where they cannot be turned back)."""
-    try:
-        return to_source(stream, values)
-    except MappingError:
-        return None
-
-
-def _raw_equal(current: Any, wanted: dict[str, Any]) -> bool:
-    """Whether the target's raw values are these (CHAR padding and blank-for-none aside)."""
-    for column, value in wanted.items():
-        if column not in current:
-            return False
-        have = current[column]
-        if isinstance(have, str) or isinstance(value, str):
-            if str(have or "").rstrip() != str(value or "").rstrip():
-                return False
-        elif not same(have, value):
-            return False
-    return True
 
 
 def _backoff(config: HubConfig, attempts: int) -> timedelta:
@@ -209,7 +106,7 @@ class PushBack:
             rows = conn.execute(
                 select(outbox)
                 .where(
-                    outbox.c.state == PENDING,
+                    outbox.c.state == PushState.PENDING,
                     or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
                 )
                 .order_by(outbox.c.id)
@@ -228,7 +125,7 @@ class PushBack:
                     select(outbox.c.golden_id, outbox.c.id)
                     .where(
                         outbox.c.golden_id.in_(part),
-                        outbox.c.state.in_((PENDING, CONFLICT, FAILED)),
+                        outbox.c.state.in_(UNFINISHED_CHANGES),
                     )
                     .order_by(outbox.c.id)
                 )
@@ -257,7 +154,7 @@ class PushBack:
                             result.waiting += 1  # an earlier change of this customer first
                             continue
                         state = self.deliver(change, result, chunk)
-                        if state in (DELIVERED, CANCELLED) and earlier:
+                        if state in (PushState.DELIVERED, PushState.CANCELLED) and earlier:
                             earlier.remove(change["id"])
                 finally:
                     chunk.flush()
@@ -282,7 +179,7 @@ class PushBack:
         deliveries = chunk.deliveries.get(change["change_id"], [])
         transient = False
         for delivery in deliveries:
-            if delivery["state"] not in (PENDING, FORCE):
+            if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
                 continue
             try:
                 values, conflicting = self._deliver_one(change, delivery, result, chunk)
@@ -325,7 +222,7 @@ class PushBack:
         pulled = chunk.pulled(entity, target, key_value)
         expected = {f: pulled.get(f) for f in fields if f in pulled}
         expected.update(chunk.own_writes(target, key_value, change["change_id"], fields))
-        attempt = _Attempt(
+        attempt = Attempt(
             stream=stream,
             fields=[f for f in fields if f != key_field],
             new=new,
@@ -333,7 +230,7 @@ class PushBack:
             rules={f: self.config.push_back.rule(entity, f) for f in fields},
             created_at=change["created_at"],
             create=create,
-            force=delivery["state"] == FORCE,
+            force=delivery["state"] == PushState.FORCE,
         )
         raw = to_source(stream, to_write)
         stamp = stream.spec.fields.get("updated_at")
@@ -360,7 +257,7 @@ class PushBack:
             else:
                 result.already_applied += 1
             values.update(
-                state=APPLIED if outcome.decision == "write" else DONE,
+                state=PushState.APPLIED if outcome.decision == "write" else PushState.DONE,
                 written={f: jsonable(v) for f, v in new.items()},
                 written_at=now,
             )
@@ -371,7 +268,7 @@ class PushBack:
             attempt.diverged = {f: None for f in attempt.fields}
             values["last_error"] = f"{key_value} is not in {target}"
         resolution = attempt.policy_wins
-        values["state"] = SKIPPED if resolution == "target" else CONFLICT
+        values["state"] = PushState.SKIPPED if resolution == "target" else PushState.CONFLICT
         result.conflicts += 1
         return values, self._conflicts(change, delivery, attempt, resolution, now)
 
@@ -383,7 +280,7 @@ class PushBack:
     def _stamps(self, target: str, stream: CompiledStream) -> bool:
         if not self.config.push_back.stamp_writes:
             return False
-        if self.config.source(target).kind not in STAMPED_KINDS:
+        if not stamps_writes(self.config.source(target).kind):
             return False
         stamp = stream.spec.fields.get("updated_at")
         return stamp is not None and stamp.source is not None
@@ -392,7 +289,7 @@ class PushBack:
         self,
         change: dict[str, Any],
         delivery: dict[str, Any],
-        attempt: _Attempt,
+        attempt: Attempt,
         resolution: str | None,
         now: datetime,
     ) -> list[dict[str, Any]]:
@@ -424,7 +321,7 @@ class PushBack:
                     "crm_at": change["created_at"],
                     "target_at": attempt.target_at,
                     "policy": rule.on_conflict if rule else "manual",
-                    "state": "resolved" if resolution else "open",
+                    "state": ConflictState.RESOLVED if resolution else ConflictState.OPEN,
                     "resolution": resolution,
                     "resolved_by": f"policy:{rule.on_conflict}" if resolution and rule else None,
                     "resolved_at": now if resolution else None,
@@ -450,7 +347,7 @@ class PushBack:
         return {
             "attempts": attempts,
             "last_error": message[:2000],
-            "state": FAILED if final else delivery["state"],
+            "state": PushState.FAILED if final else delivery["state"],
             "updated_at": datetime.now(UTC),
         }
 
@@ -471,16 +368,18 @@ class PushBack:
             "updated_at": now,
             "last_error": errors[0] if errors else None,
         }
-        if FAILED in states:
-            values.update(state=FAILED, finished_at=None)
+        if PushState.FAILED in states:
+            values.update(state=PushState.FAILED, finished_at=None)
             result.failed += 1
-        elif CONFLICT in states:
-            values.update(state=CONFLICT)
-        elif all(s in FINISHED for s in states):
-            values.update(state=DELIVERED, finished_at=now, last_error=None)
+        elif PushState.CONFLICT in states:
+            values.update(state=PushState.CONFLICT)
+        elif all(s in FINISHED_DELIVERIES for s in states):
+            values.update(state=PushState.DELIVERED, finished_at=now, last_error=None)
             result.delivered += 1
         else:
-            values.update(state=PENDING, next_attempt_at=now + _backoff(self.config, attempts))
+            values.update(
+                state=PushState.PENDING, next_attempt_at=now + _backoff(self.config, attempts)
+            )
             if transient:
                 result.retrying += 1
         return values

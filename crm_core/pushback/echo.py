@@ -19,8 +19,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 from crm_core.pushback.values import same, typed
 from crm_core.store.tables import outbox_targets
 from schemas.entities import ENTITIES
-
-WRITTEN = ("applied", "done")
+from schemas.pushback import WRITTEN_DELIVERIES
 
 
 @dataclass
@@ -48,7 +47,7 @@ def awaiting(store: Engine, source: str, stream: str, entity: str) -> Awaited:
             ).where(
                 outbox_targets.c.target == source,
                 outbox_targets.c.stream == stream,
-                outbox_targets.c.state.in_(WRITTEN),
+                outbox_targets.c.state.in_(WRITTEN_DELIVERIES),
                 outbox_targets.c.echoed_at.is_(None),
             )
         )

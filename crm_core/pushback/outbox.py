@@ -8,16 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from crm_core.pushback.errors import ChangeRejected
-from crm_core.pushback.submit import (
-    CANCELLED,
-    DELIVERED,
-    FAILED,
-    PENDING,
-    STATES,
-    ChangeView,
-    load_change,
-)
+from crm_core.pushback.submit import ChangeView, load_change
 from crm_core.store.tables import outbox, outbox_targets
+from schemas.pushback import CHANGE_STATES, PushState
 
 
 def list_changes(
@@ -27,8 +20,8 @@ def list_changes(
     limit: int = 50,
 ) -> list[ChangeView]:
     """Changes, newest first; only those in ``state`` or of one customer when given."""
-    if state is not None and state not in STATES:
-        raise ChangeRejected(f"state must be one of {', '.join(STATES)}, not {state!r}")
+    if state is not None and state not in CHANGE_STATES:
+        raise ChangeRejected(f"state must be one of {', '.join(CHANGE_STATES)}, not {state!r}")
     stmt = select(outbox.c.change_id).order_by(outbox.c.id.desc()).limit(limit)
     if state:
         stmt = stmt.where(outbox.c.state == state)
@@ -51,20 +44,22 @@ def retry(store: Engine, change_id: str, who: str) -> ChangeView:
     now = datetime.now(UTC)
     with store.begin() as conn:
         change = load_change(conn, change_id)
-        if change.state != FAILED:
+        if change.state != PushState.FAILED:
             raise ChangeRejected(
                 f"{change_id} is {change.state}; only failed changes are retried", conflict=True
             )
         conn.execute(
             update(outbox_targets)
-            .where(outbox_targets.c.change_id == change_id, outbox_targets.c.state == FAILED)
-            .values(state=PENDING, attempts=0, updated_at=now)
+            .where(
+                outbox_targets.c.change_id == change_id, outbox_targets.c.state == PushState.FAILED
+            )
+            .values(state=PushState.PENDING, attempts=0, updated_at=now)
         )
         conn.execute(
             update(outbox)
             .where(outbox.c.change_id == change_id)
             .values(
-                state=PENDING,
+                state=PushState.PENDING,
                 attempts=0,
                 next_attempt_at=None,
                 last_error=f"retried by {who}",
@@ -80,21 +75,26 @@ def cancel(store: Engine, change_id: str, who: str) -> ChangeView:
     now = datetime.now(UTC)
     with store.begin() as conn:
         change = load_change(conn, change_id)
-        if change.state in (DELIVERED, CANCELLED):
+        if change.state in (PushState.DELIVERED, PushState.CANCELLED):
             raise ChangeRejected(f"{change_id} is {change.state} already", conflict=True)
         conn.execute(
             update(outbox_targets)
             .where(
                 outbox_targets.c.change_id == change_id,
-                outbox_targets.c.state.in_((PENDING, FAILED, "conflict", "force")),
+                outbox_targets.c.state.in_(
+                    (PushState.PENDING, PushState.FAILED, PushState.CONFLICT, PushState.FORCE)
+                ),
             )
-            .values(state=CANCELLED, updated_at=now)
+            .values(state=PushState.CANCELLED, updated_at=now)
         )
         conn.execute(
             update(outbox)
             .where(outbox.c.change_id == change_id)
             .values(
-                state=CANCELLED, last_error=f"cancelled by {who}", finished_at=now, updated_at=now
+                state=PushState.CANCELLED,
+                last_error=f"cancelled by {who}",
+                finished_at=now,
+                updated_at=now,
             )
         )
         return load_change(conn, change_id)

@@ -25,17 +25,8 @@ from crm_core.pushback.values import jsonable, typed
 from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, outbox_targets
 from schemas.entities import ENTITIES
 from schemas.model import Concession
-from schemas.pushback import CRM
+from schemas.pushback import CRM, PushState
 from schemas.settings import HubConfig
-
-PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED = (
-    "pending",
-    "delivered",
-    "conflict",
-    "failed",
-    "cancelled",
-)
-STATES = (PENDING, DELIVERED, CONFLICT, FAILED, CANCELLED)
 
 
 @dataclass
@@ -173,7 +164,7 @@ def _store_change(
             changes=changes,
             who=who,
             created_at=now,
-            state=PENDING,
+            state=PushState.PENDING,
             attempts=0,
             updated_at=now,
         )
@@ -187,7 +178,7 @@ def _store_change(
                 "record_key": key,
                 "stream": stream,
                 "target_key": target_key,
-                "state": PENDING,
+                "state": PushState.PENDING,
                 "attempts": 0,
                 "updated_at": now,
             }

@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 
 from crm_core.api.service.views import View
 from crm_core.pushback.outbox import list_changes
-from crm_core.pushback.submit import CONFLICT, FAILED, PENDING, ChangeView
+from crm_core.pushback.submit import ChangeView
 from crm_core.store.tables import RECORD_TABLES, outbox, source_links
+from schemas.pushback import UNFINISHED_CHANGES
 
 #: outbox states of a change that has not reached its targets (yet)
-UNDELIVERED = (PENDING, CONFLICT, FAILED)
 
 
 class ConcessionOut(View):
@@ -84,7 +84,7 @@ def pending_changes(store: Engine, golden_id: str, limit: int = 50) -> list[Chan
     """A customer's changes not delivered: pending, in conflict or failed, newest first."""
     found = [
         change
-        for state in UNDELIVERED
+        for state in UNFINISHED_CHANGES
         for change in list_changes(store, state=state, golden_id=golden_id, limit=limit)
     ]
     return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]

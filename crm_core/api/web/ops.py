@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.web.pages import Lang, caller, forbidden, render, to_login
-from crm_core.pushback.conflicts import OPEN, RESOLVED, list_conflicts
+from crm_core.pushback.conflicts import list_conflicts
 from crm_core.pushback.outbox import list_changes
-from crm_core.pushback.submit import FAILED
+from schemas.pushback import ConflictState, PushState
 
 ops_page = APIRouter(prefix="/ui", include_in_schema=False)
 #: how many of each list the page shows
@@ -37,7 +37,7 @@ def ops(request: Request, lang: Lang = None) -> Response:
         runs=runs,
         failed_runs=sum(1 for r in runs.items if r.status == "failed"),
         quarantine=service.list_quarantine(store, status="open", limit=QUARANTINE),
-        open_conflicts=list_conflicts(store, OPEN, CONFLICTS),
-        resolved_conflicts=list_conflicts(store, RESOLVED, RESOLVED_SHOWN),
-        dead=list_changes(store, state=FAILED, limit=DEAD),
+        open_conflicts=list_conflicts(store, ConflictState.OPEN, CONFLICTS),
+        resolved_conflicts=list_conflicts(store, ConflictState.RESOLVED, RESOLVED_SHOWN),
+        dead=list_changes(store, state=PushState.FAILED, limit=DEAD),
     )
