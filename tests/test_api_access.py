@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from crm_core.access.api_keys import Role, create_key, revoke_key
 from crm_core.api import create_app, service
 from crm_core.store.tables import api_keys, quarantine
-from tests.api_store import demo_copy
+from tests.api_kit import demo_copy
 
 PROBLEM = "application/problem+json"
 CUSTOMER = "G00000002"

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, select, update
 from crm_core.access.api_keys import create_key
 from crm_core.api import create_app
 from crm_core.store.tables import RECORD_TABLES, golden_customers, source_links
-from tests.api_store import AS_OF, MERGED_ID, demo_copy
+from tests.api_kit import AS_OF, MERGED_ID, demo_copy
 
 ORDERS, LINES = RECORD_TABLES["orders"], RECORD_TABLES["order_lines"]
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from tests.api_store import AS_OF, demo_copy, demo_into
+from tests.api_kit import AS_OF, demo_copy, demo_into
 
 #: fields that say when something was written, which differ between two stores
 _WHEN = {"linked_at", "loaded_at", "created_at", "updated_at", "decided_at", "run_id"}

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode  # noqa: E402
 from crm_core.access.api_keys import Role, create_key  # noqa: E402
 from crm_core.api import create_app  # noqa: E402
 from crm_core.api.service import refresh_search_index  # noqa: E402
-from tests.api_store import demo_copy  # noqa: E402
+from tests.api_kit import demo_copy  # noqa: E402
 
 EXAMPLES = 25
 KEY: dict[str, str] = {}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
 from crm_core.store.tables import golden_customers, source_links
-from tests.api_store import demo_copy
+from tests.api_kit import demo_copy
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import shop
+from tests import shop_kit
 
 # the console script, as users run it (``python -m`` would put the working folder first on
 # sys.path, where a demo's mappings/ folder of YAML files hides the mappings package)
@@ -30,12 +30,14 @@ def crm_hub(
 @pytest.fixture
 def shop_dir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    erp = shop.create(url)
-    others = [(f"C{i}", f"Customer {i}", f"c{i}@example.com", shop.T0) for i in (0, 2, 3, 4, 5, 6)]
+    erp = shop_kit.create(url)
+    others = [
+        (f"C{i}", f"Customer {i}", f"c{i}@example.com", shop_kit.T0) for i in (0, 2, 3, 4, 5, 6)
+    ]
     # every order's customer exists: the orders contract checks it
-    shop.add_customers(erp, [("C1", "  Ada  ", "ADA@EXAMPLE.COM", shop.T0), *others])
-    shop.add_orders(erp, 30)
-    shop.write_files(tmp_path, "sqlite:///store.db", batch=10)
+    shop_kit.add_customers(erp, [("C1", "  Ada  ", "ADA@EXAMPLE.COM", shop_kit.T0), *others])
+    shop_kit.add_orders(erp, 30)
+    shop_kit.write_files(tmp_path, "sqlite:///store.db", batch=10)
     return tmp_path, {"SHOP_URL": url}
 
 

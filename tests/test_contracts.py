@@ -18,7 +18,7 @@ from schemas.contract import load_contract
 from schemas.entities import ENTITIES
 from schemas.errors import ConfigError
 from schemas.settings import load_config
-from tests import shop
+from tests import shop_kit
 
 MODEL_STREAMS = [
     "customers",
@@ -55,25 +55,31 @@ def test_contract_file_errors_name_file_line_and_reason(tmp_path: Path) -> None:
 def shop_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     source_url = f"sqlite:///{tmp_path / 'shop.db'}"
     monkeypatch.setenv("SHOP_URL", source_url)
-    erp = shop.create(source_url)
-    shop.add_customers(
-        erp, [(f"C{i}", f"Customer {i}", f"c{i}@example.com", shop.T0) for i in range(7)]
+    erp = shop_kit.create(source_url)
+    shop_kit.add_customers(
+        erp, [(f"C{i}", f"Customer {i}", f"c{i}@example.com", shop_kit.T0) for i in range(7)]
     )
-    config = load_config(shop.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", batch=50))
+    config = load_config(
+        shop_kit.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", batch=50)
+    )
     return erp, config, open_store(config.store_url())
 
 
 def test_contract_failures_are_quarantined_with_expectation_and_value(shop_setup) -> None:
     erp, config, store = shop_setup
-    shop.add_orders(erp, 40)
+    shop_kit.add_orders(erp, 40)
     with erp.begin() as conn:
         conn.execute(
-            shop.orders.update().where(shop.orders.c.id == 3).values(total=Decimal("-9.50"))
+            shop_kit.orders.update().where(shop_kit.orders.c.id == 3).values(total=Decimal("-9.50"))
         )
         conn.execute(
-            shop.orders.update().where(shop.orders.c.id == 4).values(ordered_on="2099-01-01")
+            shop_kit.orders.update()
+            .where(shop_kit.orders.c.id == 4)
+            .values(ordered_on="2099-01-01")
         )
-        conn.execute(shop.orders.update().where(shop.orders.c.id == 5).values(customer_id="C404"))
+        conn.execute(
+            shop_kit.orders.update().where(shop_kit.orders.c.id == 5).values(customer_id="C404")
+        )
     results = SyncEngine(config, store).sync_source("shop")
     orders = results[1]
     assert orders.status == "success"
@@ -97,9 +103,9 @@ def test_contract_failures_are_quarantined_with_expectation_and_value(shop_setup
 
 def test_a_stream_that_mostly_fails_its_contract_stops_and_loads_nothing(shop_setup) -> None:
     erp, config, store = shop_setup
-    shop.add_orders(erp, 30)
+    shop_kit.add_orders(erp, 30)
     with erp.begin() as conn:
-        conn.execute(shop.orders.update().values(total=Decimal("-1")))
+        conn.execute(shop_kit.orders.update().values(total=Decimal("-1")))
     orders = SyncEngine(config, store).sync_source("shop")[1]
     assert orders.status == "failed"
     assert "failed the mapping or the contract" in (orders.error or "")
@@ -109,10 +115,10 @@ def test_a_stream_that_mostly_fails_its_contract_stops_and_loads_nothing(shop_se
 
 def test_contracts_can_be_switched_off_and_replaced(shop_setup, tmp_path: Path) -> None:
     erp, config, store = shop_setup
-    shop.add_orders(erp, 10)
+    shop_kit.add_orders(erp, 10)
     with erp.begin() as conn:
         conn.execute(
-            shop.orders.update().where(shop.orders.c.id == 3).values(total=Decimal("-9.50"))
+            shop_kit.orders.update().where(shop_kit.orders.c.id == 3).values(total=Decimal("-9.50"))
         )
     (tmp_path / "contracts").mkdir()
     (tmp_path / "contracts" / "orders.yaml").write_text(

@@ -1,6 +1,6 @@
 """The Airflow DAGs generated from the config: integrity, and real runs with ``dag.test()``.
 
-Airflow runs in subprocesses (``tests/airflow_probe.py`` and the ``airflow`` command) with a
+Airflow runs in subprocesses (``tests/airflow_kit.py`` and the ``airflow`` command) with a
 temporary AIRFLOW_HOME, so importing it never changes logging in the pytest process. The
 config has two sources: the demo's sample ERP, and a second one with a stream its mapping
 does not know, which fails.
@@ -23,7 +23,7 @@ from crm_core.store.tables import RECORD_TABLES, runs
 from sample_erps import scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = Path(__file__).with_name("airflow_probe.py")
+PROBE = Path(__file__).with_name("airflow_kit.py")
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 PULL_A, PULL_B = "crm_hub_pull_legacy_erp", "crm_hub_pull_second_erp"
 RECONCILE, PUSH_BACK = "crm_hub_reconcile", "crm_hub_push_back"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.legacy_db2 import LegacyErpConformance
+from tests.legacy_db2_kit import LegacyErpConformance
 
 
 class TestDb2CodePathConformanceOnSqlite(LegacyErpConformance):

@@ -24,7 +24,7 @@ from crm_core.store.tables import RECORD_TABLES
 from sample_erps import legacy_erp
 from sample_erps.legacy_erp_schema import RCM
 from schemas.settings import load_config
-from tests import legacy_db2
+from tests import legacy_db2_kit
 
 BATCH = 150
 
@@ -58,12 +58,12 @@ def test_db2_code_path_syncs_the_legacy_erp_in_full_then_incrementally(
     counts = legacy_erp.generate(erp, seed=11, as_of=date(2026, 11, 20), customers=25)
     monkeypatch.setenv("LEGACY_DB2_URL", erp_url)
     store_url = f"sqlite:///{tmp_path / 'hub.db'}"
-    config = load_config(legacy_db2.write_files(tmp_path, store_url, "LEGACY_DB2_URL", BATCH))
+    config = load_config(legacy_db2_kit.write_files(tmp_path, store_url, "LEGACY_DB2_URL", BATCH))
     store = open_store(config.store_url())
     hub = SyncEngine(config, store)
 
     full = hub.sync_source("legacy_erp")
-    expected = legacy_db2.expected_rows(counts)
+    expected = legacy_db2_kit.expected_rows(counts)
     assert {r.stream: (r.status, r.counts.rows_read) for r in full} == {
         s: ("success", n) for s, n in expected.items()
     }

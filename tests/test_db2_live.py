@@ -28,7 +28,7 @@ from sample_erps import legacy_erp
 from sample_erps.legacy_erp_schema import RCM
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, load_config
-from tests import legacy_db2
+from tests import legacy_db2_kit
 
 LIVE_URL = os.environ.get("CRM_HUB_DB2_URL", "")
 pytestmark = pytest.mark.skipif(
@@ -42,7 +42,7 @@ URL_ENV = "CRM_HUB_DB2_URL"
 def fresh_legacy_erp(customers: int, seed: int) -> tuple[Any, dict[str, int]]:
     """The legacy ERP's files created anew on the live Db2 and filled; engine and counts."""
     engine = create_engine(LIVE_URL)
-    legacy_db2.drop_schema(engine)
+    legacy_db2_kit.drop_schema(engine)
     legacy_erp.create_schema(engine)
     counts = legacy_erp.generate(engine, seed=seed, as_of=date(2026, 11, 20), customers=customers)
     return engine, counts
@@ -54,7 +54,7 @@ def live_source(url_env: str = URL_ENV, streams: list[str] | None = None) -> Db2
         url_env=url_env,
         mapping=Path("legacy_erp.yaml"),
         options={"isolation": "UR"},
-        streams=legacy_db2.streams_config(streams),
+        streams=legacy_db2_kit.streams_config(streams),
     )
     return Db2Connector("legacy_erp", cfg)
 
@@ -63,12 +63,12 @@ def live_source(url_env: str = URL_ENV, streams: list[str] | None = None) -> Db2
 def test_db2_live_legacy_erp_syncs_in_full_then_incrementally(tmp_path: Path) -> None:
     erp, counts = fresh_legacy_erp(customers=20, seed=21)
     store_url = f"sqlite:///{tmp_path / 'hub.db'}"
-    config = load_config(legacy_db2.write_files(tmp_path, store_url, URL_ENV, 100, False))
+    config = load_config(legacy_db2_kit.write_files(tmp_path, store_url, URL_ENV, 100, False))
     store = open_store(config.store_url())
     hub = SyncEngine(config, store)
     full = hub.sync_source("legacy_erp")
     assert {r.stream: (r.status, r.counts.rows_read) for r in full} == {
-        s: ("success", n) for s, n in legacy_db2.expected_rows(counts).items()
+        s: ("success", n) for s, n in legacy_db2_kit.expected_rows(counts).items()
     }, [r.error for r in full if r.error]
     assert sum(r.counts.rows_quarantined for r in full) == 0
 
@@ -107,7 +107,7 @@ class TestDb2LiveConformance(ConnectorConformance):
     def counts(self) -> Iterator[dict[str, int]]:
         engine, counts = fresh_legacy_erp(customers=8, seed=31)
         engine.dispose()
-        yield legacy_db2.expected_rows(counts)
+        yield legacy_db2_kit.expected_rows(counts)
 
     @pytest.fixture
     def source(self, counts: dict[str, int]) -> Iterator[Db2Connector]:

@@ -23,7 +23,7 @@ from crm_core.scheduling import jobs
 from crm_core.store.db import open_store
 from sample_erps import legacy_erp, scenario, universe
 from schemas.settings import load_config
-from tests.golden_store import golden_ids
+from tests.golden_kit import golden_ids
 
 SEED, CUSTOMERS, AS_OF = 21, 300, date(2026, 11, 19)
 SECOND = """

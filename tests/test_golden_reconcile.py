@@ -15,7 +15,7 @@ from crm_core.ledger.runs import list_runs
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, golden_lineage, golden_match_features
 from schemas.reconcile import ReconcileConfig
-from tests.golden_store import T0, customer, golden, golden_ids, load
+from tests.golden_kit import T0, customer, golden, golden_ids, load
 
 RULES_ONLY = ReconcileConfig(probabilistic=False)
 

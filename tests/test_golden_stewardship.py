@@ -13,7 +13,7 @@ from crm_core.golden import list_actions, merge, pin, reconcile, undo, unmerge, 
 from crm_core.store.db import open_store
 from schemas.errors import HubError
 from schemas.reconcile import ReconcileConfig
-from tests.golden_store import T0, customer, golden, golden_ids, load
+from tests.golden_kit import T0, customer, golden, golden_ids, load
 from tests.test_cli import crm_hub
 
 SETTINGS = ReconcileConfig(probabilistic=False)

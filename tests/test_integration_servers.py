@@ -13,7 +13,7 @@ from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
 from schemas.settings import load_config
-from tests import shop
+from tests import shop_kit
 
 
 @pytest.mark.parametrize("source_db", ["postgres", "mariadb"])
@@ -23,17 +23,17 @@ def test_sync_from_a_real_server_into_postgres(
     source_url = mariadb_url if source_db == "mariadb" else pg_url
     store_url = pg_url  # with a PostgreSQL source, ERP tables and store share one database
     monkeypatch.setenv("SHOP_URL", source_url)
-    erp = shop.create(source_url)
-    shop.add_customers(
+    erp = shop_kit.create(source_url)
+    shop_kit.add_customers(
         erp,
         [
-            ("C1", "上海华东精密机械有限公司", "info@hdjm.cn", shop.T0),
-            ("C2", "Robert'); DROP TABLE customers;--", "bobby@example.com", shop.T0),
-            *[(f"C{i}", f"Kunde {i}", f"k{i}@example.de", shop.T0) for i in (0, 3, 4, 5, 6)],
+            ("C1", "上海华东精密机械有限公司", "info@hdjm.cn", shop_kit.T0),
+            ("C2", "Robert'); DROP TABLE customers;--", "bobby@example.com", shop_kit.T0),
+            *[(f"C{i}", f"Kunde {i}", f"k{i}@example.de", shop_kit.T0) for i in (0, 3, 4, 5, 6)],
         ],
     )
-    shop.add_orders(erp, 250)
-    config = load_config(shop.write_files(tmp_path, store_url, batch=64))
+    shop_kit.add_orders(erp, 250)
+    config = load_config(shop_kit.write_files(tmp_path, store_url, batch=64))
     store = open_store(config.store_url())
     engine = SyncEngine(config, store)
 
@@ -44,11 +44,13 @@ def test_sync_from_a_real_server_into_postgres(
     ]
 
     with erp.begin() as conn:
-        later = shop.T0 + timedelta(days=30)
+        later = shop_kit.T0 + timedelta(days=30)
         conn.execute(
-            update(shop.orders).where(shop.orders.c.id <= 5).values(status="S", updated_at=later)
+            update(shop_kit.orders)
+            .where(shop_kit.orders.c.id <= 5)
+            .values(status="S", updated_at=later)
         )
-    shop.add_orders(erp, 3, start=251, t0=shop.T0 + timedelta(days=31))
+    shop_kit.add_orders(erp, 3, start=251, t0=shop_kit.T0 + timedelta(days=31))
     incremental = engine.sync_source("shop")
     assert [(r.mode, r.counts.rows_read) for r in incremental] == [
         ("incremental", 0),

@@ -17,18 +17,20 @@ from crm_core.store.tables import RECORD_TABLES, stream_state
 from crm_core.store.tables import runs as runs_table
 from sample_erps import scenario
 from schemas.settings import load_config
-from tests import shop
+from tests import shop_kit
 
 
 @pytest.fixture
 def shop_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    erp = shop.create(url)
-    shop.add_customers(erp, [(f"C{i}", "Ada", "ada@example.com", shop.T0) for i in range(7)])
-    shop.add_orders(erp, 10)
+    erp = shop_kit.create(url)
+    shop_kit.add_customers(
+        erp, [(f"C{i}", "Ada", "ada@example.com", shop_kit.T0) for i in range(7)]
+    )
+    shop_kit.add_orders(erp, 10)
     erp.dispose()
     monkeypatch.setenv("SHOP_URL", url)
-    return shop.write_files(tmp_path, "sqlite:///store.db")
+    return shop_kit.write_files(tmp_path, "sqlite:///store.db")
 
 
 def test_reconcile_counts_what_changed_since_the_last_one(shop_config: Path) -> None:
@@ -39,7 +41,7 @@ def test_reconcile_counts_what_changed_since_the_last_one(shop_config: Path) -> 
     assert first["streams"] == {"shop.customers": 7, "shop.orders": 10}
     assert jobs.reconcile(shop_config)["rows_changed"] == 0
     erp = create_engine(f"sqlite:///{shop_config.parent / 'shop.db'}")
-    shop.add_orders(erp, 3, start=100, t0=shop.T0 + timedelta(days=1))
+    shop_kit.add_orders(erp, 3, start=100, t0=shop_kit.T0 + timedelta(days=1))
     erp.dispose()
     jobs.sync_stream("shop", "orders", shop_config)
     third = jobs.reconcile(shop_config)

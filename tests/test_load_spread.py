@@ -16,7 +16,7 @@ from crm_core.pull.load import Spread
 from crm_core.pull.sync import SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
-from tests import shop
+from tests import shop_kit
 
 
 def test_shares_are_disjoint_by_key_and_cover_the_batch() -> None:
@@ -37,7 +37,7 @@ def test_shares_are_disjoint_by_key_and_cover_the_batch() -> None:
 def shop_on_pg(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch):
     """The shop ERP on SQLite, a PostgreSQL store, batches of 10, every upsert spread."""
     monkeypatch.setattr(load, "SPREAD_MIN_ROWS", 2)
-    return shop.world(tmp_path, pg_url, monkeypatch)
+    return shop_kit.world(tmp_path, pg_url, monkeypatch)
 
 
 def _raise_totals(erp, n: int, by: int) -> None:
@@ -45,11 +45,11 @@ def _raise_totals(erp, n: int, by: int) -> None:
     with erp.begin() as conn:
         for i in range(1, n + 1):
             conn.execute(
-                update(shop.orders)
-                .where(shop.orders.c.id == i)
+                update(shop_kit.orders)
+                .where(shop_kit.orders.c.id == i)
                 .values(
                     total=Decimal(i) / 4 + by,
-                    updated_at=shop.T0 + timedelta(days=1, minutes=i),
+                    updated_at=shop_kit.T0 + timedelta(days=1, minutes=i),
                 )
             )
 
@@ -63,11 +63,11 @@ def _totals(store) -> dict[str, Decimal]:
 
 def test_a_spread_upsert_uses_more_connections_and_writes_each_row_once(shop_on_pg) -> None:
     erp, config, store = shop_on_pg
-    shop.add_orders(erp, 30)
+    shop_kit.add_orders(erp, 30)
     engine = SyncEngine(config, store)
     engine.sync_source("shop", ["orders"])  # a first load: plain COPY, nothing to spread
     _raise_totals(erp, 30, by=1)
-    shop.add_orders(erp, 5, start=31, t0=shop.T0 + timedelta(days=2))
+    shop_kit.add_orders(erp, 5, start=31, t0=shop_kit.T0 + timedelta(days=2))
     [result] = engine.sync_source("shop", ["orders"])
     assert (result.status, result.counts.rows_read, result.counts.rows_loaded) == (
         "success",
@@ -84,7 +84,7 @@ def test_a_spread_upsert_uses_more_connections_and_writes_each_row_once(shop_on_
 
 def test_a_failing_share_fails_the_batch_and_the_next_run_loads_it(shop_on_pg) -> None:
     erp, config, store = shop_on_pg
-    shop.add_orders(erp, 30)
+    shop_kit.add_orders(erp, 30)
     engine = SyncEngine(config, store)
     engine.sync_source("shop", ["orders"])
     with store.begin() as conn:  # the store refuses one row's new value: a real failure
@@ -123,7 +123,7 @@ def _orders(ids: range, total: str) -> pl.DataFrame:
             "status": ["confirmed"] * len(ids),
             "currency": ["EUR"] * len(ids),
             "total_amount": [Decimal(total)] * len(ids),
-            "updated_at": [shop.T0] * len(ids),
+            "updated_at": [shop_kit.T0] * len(ids),
         },
         schema_overrides={"total_amount": pl.Decimal(18, 4)},
     ).with_columns(

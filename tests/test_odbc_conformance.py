@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.modern_odbc import PG_ADMIN, ModernErpConformance
+from tests.modern_odbc_kit import PG_ADMIN, ModernErpConformance
 
 pytest.importorskip("pyodbc", exc_type=ImportError)
 

@@ -18,7 +18,7 @@ from crm_core.store.tables import RECORD_TABLES
 from sample_erps import modern_erp
 from sample_erps.modern_erp_schema import PARTNER
 from schemas.settings import load_config
-from tests import modern_odbc
+from tests import modern_odbc_kit
 
 pytest.importorskip("pyodbc", exc_type=ImportError)
 
@@ -51,14 +51,14 @@ def source_text(url: str) -> dict[str, tuple[bytes, bytes | None, str | None, De
 def test_odbc_modern_erp_syncs_in_full_then_incrementally_with_text_intact(
     erp_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counts = modern_odbc.fill(erp_url, customers=40)
-    monkeypatch.setenv("MODERN_ODBC_URL", modern_odbc.odbc_url(erp_url))
+    counts = modern_odbc_kit.fill(erp_url, customers=40)
+    monkeypatch.setenv("MODERN_ODBC_URL", modern_odbc_kit.odbc_url(erp_url))
     # psqlODBC gives naive wall times in the session zone: make that zone Shanghai to show
     # the connector turns them back into the right instants
     zone = "Asia/Shanghai" if erp_url.startswith("postgresql") else "UTC"
     store_url = f"sqlite:///{tmp_path / 'hub.db'}"
-    path = modern_odbc.write_files(
-        tmp_path, store_url, "MODERN_ODBC_URL", modern_odbc.driver_for(erp_url), zone, 150
+    path = modern_odbc_kit.write_files(
+        tmp_path, store_url, "MODERN_ODBC_URL", modern_odbc_kit.driver_for(erp_url), zone, 150
     )
     config = load_config(path)
     store = open_store(config.store_url())

@@ -22,7 +22,7 @@ from crm_core.scheduling import dag_plan, local_airflow
 from crm_core.store.db import open_store
 from schemas.errors import ConfigError
 from schemas.settings import HubConfig, load_config
-from tests import shop
+from tests import shop_kit
 from tests.test_cli import crm_hub
 
 NOWHERE = "sqlite:///nowhere/erp.db"
@@ -34,11 +34,13 @@ def ledger(
 ) -> tuple[HubConfig, Engine, dict[str, str]]:
     """The shop synced once, then its orders failing three times (ERP unreachable)."""
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    erp = shop.create(url)
-    shop.add_customers(erp, [(f"C{i}", "Ada", "ada@example.com", shop.T0) for i in range(7)])
-    shop.add_orders(erp, 12)
+    erp = shop_kit.create(url)
+    shop_kit.add_customers(
+        erp, [(f"C{i}", "Ada", "ada@example.com", shop_kit.T0) for i in range(7)]
+    )
+    shop_kit.add_orders(erp, 12)
     erp.dispose()
-    config = load_config(shop.write_files(tmp_path, "sqlite:///store.db", batch=5))
+    config = load_config(shop_kit.write_files(tmp_path, "sqlite:///store.db", batch=5))
     store = open_store(config.store_url())
     monkeypatch.setenv("SHOP_URL", url)
     SyncEngine(config, store).sync_source("shop")

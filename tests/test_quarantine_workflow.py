@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from crm_core.store.tables import RECORD_TABLES
-from tests import shop
+from tests import shop_kit
 from tests.test_cli import crm_hub
 
 
@@ -18,15 +18,17 @@ from tests.test_cli import crm_hub
 def held(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A synced shop whose orders 3 and 4 were held: an unknown status code, a bad total."""
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    erp = shop.create(url)
-    shop.add_customers(erp, [(f"C{i}", f"C {i}", f"c{i}@example.com", shop.T0) for i in range(7)])
-    shop.add_orders(erp, 20)
+    erp = shop_kit.create(url)
+    shop_kit.add_customers(
+        erp, [(f"C{i}", f"C {i}", f"c{i}@example.com", shop_kit.T0) for i in range(7)]
+    )
+    shop_kit.add_orders(erp, 20)
     with erp.begin() as conn:
-        conn.execute(shop.orders.update().where(shop.orders.c.id == 3).values(status="Q"))
+        conn.execute(shop_kit.orders.update().where(shop_kit.orders.c.id == 3).values(status="Q"))
         conn.execute(
-            shop.orders.update().where(shop.orders.c.id == 4).values(total=Decimal("-4.00"))
+            shop_kit.orders.update().where(shop_kit.orders.c.id == 4).values(total=Decimal("-4.00"))
         )
-    shop.write_files(tmp_path, "sqlite:///store.db", batch=50)
+    shop_kit.write_files(tmp_path, "sqlite:///store.db", batch=50)
     env = {"SHOP_URL": url}
     assert crm_hub("sync", cwd=tmp_path, env=env).returncode == 0
     return tmp_path, env
@@ -83,9 +85,9 @@ def test_quarantine_replay_does_not_put_old_data_over_new(held) -> None:
     erp = create_engine(env["SHOP_URL"])
     with erp.begin() as conn:  # the source fixes order 3 itself, later
         conn.execute(
-            shop.orders.update()
-            .where(shop.orders.c.id == 3)
-            .values(status="S", updated_at=shop.T0.replace(year=2026))
+            shop_kit.orders.update()
+            .where(shop_kit.orders.c.id == 3)
+            .values(status="S", updated_at=shop_kit.T0.replace(year=2026))
         )
     assert crm_hub("sync", cwd=folder, env=env).returncode == 0
     (folder / "shop.yaml").write_text(

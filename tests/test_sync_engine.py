@@ -16,7 +16,7 @@ from crm_core.ledger import runs
 from crm_core.pull import load, state
 from crm_core.pull.sync import SyncEngine
 from crm_core.store.tables import RECORD_TABLES, quarantine
-from tests import shop
+from tests import shop_kit
 
 
 @pytest.fixture(params=["sqlite", "postgres", "postgres-spread"])
@@ -31,7 +31,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    return shop.world(tmp_path, store_url, monkeypatch)
+    return shop_kit.world(tmp_path, store_url, monkeypatch)
 
 
 def _count(store, entity: str) -> int:
@@ -41,12 +41,12 @@ def _count(store, entity: str) -> int:
 
 def test_full_then_incremental_reads_only_new_rows(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 35)
+    shop_kit.add_orders(erp, 35)
     engine = SyncEngine(config, store)
     [first] = engine.sync_source("shop", ["orders"])
     assert (first.mode, first.status, first.counts.rows_read) == ("full", "success", 35)
     assert first.counts.batches == 4  # batch_size 10: memory bounded per batch
-    shop.add_orders(erp, 5, start=36)
+    shop_kit.add_orders(erp, 5, start=36)
     [second] = engine.sync_source("shop", ["orders"])
     assert (second.mode, second.counts.rows_read, second.counts.rows_loaded) == (
         "incremental",
@@ -60,11 +60,11 @@ def test_full_then_incremental_reads_only_new_rows(setup) -> None:
 
 def test_ties_on_the_cursor_are_neither_skipped_nor_read_twice(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 25, same_time=True)  # 25 rows, one cursor value, batches of 10
+    shop_kit.add_orders(erp, 25, same_time=True)  # 25 rows, one cursor value, batches of 10
     engine = SyncEngine(config, store)
     [result] = engine.sync_source("shop", ["orders"])
     assert result.counts.rows_read == 25 and result.counts.batches == 3
-    shop.add_orders(erp, 3, start=26, same_time=True)  # more rows with the same timestamp
+    shop_kit.add_orders(erp, 3, start=26, same_time=True)  # more rows with the same timestamp
     [again] = engine.sync_source("shop", ["orders"])
     assert again.counts.rows_read == 3
     assert _count(store, "orders") == 28
@@ -74,9 +74,9 @@ def _ship_order_3(erp) -> None:
     """The ERP ships order 3 (status S), changed later than every other row."""
     with erp.begin() as conn:
         conn.execute(
-            update(shop.orders)
-            .where(shop.orders.c.id == 3)
-            .values(status="S", updated_at=shop.T0.replace(year=2026))
+            update(shop_kit.orders)
+            .where(shop_kit.orders.c.id == 3)
+            .values(status="S", updated_at=shop_kit.T0.replace(year=2026))
         )
 
 
@@ -88,7 +88,7 @@ def _status_of_order_3(store) -> str:
 
 def test_updated_rows_are_upserted_not_duplicated(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 10)
+    shop_kit.add_orders(erp, 10)
     engine = SyncEngine(config, store)
     engine.sync_source("shop", ["orders"])
     _ship_order_3(erp)
@@ -112,7 +112,7 @@ class CrashingConnector(SqlConnector):
 
 def test_a_crash_between_batches_resumes_without_loss_or_duplicates(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 45)
+    shop_kit.add_orders(erp, 45)
     engine = SyncEngine(config, store)
     mapping = engine.mapping_for("shop")
     crashing = CrashingConnector("shop", config.source("shop"), config.base_dir)
@@ -138,11 +138,11 @@ def test_a_killed_run_is_marked_interrupted_by_the_next(setup) -> None:
 
 def test_bad_rows_are_quarantined_with_reasons_and_the_rest_load(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 20)
+    shop_kit.add_orders(erp, 20)
     with erp.begin() as conn:
-        conn.execute(update(shop.orders).where(shop.orders.c.id == 4).values(status="?"))
+        conn.execute(update(shop_kit.orders).where(shop_kit.orders.c.id == 4).values(status="?"))
         conn.execute(
-            update(shop.orders).where(shop.orders.c.id == 9).values(ordered_on="2025-02-30")
+            update(shop_kit.orders).where(shop_kit.orders.c.id == 9).values(ordered_on="2025-02-30")
         )
     [result] = SyncEngine(config, store).sync_source("shop", ["orders"])
     assert result.status == "success"
@@ -157,9 +157,9 @@ def test_bad_rows_are_quarantined_with_reasons_and_the_rest_load(setup) -> None:
 
 def test_a_batch_of_mostly_bad_rows_fails_the_run_and_loads_nothing(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 30)
+    shop_kit.add_orders(erp, 30)
     with erp.begin() as conn:
-        conn.execute(update(shop.orders).values(status="?"))
+        conn.execute(update(shop_kit.orders).values(status="?"))
     [result] = SyncEngine(config, store).sync_source("shop", ["orders"])
     assert result.status == "failed" and "threshold" in result.error
     assert "the stream stopped before loading this batch" in result.error
@@ -169,7 +169,7 @@ def test_a_batch_of_mostly_bad_rows_fails_the_run_and_loads_nothing(setup) -> No
 
 def test_full_refresh_rereads_everything_and_changes_nothing(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 12)
+    shop_kit.add_orders(erp, 12)
     engine = SyncEngine(config, store)
     engine.sync_source("shop", ["orders"])
     table = RECORD_TABLES["orders"]
@@ -184,7 +184,7 @@ def test_full_refresh_rereads_everything_and_changes_nothing(setup) -> None:
 
 def test_schema_drift_fails_the_stream_with_a_clear_message(setup, tmp_path: Path) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 3)
+    shop_kit.add_orders(erp, 3)
     with erp.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE shop_orders RENAME COLUMN status TO order_status")
     [result] = SyncEngine(config, store).sync_source("shop", ["orders"])
@@ -194,7 +194,7 @@ def test_schema_drift_fails_the_stream_with_a_clear_message(setup, tmp_path: Pat
 
 def test_an_edited_mapping_applies_from_the_next_run_of_the_same_process(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 4)
+    shop_kit.add_orders(erp, 4)
     engine = SyncEngine(config, store)
     engine.sync_source("shop", ["orders"])
     assert engine.mapping_for("shop") is engine.mapping_for("shop")  # parsed once per process
@@ -211,7 +211,7 @@ def test_an_edited_mapping_applies_from_the_next_run_of_the_same_process(setup) 
 
 def test_a_run_keeps_the_collector_off_start_up_objects_but_collects_its_own(setup) -> None:
     erp, config, store = setup
-    shop.add_orders(erp, 3)
+    shop_kit.add_orders(erp, 3)
     SyncEngine(config, store).sync_source("shop", ["orders"])
     frozen = gc.get_freeze_count()
     assert frozen > 0  # start-up's objects: a full collection no longer walks them

@@ -24,7 +24,7 @@ from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import golden_customers, outbox, source_links
 from tests import pushback_kit as kit
-from tests.api_store import AS_OF, demo_copy
+from tests.api_kit import AS_OF, demo_copy
 from tests.test_api_serve import _free_port, _wait_for
 from tests.test_cli import CLI
 

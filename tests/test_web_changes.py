@@ -21,7 +21,7 @@ from crm_core.api import create_app
 from crm_core.pushback import submit
 from crm_core.store.tables import RECORD_TABLES, outbox
 from schemas.pushback import FieldOwnership
-from tests.api_store import demo_copy
+from tests.api_kit import demo_copy
 from tests.test_web_pages import _as, _text
 
 CUSTOMER = "G00000047"

@@ -22,7 +22,7 @@ from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import source_links
 from tests import pushback_kit as kit
-from tests.api_store import demo_copy
+from tests.api_kit import demo_copy
 from tests.test_web_pages import _as, _text
 
 PHONE_BOTH_SIDES, CREDIT_OVERRIDDEN, UNREACHABLE = "G00000047", "G00000039", "G00000040"

@@ -21,7 +21,7 @@ from crm_core.api import create_app, service
 from crm_core.api.web.formats import Formats, zone
 from crm_core.api.web.i18n import EN, MESSAGES, ZH, pick_language
 from crm_core.store.tables import golden_customers
-from tests.api_store import AS_OF, demo_copy
+from tests.api_kit import AS_OF, demo_copy
 
 CHINESE = "青岛金桥纺织有限公司"
 ON_HOLD = "G00000047"  # that customer: on credit hold, two open invoices, 11 orders

@@ -3,8 +3,8 @@
 The tests call this as a subprocess so that importing Airflow (which configures logging and
 warnings for its whole process) never touches the pytest process. Usage::
 
-    python tests/airflow_probe.py describe OUT.json
-    python tests/airflow_probe.py run OUT.json DAG_ID [DAG_ID ...]
+    python tests/airflow_kit.py describe OUT.json
+    python tests/airflow_kit.py run OUT.json DAG_ID [DAG_ID ...]
 
 The environment says where things are: AIRFLOW_HOME, AIRFLOW__CORE__DAGS_FOLDER and
 CRM_HUB_CONFIG.
