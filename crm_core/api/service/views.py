@@ -13,12 +13,12 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_core.golden.receivables import Bucket
 from schemas.model import OpenReceivable, OrderStatus, SourceRecordRef
 
 T = TypeVar("T")
 CreditStatus = Literal["ok", "near_limit", "on_hold", "unknown"]
 Tier = Literal["A", "B", "C", "D"]
-Bucket = Literal["current", "days_0_30", "days_31_60", "days_61_90", "days_over_90"]
 
 
 class View(BaseModel):
