@@ -16,9 +16,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 from crm_core.store.tables import quarantine
+from mappings.compile import REASON
 from schemas.exact_json import to_json
-
-REASON = "_reason"
 
 
 def json_safe(value: Any) -> Any:
