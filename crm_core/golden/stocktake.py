@@ -1,9 +1,10 @@
 """What the pulls changed in the store since the last reconcile, taken from the run ledger.
 
 The bookkeeping of reconcile runs (:mod:`crm_core.golden.reconcile` does the work): each
-reconcile run is a ledger row whose watermark is the time it took stock at, and it counts
-the rows that runs finished since the previous one loaded, per source and stream. The
-windows of consecutive reconciles meet without overlap, so a finished run is counted once.
+reconcile run is a ledger row that takes stock at the time it started (its cutoff), and it
+counts the rows that runs finished since the previous successful one's cutoff loaded, per
+source and stream. The windows of consecutive reconciles meet without overlap, so a
+finished run is counted once. The ledger's ``watermark`` column is the pulls' own.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from sqlalchemy import Engine, func, select
 
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
 from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, finish_run, record_progress, start_run
-from crm_core.pull import positions
 from crm_core.store.tables import runs
 
 
 def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
+    """The cutoff (start) of the last successful reconcile run before ``before_id``."""
     with store.connect() as conn:
-        mark = conn.execute(
-            select(runs.c.watermark)
+        return conn.execute(
+            select(runs.c.started_at)
             .where(
                 runs.c.source == HUB_SOURCE,
                 runs.c.stream == RECONCILE,
@@ -32,8 +33,6 @@ def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
             .order_by(runs.c.id.desc())
             .limit(1)
         ).scalar()
-    decoded = positions.decode(mark)
-    return decoded[0] if decoded else None
 
 
 def take_stock(store: Engine) -> dict[str, Any]:
@@ -51,7 +50,7 @@ def take_stock(store: Engine) -> dict[str, Any]:
 
 def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, Any]:
     """For the open reconcile run ``run_id``: count the rows changed since the previous
-    one into ``counts`` and store the run's watermark (the time it took stock at)."""
+    one (up to the run's cutoff, the time it started) into ``counts`` and store them."""
     with store.connect() as conn:
         cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
     since = _previous_cutoff(store, run_id)
@@ -79,7 +78,7 @@ def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, An
     counts.rows_read = sum(streams.values())
     counts.rows_quarantined = sum(int(r[4] or 0) for r in rows)
     with store.begin() as conn:
-        record_progress(conn, run_id, counts, positions.encode([cutoff]))
+        record_progress(conn, run_id, counts, None)
     return {
         "run_id": run_id,
         "since": since.isoformat() if since else None,
