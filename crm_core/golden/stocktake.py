@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, finish_run, record_progress, start_run
+from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, record_progress
 from crm_core.store.tables import runs
 
 
@@ -33,19 +33,6 @@ def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
             .order_by(runs.c.id.desc())
             .limit(1)
         ).scalar()
-
-
-def take_stock(store: Engine) -> dict[str, Any]:
-    """Record a reconcile run and return the rows changed since the previous one."""
-    run_id = start_run(store, HUB_SOURCE, RECONCILE, "", RECONCILE)
-    counts = RunCounts()
-    try:
-        result = count_changes(store, run_id, counts)
-    except Exception as exc:
-        finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(store, run_id, counts)
-    return result
 
 
 def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, Any]:
