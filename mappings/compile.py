@@ -16,6 +16,7 @@ from mappings.transforms import Col, Context, as_text, coerce
 from schemas.entities import ENTITIES, Entity, FieldSpec
 from schemas.errors import FatalSyncError, MappingError
 
+#: the column of a rejected row that says why it was rejected (the quarantine keeps it)
 REASON = "_reason"
 MAX_VALUE_IN_REASON = 80
 

@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -33,17 +32,14 @@ from pydantic import (
 
 from mappings.transforms import TRANSFORMS, Transform
 from schemas.entities import ENTITIES
+from schemas.strict import Strict
 from schemas.yamlfile import Problem
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class FieldMap(Strict):
     """How one model field is filled: from source column(s) or a constant, then transforms."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     source: str | list[str] | None = Field(default=None, alias="from")
     value: Any = None

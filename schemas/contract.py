@@ -16,30 +16,27 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from schemas.entities import ENTITIES
 from schemas.errors import ConfigError
+from schemas.strict import Strict
 from schemas.yamlfile import Problem, load_model
 
 CONTRACTS_DIR = Path(str(files("schemas").joinpath("contracts")))
 _EXPECTATION = re.compile(r"^expect_[a-z0-9_]+$")
 
 
-class Reference(BaseModel):
+class Reference(Strict):
     """A value of this stream that must be a key of another stream of the same source."""
-
-    model_config = ConfigDict(extra="forbid")
 
     column: str
     entity: str
     field: str
 
 
-class Contract(BaseModel):
+class Contract(Strict):
     """The expectations and references of one model stream."""
-
-    model_config = ConfigDict(extra="forbid")
 
     entity: str
     version: int = Field(ge=1)

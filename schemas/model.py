@@ -15,17 +15,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+
+from schemas.strict import Strict
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Quantity = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
 MoneyAmount = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
 
 
-class ModelBase(BaseModel):
+class ModelBase(Strict):
     """Common settings: strict about unknown fields, values checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(validate_assignment=True)
 
 
 class Money(ModelBase):

@@ -12,10 +12,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.entities import ENTITIES
 from schemas.schedule import Schedule
+from schemas.strict import Strict
 
 CRM = "crm"
 ConflictPolicy = Literal["owner_wins", "newest_wins", "manual"]
@@ -70,11 +71,7 @@ class ConflictState(StrEnum):
     RESOLVED = "resolved"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FieldOwnership(_Strict):
+class FieldOwnership(Strict):
     """Who owns one field, whether the CRM side may change it, and where changes go."""
 
     owner: str
@@ -106,7 +103,7 @@ class FieldOwnership(_Strict):
         return self.crm in ("edit", "request")
 
 
-class EntityOwnership(_Strict):
+class EntityOwnership(Strict):
     """Ownership of one model stream's fields; ``*`` stands for every field not listed."""
 
     fields: dict[str, FieldOwnership] = Field(min_length=1)
@@ -118,7 +115,7 @@ class EntityOwnership(_Strict):
         return self.fields.get(name) or self.fields.get("*")
 
 
-class PushBackConfig(_Strict):
+class PushBackConfig(Strict):
     """The ``push_back`` section of crm-hub.yaml."""
 
     ownership: dict[str, EntityOwnership] = {}

@@ -19,7 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from schemas.strict import FrozenStrict
 
 GoldenField = Literal[
     "kind", "name", "tax_id", "email", "phone", "street", "city", "region", "postcode", "country"
@@ -31,11 +33,7 @@ RuleName = Literal[
 RULES: tuple[str, ...] = get_args(RuleName)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FieldRule(_Strict):
+class FieldRule(FrozenStrict):
     """How one golden field is chosen among the customer's source records.
 
     - ``source_priority``: the first source in ``sources`` (else the section's
@@ -75,7 +73,7 @@ BUILT_IN_RULES: dict[str, FieldRule] = {
 }
 
 
-class Survivorship(_Strict):
+class Survivorship(FrozenStrict):
     """A rule per golden field: ``fields`` first, then ``default``, then the built-in one."""
 
     #: the order of sources for ``source_priority`` rules that give no ``sources``
@@ -107,7 +105,7 @@ class Survivorship(_Strict):
         return self
 
 
-class ReconcileConfig(_Strict):
+class ReconcileConfig(FrozenStrict):
     """Identity resolution and golden records."""
 
     #: a YAML file of matching rules (see ``crm_core/identity/match_rules.yaml``);

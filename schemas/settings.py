@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -21,17 +21,12 @@ from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
 from schemas.schedule import Schedule
+from schemas.strict import Strict
 from schemas.yamlfile import load_model
 
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
 DEFAULT_CONFIG = "crm-hub.yaml"
 STORE_URL_ENV = "CRM_HUB_DATABASE_URL"
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors, so typos are caught at load time."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def _check_url(url: str | None) -> str | None:

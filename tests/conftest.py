@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL and MariaDB databases, and a small SQL source."""
+"""Shared fixtures: a scratch database on the machine's real PostgreSQL or MariaDB server
+(dropped after the test), and a SQLite file URL. The small SQL source is ``tests/shop.py``."""
 
 from __future__ import annotations
 

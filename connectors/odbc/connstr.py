@@ -98,12 +98,3 @@ def add_defaults(text: str, driver: str) -> str:
             extra = [f"{k}={v}" for k, v in defaults.items() if k.upper() not in present]
             return ";".join([text.rstrip(";"), *extra]) if extra else text
     return text
-
-
-def redacted(text: str) -> str:
-    """A connection string with its password masked, for messages."""
-    parts = []
-    for part in text.split(";"):
-        key = part.split("=", 1)[0].strip().upper()
-        parts.append(f"{part.split('=', 1)[0]}=***" if key in {"PWD", "PASSWORD"} else part)
-    return ";".join(parts)

@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Mapping
-from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -51,6 +49,7 @@ from urllib3.exceptions import (
 from connectors.rest.options import ClientCredentials, SourceOptions
 from connectors.rest.session import RETRY_STATUSES, build_session
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
+from schemas.exact_json import to_json
 
 log = logging.getLogger(__name__)
 #: What reading a body raises when the connection breaks off in the middle of it.
@@ -146,7 +145,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            data = None if body is None else json.dumps(body, ensure_ascii=False, default=_to_json)
+            data = None if body is None else json.dumps(body, ensure_ascii=False, default=to_json)
         except (TypeError, ValueError) as exc:
             raise FatalSyncError(f"{self._prefix(method, url, what)}: {exc}") from None
         sent = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
@@ -343,15 +342,6 @@ class _Call:
     ) -> None:
         self.method, self.url, self.params = method, url, params
         self.data, self.headers, self.expect = data, headers, frozenset(expect)
-
-
-def _to_json(value: Any) -> Any:
-    """Values JSON has no type for, as APIs write them: ISO dates and times, decimal text."""
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"a {type(value).__name__} cannot be sent as JSON")
 
 
 def _json_or_none(body: bytes) -> Any:

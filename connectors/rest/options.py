@@ -35,35 +35,30 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from schemas.errors import ConfigError
+from schemas.strict import FrozenStrict
 
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Scalar = str | int | float | bool
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors, so typos are caught when the source is opened."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # -- authentication -------------------------------------------------------------------
-class NoAuth(Strict):
+class NoAuth(FrozenStrict):
     """An open API."""
 
     type: Literal["none"] = "none"
 
 
-class BearerAuth(Strict):
+class BearerAuth(FrozenStrict):
     """A static bearer token, read from the environment variable ``token_env``."""
 
     type: Literal["bearer"]
     token_env: EnvName
 
 
-class ApiKeyAuth(Strict):
+class ApiKeyAuth(FrozenStrict):
     """An API key sent in a header, read from the environment variable ``key_env``."""
 
     type: Literal["api_key"]
@@ -71,7 +66,7 @@ class ApiKeyAuth(Strict):
     key_env: EnvName
 
 
-class ClientCredentials(Strict):
+class ClientCredentials(FrozenStrict):
     """OAuth2 client credentials: a token is fetched, cached and fetched again on expiry.
 
     ``token_url`` may be relative to the source's URL. The client id may sit in the file
@@ -92,14 +87,14 @@ class ClientCredentials(Strict):
 Auth = Annotated[NoAuth | BearerAuth | ApiKeyAuth | ClientCredentials, Field(discriminator="type")]
 
 
-class Timeouts(Strict):
+class Timeouts(FrozenStrict):
     """Seconds to wait for a connection and for each read of the answer."""
 
     connect: float = Field(default=5.0, gt=0)
     read: float = Field(default=30.0, gt=0)
 
 
-class Retries(Strict):
+class Retries(FrozenStrict):
     """Retries of one request on connection errors, timeouts, 5xx and 429.
 
     The wait before retry n is ``backoff * 2**(n-1)`` seconds (none before the first),
@@ -116,7 +111,7 @@ class Retries(Strict):
     page_attempts: int = Field(default=3, ge=1, le=20)
 
 
-class SourceOptions(Strict):
+class SourceOptions(FrozenStrict):
     """A REST source's ``options``."""
 
     auth: Auth = NoAuth()
@@ -127,13 +122,13 @@ class SourceOptions(Strict):
 
 
 # -- pagination -----------------------------------------------------------------------
-class NoPages(Strict):
+class NoPages(FrozenStrict):
     """One request returns everything."""
 
     style: Literal["none"] = "none"
 
 
-class NextLink(Strict):
+class NextLink(FrozenStrict):
     """The body holds the next page's URL at ``next_path`` (absent or null at the end)."""
 
     style: Literal["next_link"]
@@ -142,7 +137,7 @@ class NextLink(Strict):
     page_size: int = Field(default=100, gt=0)
 
 
-class LinkHeader(Strict):
+class LinkHeader(FrozenStrict):
     """The ``Link: <url>; rel="next"`` header holds the next page's URL."""
 
     style: Literal["link_header"]
@@ -150,7 +145,7 @@ class LinkHeader(Strict):
     page_size: int = Field(default=100, gt=0)
 
 
-class PageNumber(Strict):
+class PageNumber(FrozenStrict):
     """Numbered pages: ``?page=1&per_page=100``, until an empty page or ``total_path``."""
 
     style: Literal["page"]
@@ -161,7 +156,7 @@ class PageNumber(Strict):
     total_path: str | None = None
 
 
-class Offset(Strict):
+class Offset(FrozenStrict):
     """Offset and limit: ``?offset=0&limit=100``, until an empty page or ``total_path``."""
 
     style: Literal["offset"]
@@ -171,7 +166,7 @@ class Offset(Strict):
     total_path: str | None = None
 
 
-class CursorToken(Strict):
+class CursorToken(FrozenStrict):
     """An opaque token for the next page at ``cursor_path``, sent back as ``cursor_param``."""
 
     style: Literal["cursor"]
@@ -187,7 +182,7 @@ Pagination = Annotated[
 ]
 
 
-class Incremental(Strict):
+class Incremental(FrozenStrict):
     """How an incremental read asks for changes since the saved position.
 
     The first cursor value of the position goes into the query parameter ``param`` as
@@ -202,7 +197,7 @@ class Incremental(Strict):
     lookback_seconds: float = Field(default=0.0, ge=0)
 
 
-class StreamOptions(Strict):
+class StreamOptions(FrozenStrict):
     """A REST stream's ``options``.
 
     ``sorted``: the API returns rows in cursor + key order (with the ``params`` given).

@@ -30,13 +30,16 @@ log = logging.getLogger("crm_core.api")
 DESCRIPTION = """\
 Customer 360 for CRM users: who the customer is (the golden record, its source records
 and each field's lineage) and what the back office knows about them (orders, credit,
-receivables, stock of what they buy, purchase history and value). Ops: runs, quarantine,
-metrics.
+receivables, stock of what they buy, purchase history and value). Changes made on the CRM
+side, sent back to the systems that own each field; stewardship of golden records. Ops:
+runs, quarantine, conflicts, metrics.
 
 Every call but `/health` needs `Authorization: Bearer <key>`, a key made with
 `crm-hub apikey create --role ROLE`. Roles: **viewer** reads customers, orders,
-inventory and insights; **editor** also submits changes (later); **finance** adds credit
-and receivables; **ops** reads runs, quarantine and metrics; **admin** all of it.
+inventory and insights; **editor** also submits changes (contact data, credit-limit
+requests, concessions, new customers) and merges, unmerges and pins golden records;
+**finance** adds credit and receivables; **ops** reads runs, quarantine, conflicts and
+metrics; **admin** all of it.
 Errors are RFC 7807 `application/problem+json`. Money is a decimal string with its
 currency beside it.
 """

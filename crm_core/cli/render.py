@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from crm_core.pull.sync import StreamResult
+from schemas.exact_json import to_json
 
 # Piped output (logs, CI, `| less`) is not cut at 80 columns.
 PIPED_WIDTH = 160
@@ -26,10 +26,11 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+def _json_default(value: Any) -> str:
+    try:
+        return to_json(value)
+    except TypeError:
+        return str(value)  # printing never fails on a value JSON has no type for
 
 
 def table(

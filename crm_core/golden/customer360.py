@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, func, select
 
+from crm_core.golden.receivables import open_receivables
 from crm_core.golden.store_io import read_goldens, surviving_id
 from crm_core.store.tables import RECORD_TABLES, golden_customers, golden_lineage, source_links
 from schemas.errors import HubError
-from schemas.model import OpenReceivable, OverdueBuckets
 
 #: The record streams attached to a golden customer through its source records.
 LINKED_ENTITIES = ("orders", "credit", "invoices", "payments", "contacts")
@@ -59,7 +59,9 @@ def customer_360(store: Engine, golden_id: str, as_of: date | None = None) -> di
         sources = source_records(conn, standing)
         credit = linked_rows(conn, standing, "credit")
         totals = _totals(conn, standing, credit)
-        receivables = _receivables(conn, standing, as_of)
+        receivables = open_receivables(
+            linked_rows(conn, standing, "invoices"), last_payment_dates(conn, standing), as_of
+        )
     return {
         "golden": golden,
         "sources": sources,
@@ -169,52 +171,13 @@ def _totals(
     return dict(sorted(per.items()))
 
 
-def _receivables(conn: Connection, golden_id: str, as_of: date) -> list[OpenReceivable]:
-    """Open invoices per currency, with amounts overdue by age."""
-    per: dict[str, dict[str, Any]] = {}
-    for invoice in linked_rows(conn, golden_id, "invoices"):
-        if invoice["status"] == "void" or not invoice["open_amount"]:
-            continue
-        entry = per.setdefault(
-            invoice["currency"], {"balance": ZERO, "overdue": ZERO, "items": 0, "buckets": {}}
-        )
-        amount = invoice["open_amount"]
-        entry["balance"] += amount
-        entry["items"] += 1
-        days = (as_of - invoice["due_date"]).days if invoice["due_date"] else 0
-        bucket = _bucket(days)
-        entry["buckets"][bucket] = entry["buckets"].get(bucket, ZERO) + amount
-        if days > 0:
-            entry["overdue"] += amount
-    last_paid: dict[str, date] = {}
-    for payment in linked_rows(conn, golden_id, "payments"):
-        day = payment["payment_date"]
-        if payment["currency"] not in last_paid or day > last_paid[payment["currency"]]:
-            last_paid[payment["currency"]] = day
-    return [
-        OpenReceivable(
-            currency=currency,
-            balance=entry["balance"],
-            overdue=entry["overdue"],
-            buckets=OverdueBuckets(**entry["buckets"]),
-            open_items=entry["items"],
-            last_payment_date=last_paid.get(currency),
-            as_of=as_of,
-        )
-        for currency, entry in sorted(per.items())
-    ]
-
-
-def _bucket(days: int) -> str:
-    if days <= 0:
-        return "current"
-    if days <= 30:
-        return "days_0_30"
-    if days <= 60:
-        return "days_31_60"
-    if days <= 90:
-        return "days_61_90"
-    return "days_over_90"
+def last_payment_dates(conn: Connection, golden_id: str) -> dict[str, date]:
+    """The newest payment date per currency of the source records linked to ``golden_id``."""
+    payments = RECORD_TABLES["payments"]
+    stmt = linked(
+        payments, golden_id, payments.c.currency, func.max(payments.c.payment_date)
+    ).group_by(payments.c.currency)
+    return {r[0]: r[1] for r in conn.execute(stmt)}
 
 
 def list_goldens(

@@ -33,7 +33,7 @@ from crm_core.golden.store_io import (
 )
 from crm_core.identity import MatchConfig, load_match_config
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import SUCCESS, RunCounts, finish_run, record_progress, start_run
+from crm_core.ledger.runs import SUCCESS, RunCounts, finish_run, start_run
 from crm_core.store.tables import golden_customers, golden_match_models, runs, source_links
 from schemas.reconcile import ReconcileConfig
 
@@ -79,9 +79,6 @@ def reconcile(
         outcome = _reconcile(store, settings, config, run_id, full)
         counts.rows_loaded = outcome.golden_created + outcome.golden_updated
         counts.checks = {"reconcile": outcome.as_dict(), "survivorship": _rules_hash(settings)}
-        with store.begin() as conn:
-            mark = conn.execute(select(runs.c.watermark).where(runs.c.id == run_id)).scalar()
-            record_progress(conn, run_id, counts, mark)
     except Exception as exc:
         finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
         raise

@@ -1,9 +1,10 @@
 """What the pulls changed in the store since the last reconcile, taken from the run ledger.
 
 The bookkeeping of reconcile runs (:mod:`crm_core.golden.reconcile` does the work): each
-reconcile run is a ledger row whose watermark is the time it took stock at, and it counts
-the rows that runs finished since the previous one loaded, per source and stream. The
-windows of consecutive reconciles meet without overlap, so a finished run is counted once.
+reconcile run is a ledger row that takes stock at the time it started (its cutoff), and it
+counts the rows that runs finished since the previous successful one's cutoff loaded, per
+source and stream. The windows of consecutive reconciles meet without overlap, so a
+finished run is counted once. The ledger's ``watermark`` column is the pulls' own.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, finish_run, record_progress, start_run
-from crm_core.pull import positions
+from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, record_progress
 from crm_core.store.tables import runs
 
 
 def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
+    """The cutoff (start) of the last successful reconcile run before ``before_id``."""
     with store.connect() as conn:
-        mark = conn.execute(
-            select(runs.c.watermark)
+        return conn.execute(
+            select(runs.c.started_at)
             .where(
                 runs.c.source == HUB_SOURCE,
                 runs.c.stream == RECONCILE,
@@ -32,26 +33,11 @@ def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
             .order_by(runs.c.id.desc())
             .limit(1)
         ).scalar()
-    decoded = positions.decode(mark)
-    return decoded[0] if decoded else None
-
-
-def take_stock(store: Engine) -> dict[str, Any]:
-    """Record a reconcile run and return the rows changed since the previous one."""
-    run_id = start_run(store, HUB_SOURCE, RECONCILE, "", RECONCILE)
-    counts = RunCounts()
-    try:
-        result = count_changes(store, run_id, counts)
-    except Exception as exc:
-        finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(store, run_id, counts)
-    return result
 
 
 def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, Any]:
     """For the open reconcile run ``run_id``: count the rows changed since the previous
-    one into ``counts`` and store the run's watermark (the time it took stock at)."""
+    one (up to the run's cutoff, the time it started) into ``counts`` and store them."""
     with store.connect() as conn:
         cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
     since = _previous_cutoff(store, run_id)
@@ -79,7 +65,7 @@ def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, An
     counts.rows_read = sum(streams.values())
     counts.rows_quarantined = sum(int(r[4] or 0) for r in rows)
     with store.begin() as conn:
-        record_progress(conn, run_id, counts, positions.encode([cutoff]))
+        record_progress(conn, run_id, counts, None)
     return {
         "run_id": run_id,
         "since": since.isoformat() if since else None,

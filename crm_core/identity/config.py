@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.errors import ConfigError
+from schemas.strict import FrozenStrict
 from schemas.yamlfile import load_model
 
 #: What records are compared on: the normalised columns of :func:`prepare`.
@@ -41,11 +42,7 @@ Feature = Literal[
 DEFAULT_FILE = Path(__file__).with_name("match_rules.yaml")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DeterministicRule(_Strict):
+class DeterministicRule(FrozenStrict):
     """Records agreeing on every ``equal`` feature (none of them empty) are the same
     customer, unless they disagree on an ``unless_different`` feature (both present and
     different): then the probabilistic model decides."""
@@ -55,7 +52,7 @@ class DeterministicRule(_Strict):
     unless_different: list[Feature] = []
 
 
-class Training(_Strict):
+class Training(FrozenStrict):
     """How the probabilistic model's parameters are estimated from the data itself."""
 
     #: u probabilities: at most this many random pairs are compared
@@ -74,7 +71,7 @@ class Training(_Strict):
     seed: int = 42
 
 
-class MatchConfig(_Strict):
+class MatchConfig(FrozenStrict):
     """Deterministic rules first, then a Splink model for the rest."""
 
     deterministic: list[DeterministicRule] = [

@@ -78,8 +78,3 @@ def fold(text: str | None, *, keep: str = "") -> str:
         else:
             chars.append(" ")
     return _SPACES.sub(" ", "".join(chars)).strip()[:MAX_LENGTH].strip()
-
-
-def or_none(text: str) -> str | None:
-    """The text, or None when it is empty."""
-    return text or None

@@ -16,8 +16,8 @@ import polars as pl
 from sqlalchemy import Connection
 
 from crm_core.store.tables import quarantine
-
-REASON = "_reason"
+from mappings.compile import REASON
+from schemas.exact_json import to_json
 
 
 def json_safe(value: Any) -> Any:
@@ -28,8 +28,8 @@ def json_safe(value: Any) -> Any:
         return (
             value if value == value and value not in (float("inf"), float("-inf")) else str(value)
         )
-    if isinstance(value, (Decimal, datetime, date, time)):
-        return value.isoformat() if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, Decimal | datetime | date | time):
+        return to_json(value)
     if isinstance(value, bytes):
         return {"base64": base64.b64encode(value).decode("ascii")}
     return str(value)

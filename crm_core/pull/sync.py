@@ -27,6 +27,7 @@ from crm_core.pull.prefetch import Prefetch
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pushback import echo
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
+from mappings.compile import REASON
 from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
 from schemas.settings import HubConfig
@@ -202,7 +203,7 @@ class SyncEngine:
                         f"{bad} of {seen} rows failed the mapping or the contract, more than "
                         f"the threshold "
                         f"of {threshold:.0%}; the stream stopped before loading this batch. "
-                        f"First reason: {mapped.rejects.get_column('_reason')[0]}"
+                        f"First reason: {mapped.rejects.get_column(REASON)[0]}"
                     )
                 last = raw.select(list(spec.order_by)).row(-1)
                 with self.store.begin() as conn:

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from crm_core.pushback.errors import ChangeRejected
 from schemas.entities import ENTITIES
+from schemas.exact_json import to_json
 
 
 @cache
@@ -38,10 +39,8 @@ def jsonable(value: Any) -> Any:
     """A model value as JSON: amounts as text (exact), dates and times in ISO 8601."""
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    if isinstance(value, Decimal | datetime | date):
+        return to_json(value)
     return value
 
 

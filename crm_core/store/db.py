@@ -25,7 +25,8 @@ def alembic_config() -> Config:
 
 
 def create_store_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL, a busy timeout and foreign keys on."""
+    """An engine for the store; SQLite gets WAL, ``synchronous=NORMAL`` and a 30 s busy timeout
+    (the store declares no foreign keys, so none are switched on)."""
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:

@@ -24,6 +24,7 @@ from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
 from crm_core.pushback.conflicts import list_conflicts
+from schemas.strict import Strict
 
 changes = APIRouter(
     tags=["changes"],
@@ -62,14 +63,10 @@ Percent = Annotated[
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContactChange(_Body):
+class ContactChange(Strict):
     """New contact data of a customer; fields left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     email: Annotated[str, Field(max_length=320)] | None = None
     phone: Annotated[str, Field(max_length=60)] | None = None
@@ -82,13 +79,13 @@ class ContactChange(_Body):
     tax_id: Annotated[str, Field(max_length=40)] | None = None
 
 
-class CreditLimitRequest(_Body):
+class CreditLimitRequest(Strict):
     """A new credit limit, requested from the system that owns credit limits."""
 
     credit_limit: Amount
 
 
-class ConcessionRequest(_Body):
+class ConcessionRequest(Strict):
     """An approved concession: an amount (with currency) or a percentage off."""
 
     kind: Literal["amount", "percent"]
@@ -102,7 +99,7 @@ class ConcessionRequest(_Body):
     valid_to: date | None = None
 
 
-class NewCustomer(_Body):
+class NewCustomer(Strict):
     """A customer created on the CRM side."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)]

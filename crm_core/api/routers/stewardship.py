@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented
 from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
 from schemas.errors import HubError
+from schemas.strict import Strict
 
 stewardship = APIRouter(
     tags=["stewardship"],
@@ -28,9 +29,7 @@ GoldenId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Body(Strict):
     note: str | None = Field(default=None, max_length=500, description="why (kept with it)")
 
 

@@ -1,8 +1,7 @@
 """What finance knows about a customer: credit standing, open receivables, last payment.
 
-Overdue buckets count days past the due date (an invoice without one is due on its
-date): not yet due is ``current``, then 1-30, 31-60, 61-90 and over 90 days. Money is
-summed as ``Decimal``, never in SQL (SQLite would sum text as floats).
+Which invoices are open and their overdue buckets follow ``crm_core.golden.receivables``.
+Money is summed as ``Decimal``, never in SQL (SQLite would sum text as floats).
 """
 
 from __future__ import annotations
@@ -11,11 +10,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 
 from crm_core.api.service.lookup import resolve
 from crm_core.api.service.views import (
-    Bucket,
     CreditProfileView,
     CreditStatus,
     CreditView,
@@ -23,13 +21,12 @@ from crm_core.api.service.views import (
     PaymentView,
     ReceivablesView,
 )
-from crm_core.golden.customer360 import linked
+from crm_core.golden.customer360 import last_payment_dates, linked
+from crm_core.golden.receivables import bucket_of, days_past_due, is_open, open_receivables
 from crm_core.store.tables import RECORD_TABLES
-from schemas.model import OpenReceivable, OverdueBuckets
 
 #: A profile whose exposure reaches this share of its limit is ``near_limit``.
 NEAR_LIMIT = Decimal("0.9")
-ZERO = Decimal(0)
 _WORST: tuple[CreditStatus, ...] = ("on_hold", "near_limit", "ok", "unknown")
 
 
@@ -86,25 +83,12 @@ def credit(store: Engine, golden_id: str) -> CreditView:
     return CreditView(id=standing, status=worst, near_limit_at=NEAR_LIMIT, profiles=profiles)
 
 
-def bucket_of(days_past_due: int) -> Bucket:
-    """The overdue bucket of an item ``days_past_due`` days late (0 or less: not due)."""
-    if days_past_due <= 0:
-        return "current"
-    if days_past_due <= 30:
-        return "days_0_30"
-    if days_past_due <= 60:
-        return "days_31_60"
-    if days_past_due <= 90:
-        return "days_61_90"
-    return "days_over_90"
-
-
 def _open_items(rows: list[Any], as_of: date) -> list[OpenItemView]:
     items = []
     for row in rows:
-        if row.status == "void" or not row.open_amount:
+        if not is_open(row._mapping):
             continue
-        days = (as_of - (row.due_date or row.invoice_date)).days
+        days = days_past_due(row._mapping, as_of)
         items.append(
             OpenItemView(
                 source=row.source,
@@ -139,30 +123,9 @@ def receivables(
             .order_by(payments.c.payment_date.desc(), payments.c.payment_id.desc())
             .limit(1)
         ).first()
-        last_by_currency = _last_payment_dates(conn, standing)
+        last_by_currency = last_payment_dates(conn, standing)
     items = _open_items(open_rows, as_of)
-    per: dict[str, dict[str, Any]] = {}
-    for item in items:
-        entry = per.setdefault(
-            item.currency, {"balance": ZERO, "overdue": ZERO, "open_items": 0, "buckets": {}}
-        )
-        entry["balance"] += item.open_amount
-        entry["open_items"] += 1
-        entry["buckets"][item.bucket] = entry["buckets"].get(item.bucket, ZERO) + item.open_amount
-        if item.days_past_due > 0:
-            entry["overdue"] += item.open_amount
-    balances = [
-        OpenReceivable(
-            currency=currency,
-            balance=entry["balance"],
-            overdue=entry["overdue"],
-            buckets=OverdueBuckets(**entry["buckets"]),
-            open_items=entry["open_items"],
-            last_payment_date=last_by_currency.get(currency),
-            as_of=as_of,
-        )
-        for currency, entry in sorted(per.items())
-    ]
+    balances = open_receivables((r._mapping for r in open_rows), last_by_currency, as_of)
     return ReceivablesView(
         id=standing,
         as_of=as_of,
@@ -173,11 +136,3 @@ def receivables(
             PaymentView(**{k: last._mapping[k] for k in PaymentView.model_fields}) if last else None
         ),
     )
-
-
-def _last_payment_dates(conn: Any, golden_id: str) -> dict[str, date]:
-    payments = RECORD_TABLES["payments"]
-    stmt = linked(
-        payments, golden_id, payments.c.currency, func.max(payments.c.payment_date)
-    ).group_by(payments.c.currency)
-    return {r[0]: r[1] for r in conn.execute(stmt)}

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, union
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, union
 
 from crm_core.identity.chinese import pinyin_syllables, to_simplified
 from crm_core.identity.phones import normalise_phone
@@ -235,9 +235,3 @@ def refresh(store: Engine, *, full: bool = False) -> int:
             done += len(entries)
     _rounds[store] = _Round(began, full_checked)
     return done
-
-
-def indexed_count(store: Engine) -> int:
-    """How many customers the index holds."""
-    with store.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(customer_search)).scalar() or 0)

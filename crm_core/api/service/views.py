@@ -11,20 +11,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from crm_core.golden.receivables import Bucket
 from schemas.model import OpenReceivable, OrderStatus, SourceRecordRef
+from schemas.strict import Strict
 
 T = TypeVar("T")
 CreditStatus = Literal["ok", "near_limit", "on_hold", "unknown"]
 Tier = Literal["A", "B", "C", "D"]
-Bucket = Literal["current", "days_0_30", "days_31_60", "days_61_90", "days_over_90"]
 
 
-class View(BaseModel):
+class View(Strict):
     """Base of the response models."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Page(View, Generic[T]):
