@@ -1,5 +1,6 @@
 """Shared fixtures: a scratch database on the machine's real PostgreSQL or MariaDB server
-(dropped after the test), and a SQLite file URL. The small SQL source is ``tests/shop.py``."""
+(dropped after the test), and a SQLite file URL (the small SQL source is ``shop_kit.py``);
+and the rule that a promised test which skips fails the run."""
 
 from __future__ import annotations
 
