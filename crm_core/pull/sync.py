@@ -29,6 +29,7 @@ from crm_core.pushback import echo
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
+from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
 
@@ -228,11 +229,11 @@ class SyncEngine:
                 if progress:
                     progress(result)
         except RetriableError as exc:
-            result.error, result.retriable = str(exc), True
+            result.error, result.retriable = mask_secrets(str(exc)), True
         except HubError as exc:
-            result.error = str(exc)
+            result.error = mask_secrets(str(exc))
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
-            result.error = f"{type(exc).__name__}: {exc}"
+            result.error = mask_secrets(f"{type(exc).__name__}: {exc}")
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
             if loader.spread is not None:
