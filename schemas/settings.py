@@ -296,6 +296,6 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> HubConfig:
     """Load and validate the config file, reporting every problem at once."""
     file = config_path(path).resolve()
-    config = load_model(file, HubConfig, ConfigError, "config file")
+    config = load_model(file, HubConfig, ConfigError, "config file", empty_ok=False)
     config.path = file
     return config

@@ -94,8 +94,13 @@ def main() -> None:
         if debug:
             raise
         kind = "configuration error" if isinstance(exc, ConfigError | MappingError) else "error"
+        # soft_wrap: a problem's ``file:line: ...`` stays on one line, whatever its length
         err_console.print(
-            f"crm-hub: {kind}: {mask_secrets(str(exc))}", style="red", markup=False, highlight=False
+            f"crm-hub: {kind}: {mask_secrets(str(exc))}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(2 if isinstance(exc, ConfigError | MappingError) else 1)
     except Exception as exc:
