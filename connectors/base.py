@@ -10,15 +10,18 @@ is not installed (no entry points at all). What a kind can do is said by its cla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig
 from schemas.source import Position, Source, StreamSpec, pick_stream
+from schemas.yamlfile import Problem
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,6 +36,13 @@ BUILTIN = {
 }
 
 
+class Options(BaseModel):
+    """A connector's source ``options``: unknown keys are errors. A connector declares its
+    own subclass as ``options_model``; values it checks itself may be typed ``Any``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class BaseConnector:
     """Streams from the source's config, and the name; subclasses add ``read`` and ``check``."""
 
@@ -43,6 +53,30 @@ class BaseConnector:
     #: whether push-back stamps the records it writes with their change time (the
     #: ``updated_at`` field's column), so the next incremental pull reads the change back
     stamps_writes: ClassVar[bool] = False
+    #: The source options this connector reads (None: it does not say, nothing is checked).
+    options_model: ClassVar[type[BaseModel] | None] = None
+
+    @classmethod
+    def option_problems(cls, options: Mapping[str, Any]) -> list[Problem]:
+        """What is wrong with a source's ``options`` for this connector, each as a key path
+        (``options``, key...) and a reason; an unknown key names the known ones."""
+        model = cls.options_model
+        if model is None:
+            return []
+        try:
+            model.model_validate(dict(options))
+        except ValidationError as exc:
+            known = ", ".join(sorted(model.model_fields))
+            return [
+                (
+                    ["options", *err["loc"]],
+                    f"unknown option (known: {known})"
+                    if err["type"] == "extra_forbidden"
+                    else err["msg"].removeprefix("Value error, "),
+                )
+                for err in exc.errors(include_url=False)
+            ]
+        return []
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         if self.url_required and not (config.url or config.url_env or config.airflow_conn_id):
@@ -130,6 +164,18 @@ def _load(kind: str, loader: object) -> type[Source]:
             f"connector kind {kind!r} needs a package that is not installed ({exc.name or exc}); "
             f"install it with: pip install 'crm-hub[{kind}]'"
         ) from None
+
+
+def source_option_problems(config: SourceConfig) -> list[Problem]:
+    """What is wrong with a source's ``options`` for its connector kind (nothing when the
+    connector declares no ``options_model``); raises ConfigError for an unknown kind."""
+    check = getattr(connector_class(config.kind), "option_problems", None)
+    return list(check(config.options)) if check is not None else []
+
+
+def option_lines(problems: list[Problem]) -> list[str]:
+    """Problems as ``options.key: reason`` lines, for a connector's ConfigError."""
+    return [".".join(str(p) for p in loc) + f": {reason}" for loc, reason in problems]
 
 
 def open_source(name: str, config: SourceConfig, base_dir: Path | None = None) -> Source:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from schemas.errors import ConfigError, HubError, RetriableError
+from schemas.secrets import is_secret_name, mask_secrets
 from schemas.settings import redact_url
 
 DRIVER_MODULES = {
@@ -67,12 +68,22 @@ def first_line(exc: BaseException) -> str:
 
 
 def scrub(message: str, url: str) -> str:
-    """``message`` with the URL's password, if any, masked."""
+    """``message`` with the URL's password and the values of secrets in its query string
+    masked wherever they appear, then every secret it shows (``mask_secrets``)."""
     try:
-        password = make_url(url).password
+        parsed = make_url(url)
     except ArgumentError:
-        password = None
-    return message.replace(str(password), "***") if password else message
+        return mask_secrets(message)
+    values = [parsed.password] + [
+        v
+        for k, vs in parsed.query.items()
+        if is_secret_name(k)
+        for v in ([vs] if isinstance(vs, str) else vs)
+    ]
+    for value in values:
+        if value:
+            message = message.replace(str(value), "***")
+    return mask_secrets(message)
 
 
 def is_driver_error(exc: BaseException) -> bool:

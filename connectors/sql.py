@@ -38,7 +38,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from connectors import arrow_pg
-from connectors.base import BaseConnector
+from connectors.base import BaseConnector, Options, option_lines
 from connectors.errors import first_line, source_errors
 from connectors.sql_write import write_record
 from schemas.errors import ConfigError
@@ -65,12 +65,20 @@ def keyset_after(
     return and_(columns[0] >= values[0], or_(*terms))
 
 
+class SqlOptions(Options):
+    """The source options of the SQL connector."""
+
+    #: read PostgreSQL through ADBC into Arrow when the driver is installed
+    columnar: bool = True
+
+
 class SqlConnector(BaseConnector):
     """Reads declared tables or queries of any SQLAlchemy database, incrementally."""
 
     kind = "sql"
     url_required = True
     stamps_writes = True
+    options_model = SqlOptions
     #: Backends read with a row-comparison keyset (see the module docstring); a dialect
     #: connector whose database lacks it sets its own.
     row_value_backends: ClassVar[frozenset[str]] = ROW_VALUE_BACKENDS
@@ -80,10 +88,17 @@ class SqlConnector(BaseConnector):
         for spec in self.streams():
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
+        problems = self.config_problems()
+        if problems:
+            raise ConfigError(f"source {name!r}:", problems)
         self._engine: Engine | None = None
         #: the connection push-back writes through, one transaction per change
         self._writer: Connection | None = None
         self._adbc: arrow_pg.Database | None = None
+
+    def config_problems(self) -> list[str]:
+        """What is wrong with the source's options; dialect connectors add their checks."""
+        return option_lines(self.option_problems(self.config.options))
 
     # -- connection -----------------------------------------------------------------
     @property
@@ -185,7 +200,15 @@ class SqlConnector(BaseConnector):
         )
 
     def check(self) -> None:
-        """Connect and read one row of every stream; report missing key or cursor columns."""
+        """Connect and read one row of every stream; report missing key or cursor columns.
+        A SQLite file that does not exist is reported, not created."""
+        parsed = self.parsed_url
+        db = parsed.database
+        plain_file = (
+            self.backend == "sqlite" and db and db != ":memory:" and "uri" not in parsed.query
+        )
+        if plain_file and not Path(str(db)).exists():
+            raise ConfigError(f"source {self.name!r}: the SQLite file {db} does not exist")
         problems = []
         with self._errors("checking"), self.engine.connect() as conn:
             for spec in self.streams():

@@ -21,6 +21,7 @@ from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
 from schemas.schedule import Schedule
+from schemas.secrets import mask_secrets, secret_names_in, secrets_in_options
 from schemas.strict import Strict
 from schemas.yamlfile import load_model
 
@@ -42,6 +43,13 @@ def _check_url(url: str | None) -> str | None:
         raise ValueError(
             "a password does not belong in the config file: put the URL in an environment "
             "variable and name that variable with url_env"
+        )
+    secrets = secret_names_in(url)
+    if secrets:
+        raise ValueError(
+            f"a secret ({', '.join(secrets)}) does not belong in the config file, not even in "
+            "the query string: put the URL in an environment variable and name that "
+            "variable with url_env"
         )
     return url
 
@@ -94,11 +102,22 @@ def absolutize_sqlite(url: str, base_dir: Path) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password masked, for logs and errors."""
+    """The URL with any password masked (``user:pw@`` and secrets in its query string),
+    for logs and errors."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return mask_secrets(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
-        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
+        return mask_secrets(url)
+
+
+def no_secret_in_options(options: dict[str, Any]) -> dict[str, Any]:
+    places = secrets_in_options(options)
+    if places:
+        raise ValueError(
+            f"a secret does not belong in the config file ({', '.join(places)}): name the "
+            "environment variable that holds it (url_env, or the connector's *_env option)"
+        )
+    return options
 
 
 class StreamConfig(Strict):
@@ -119,6 +138,11 @@ class StreamConfig(Strict):
             raise ValueError("give either table or query, not both")
         return self
 
+    @field_validator("options")
+    @classmethod
+    def _no_secret_in_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return no_secret_in_options(value)
+
 
 class SourceConfig(Connection):
     """A back-office system: its connector kind, connection, mapping, schedule and streams.
@@ -133,6 +157,11 @@ class SourceConfig(Connection):
     max_connections: int = Field(default=2, gt=0, le=64)
     options: dict[str, Any] = {}
     streams: dict[str, StreamConfig] = Field(min_length=1)
+
+    @field_validator("options")
+    @classmethod
+    def _no_secret_in_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return no_secret_in_options(value)
 
     @field_validator("mapping")
     @classmethod
@@ -258,6 +287,6 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> HubConfig:
     """Load and validate the config file, reporting every problem at once."""
     file = config_path(path).resolve()
-    config = load_model(file, HubConfig, ConfigError, "config file")
+    config = load_model(file, HubConfig, ConfigError, "config file", empty_ok=False)
     config.path = file
     return config

@@ -33,6 +33,7 @@ from sqlalchemy import Dialect, Select, literal_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.base import Options
 from connectors.db2 import errors
 from connectors.sql import SqlConnector, position_of, rows_to_frame
 from schemas.errors import ConfigError
@@ -49,16 +50,23 @@ ISOLATION = {
     "RS": "read stability",
     "RR": "repeatable read",
 }
-#: The source options this connector reads.
-OPTIONS = {"isolation", "stand_in"}
 #: Dialects of stand-in databases without the standard FETCH FIRST clause.
 NO_FETCH_FIRST = {"sqlite"}
+
+
+class Db2Options(Options):
+    """The source options of the DB2 connector (see the module docstring)."""
+
+    #: UR, CS, RS or RR (checked with its own message, for streams' options too)
+    isolation: Any = None
+    stand_in: bool = False
 
 
 class Db2Connector(SqlConnector):
     """Reads Db2 tables or queries in keyset pages with ``FETCH FIRST n ROWS ONLY``."""
 
     kind = "db2"
+    options_model = Db2Options
     #: Db2 keeps the portable keyset, which every Db2 (LUW, i, z/OS) accepts, and so is
     #: the SQL it sends to a stand-in database.
     row_value_backends: ClassVar[frozenset[str]] = frozenset()
@@ -66,20 +74,19 @@ class Db2Connector(SqlConnector):
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
         self.stand_in = bool(config.options.get("stand_in", False))
-        problems = [
-            f"options.{key}: unknown option (known: {', '.join(sorted(OPTIONS))})"
-            for key in config.options
-            if key not in OPTIONS
-        ]
-        for where, value in [("options", config.options.get("isolation"))] + [
+
+    def config_problems(self) -> list[str]:
+        """Unknown options, and isolation levels Db2 does not have."""
+        problems = super().config_problems()
+        options = self.config.options
+        for where, value in [("options", options.get("isolation"))] + [
             (f"streams.{s.name}.options", s.options.get("isolation")) for s in self.streams()
         ]:
             if value is not None and str(value).upper() not in ISOLATION:
                 problems.append(
                     f"{where}.isolation: {value!r} is not one of {', '.join(ISOLATION)}"
                 )
-        if problems:
-            raise ConfigError(f"source {name!r}:", problems)
+        return problems
 
     @property
     def url(self) -> str:

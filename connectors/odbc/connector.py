@@ -40,11 +40,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
+from pydantic import Field
 from sqlalchemy import literal_column
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.sql.compiler import IdentifierPreparer
 
-from connectors.base import BaseConnector
+from connectors.base import BaseConnector, Options, option_lines
 from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
 from connectors.odbc.frames import DecimalText, to_frame
@@ -63,8 +64,6 @@ Description = Sequence[Sequence[Any]]
 LOGIN_TIMEOUT = 15
 #: Servers whose ODBC driver exchanges text correctly only as UTF-8 (module docstring).
 UTF8_TEXT_DBMS = ("mariadb", "mysql")
-#: The source options this connector reads (see docs/connectors.md).
-OPTIONS = {"driver", "dsn", "timezone", "connection", "paging", "login_timeout"}
 #: Servers paged with LIMIT (MySQL has no FETCH FIRST), and paged by default (docstring).
 LIMIT_DBMS = ("mariadb", "mysql")
 
@@ -87,12 +86,26 @@ def sql_dialect(quote_char: str) -> DefaultDialect:
     return dialect
 
 
+class OdbcOptions(Options):
+    """The source options of the ODBC connector (see docs/connectors.md); ``timezone`` and
+    ``paging`` are checked with their own messages."""
+
+    driver: str | None = None
+    dsn: str | None = None
+    timezone: Any = UTC
+    #: more connection-string keywords (never a secret: the config file refuses those)
+    connection: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    paging: Any = None
+    login_timeout: int = Field(default=LOGIN_TIMEOUT, gt=0)
+
+
 class OdbcConnector(BaseConnector):
     """Reads declared tables or queries through an ODBC driver, incrementally."""
 
     kind = "odbc"
     url_required = True
     stamps_writes = True
+    options_model = OdbcOptions
 
     def __init__(self, name: str, config: SourceConfig, base_dir: Path | None = None) -> None:
         super().__init__(name, config, base_dir)
@@ -101,11 +114,7 @@ class OdbcConnector(BaseConnector):
         for spec in self.streams():
             if not spec.options.get("table") and not spec.options.get("query"):
                 raise ConfigError(f"source {name!r} stream {spec.name!r}: give table or query")
-        problems = [
-            f"options.{key}: unknown option (known: {', '.join(sorted(OPTIONS))})"
-            for key in config.options
-            if key not in OPTIONS
-        ]
+        problems = option_lines(self.option_problems(config.options))
         zone = str(config.options.get("timezone", UTC))
         try:
             self.timezone = ZoneInfo(zone)

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from crm_core.api.service.lookup import NotFound
 from crm_core.pushback import ChangeRejected, UnknownChange
 from schemas.errors import HubError
+from schemas.secrets import mask_secrets
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("crm_core.api")
@@ -60,6 +61,7 @@ def problem(
     status: int, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """A problem+json response; ``title`` is the status's reason phrase."""
+    detail = mask_secrets(detail) if detail else detail
     body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, **extra)
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -125,7 +127,9 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def _hub(request: Request, exc: Exception) -> JSONResponse:
     ref = uuid.uuid4().hex[:12]
-    log.error("hub error %s on %s %s: %s", ref, request.method, request.url.path, exc)
+    log.error(
+        "hub error %s on %s %s: %s", ref, request.method, request.url.path, mask_secrets(str(exc))
+    )
     return problem(500, f"the server failed; the error is logged as {ref}")
 
 

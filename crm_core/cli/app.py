@@ -27,6 +27,7 @@ from crm_core.cli import (
 from crm_core.cli.context import Options, options
 from crm_core.cli.render import err_console
 from schemas.errors import ConfigError, HubError, MappingError
+from schemas.secrets import mask_secrets
 
 app = typer.Typer(
     name="crm-hub",
@@ -93,7 +94,14 @@ def main() -> None:
         if debug:
             raise
         kind = "configuration error" if isinstance(exc, ConfigError | MappingError) else "error"
-        err_console.print(f"crm-hub: {kind}: {exc}", style="red", markup=False, highlight=False)
+        # soft_wrap: a problem's ``file:line: ...`` stays on one line, whatever its length
+        err_console.print(
+            f"crm-hub: {kind}: {mask_secrets(str(exc))}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2 if isinstance(exc, ConfigError | MappingError) else 1)
     except Exception as exc:
         if debug:
@@ -104,7 +112,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         err_console.print(
-            f"crm-hub: unexpected error: {type(exc).__name__}: {exc} "
+            f"crm-hub: unexpected error: {type(exc).__name__}: {mask_secrets(str(exc))} "
             "(run with --debug for the traceback)",
             style="red",
             markup=False,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from connectors import open_source
+from connectors import open_source, source_option_problems
 from crm_core.cli import ops_cmd
 from crm_core.cli.context import (
     ConfigOption,
@@ -18,11 +18,12 @@ from crm_core.cli.render import console, print_json, progress_printer, results_t
 from crm_core.cli.starter import STARTER_CONFIG
 from crm_core.ledger import health, runs
 from crm_core.pull import positions
-from crm_core.pull.sync import SyncEngine
-from crm_core.store.db import open_store
+from crm_core.pull.sync import SyncEngine, unmapped_streams
+from crm_core.store.db import probe_store
 from mappings import load_mapping
 from schemas.errors import ConfigError, HubError
 from schemas.settings import redact_url
+from schemas.yamlfile import located
 
 
 def init(
@@ -40,23 +41,30 @@ def init(
 
 
 def check(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Validate the config and mappings, then connect to the store and every source."""
+    """Validate the config and mappings, then connect to the store and every source.
+
+    Nothing is created or written: not the store (a SQLite file that does not exist stays
+    so), not its tables. Every problem is reported at once, with file and line where it has
+    one.
+    """
     cfg = open_config(ctx, config)
     problems: list[str] = []
     try:
-        open_store(cfg.store_url()).dispose()
-        console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())}")
+        state = probe_store(cfg.store_url())
+        console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())} ({state})")
     except HubError as exc:
         problems.append(str(exc))
     for name, source_cfg in cfg.sources.items():
         try:
+            found = [
+                located(cfg.path, ["sources", name, *loc], reason) if cfg.path else reason
+                for loc, reason in source_option_problems(source_cfg)
+            ]
             mapping = load_mapping(source_cfg.mapping)
-            unmapped = [s for s in source_cfg.streams if s not in mapping.streams]
-            if unmapped:
-                raise ConfigError(
-                    f"source {name!r}: mapping {source_cfg.mapping} has no "
-                    f"stream(s) {', '.join(unmapped)}"
-                )
+            found += unmapped_streams(cfg, name, mapping.streams, source_cfg.streams)
+            if found:
+                problems += found
+                continue
             source = open_source(name, source_cfg, cfg.base_dir)
             try:
                 source.check()

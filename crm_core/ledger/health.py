@@ -16,7 +16,7 @@ from croniter import croniter
 from sqlalchemy import Engine, and_, case, func, select
 
 from crm_core.ledger.names import HUB_SOURCE
-from crm_core.ledger.runs import FAILED, RUNNING, SUCCESS, list_runs
+from crm_core.ledger.runs import FAILED, RUNNING, SUCCESS, list_runs, masked
 from crm_core.pull import positions
 from crm_core.store.tables import runs
 from schemas.settings import HubConfig
@@ -48,6 +48,7 @@ def duration_seconds(row: dict[str, Any]) -> float | None:
 def run_json(row: dict[str, Any]) -> dict[str, Any]:
     """A ledger row as the CLI's and API's JSON: counts, times, duration and watermark."""
     out = {k: row[k] for k in JSON_FIELDS}
+    out["error"] = masked({"error": row["error"]})["error"]
     out["run_id"] = row["id"]
     out["watermark"] = positions.describe(positions.decode(row["watermark"]))
     out["duration_seconds"] = duration_seconds(row)
@@ -122,7 +123,7 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
         for row in conn.execute(
             select(runs).where(runs.c.id.in_(select(last_finished.c.id)))
         ).mappings():
-            get(row["source"], row["stream"]).last_finished = dict(row)
+            get(row["source"], row["stream"]).last_finished = masked(dict(row))
         for row in conn.execute(
             select(runs.c.source, runs.c.stream, runs.c.started_at, runs.c.finished_at).where(
                 runs.c.id.in_(select(last_success.c.id))

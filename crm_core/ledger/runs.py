@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 
 from crm_core.store.tables import runs
+from schemas.secrets import mask_secrets
 
 RUNNING, SUCCESS, FAILED = "running", "success", "failed"
 INTERRUPTED = "interrupted: the process ended while the run was going on"
@@ -69,7 +70,8 @@ def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark:
 
 
 def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None = None) -> None:
-    """Close a run as success, or failed with its error."""
+    """Close a run as success, or failed with its error (secrets in it masked)."""
+    error = mask_secrets(error) if error else error
     with engine.begin() as conn:
         conn.execute(
             update(runs)
@@ -110,7 +112,8 @@ def list_runs(
     limit: int = 200,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first; with ``last_only`` only the newest per source and stream."""
+    """Runs, newest first; with ``last_only`` only the newest per source and stream.
+    Errors come with secrets masked (a row recorded before masking existed shows none)."""
     stmt = select(runs)
     if source:
         stmt = stmt.where(runs.c.source == source)
@@ -125,7 +128,14 @@ def list_runs(
         stmt = stmt.where(runs.c.id.in_(select(newest.c.id)))
     stmt = stmt.order_by(runs.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(stmt)]
+        return [masked(dict(row._mapping)) for row in conn.execute(stmt)]
+
+
+def masked(row: dict[str, Any]) -> dict[str, Any]:
+    """A ledger row with secrets in its error masked, for whatever shows it."""
+    if row.get("error"):
+        row["error"] = mask_secrets(row["error"])
+    return row
 
 
 def record_failed_attempt(
@@ -138,7 +148,9 @@ def record_failed_attempt(
     task that failed before its run started (a bad config, an unreachable store) left
     none. The first is closed as failed with ``error``; for the second a failed run is
     added. A failure already recorded since ``since`` (the attempt's start) is left as is.
+    Secrets in ``error`` are masked.
     """
+    error = mask_secrets(error)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         newest = conn.execute(

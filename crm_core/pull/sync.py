@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +29,11 @@ from crm_core.pushback import echo
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from mappings.compile import REASON
 from schemas.contract import Reference, contract_path, load_contract
-from schemas.errors import FatalSyncError, HubError, RetriableError
+from schemas.errors import FatalSyncError, HubError, MappingError, RetriableError
+from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
+from schemas.yamlfile import located
 
 log = logging.getLogger("crm_hub.sync")
 
@@ -133,6 +135,10 @@ class SyncEngine:
         heap.freeze_startup()
         cfg = self.config.source(source_name)
         mapping = self.mapping_for(source_name)
+        wanted_here = list(streams) if streams else None
+        unmapped = unmapped_streams(self.config, source_name, mapping.streams, wanted_here)
+        if unmapped:  # before anything loads: a sync loads all its streams or none
+            raise MappingError(f"source {source_name!r} cannot be synced:", unmapped)
         source = open_source(source_name, cfg, self.config.base_dir)
         try:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
@@ -229,11 +235,11 @@ class SyncEngine:
                 if progress:
                     progress(result)
         except RetriableError as exc:
-            result.error, result.retriable = str(exc), True
+            result.error, result.retriable = mask_secrets(str(exc)), True
         except HubError as exc:
-            result.error = str(exc)
+            result.error = mask_secrets(str(exc))
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
-            result.error = f"{type(exc).__name__}: {exc}"
+            result.error = mask_secrets(f"{type(exc).__name__}: {exc}")
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
             if loader.spread is not None:
@@ -244,6 +250,31 @@ class SyncEngine:
         if progress:
             progress(result)
         return result
+
+
+def unmapped_streams(
+    config: HubConfig,
+    source: str,
+    mapped: Collection[str],
+    streams: Iterable[str] | None = None,
+) -> list[str]:
+    """One problem per stream of ``source`` (the given ones, else every enabled one) that
+    its mapping lacks, each with the file and line of the stream in the config file."""
+    cfg = config.source(source)
+    names = (
+        list(streams) if streams is not None else [n for n, s in cfg.streams.items() if s.enabled]
+    )
+    problems = []
+    for name in names:
+        if name not in cfg.streams or name in mapped:
+            continue  # a stream the config lacks is the connector's to name
+        reason = (
+            f"the mapping {cfg.mapping} has no stream {name!r} "
+            f"(it maps: {', '.join(mapped) or 'none'})"
+        )
+        at = ["sources", source, "streams", name]
+        problems.append(located(config.path, at, reason) if config.path else reason)
+    return problems
 
 
 def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:

@@ -18,6 +18,7 @@ from crm_core.ledger import health, runs
 from crm_core.pull.sync import StreamResult, SyncEngine
 from crm_core.store.db import open_store
 from schemas.errors import FatalSyncError, RetriableError
+from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig, load_config
 
 log = logging.getLogger("crm_hub.jobs")
@@ -172,6 +173,7 @@ def record_failure(
     ``started_at`` is when the failed attempt began. Returns the line logged. Never raises:
     a failure callback that fails would hide the failure it reports.
     """
+    error = mask_secrets(error)
     first = (error.strip().splitlines() or ["unknown error"])[0]
     line = f"crm-hub: {source}.{stream} failed: {first}"
     log.error(line)
@@ -184,6 +186,8 @@ def record_failure(
         finally:
             store.dispose()
     except Exception as exc:  # noqa: BLE001 - report, never mask the original failure
-        log.error("crm-hub: could not record the failure in the run ledger: %s", exc)
+        log.error(
+            "crm-hub: could not record the failure in the run ledger: %s", mask_secrets(str(exc))
+        )
         return line
     return f"{line} (run {run_id})"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from schemas.errors import ConfigError
 from schemas.settings import redact_url
@@ -59,6 +61,48 @@ def migrate(engine: Engine) -> None:
             f"store {redact_url(str(engine.url))}: cannot migrate: "
             f"{exc.__class__.__name__}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:300]}"
         ) from None
+
+
+def probe_store(url: str) -> str:
+    """Connect to the store and say what state its schema is in, creating and changing
+    nothing (``crm-hub check``): a SQLite file that does not exist stays so, an existing one
+    is read only (no journal files made), no migration runs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"store {redact_url(url)}: not a database URL") from None
+    db = parsed.database
+    if parsed.get_backend_name() == "sqlite" and db and db != ":memory:":
+        file = Path(db)
+        if not file.exists():
+            if not file.parent.is_dir():
+                raise ConfigError(f"store {redact_url(url)}: folder {file.parent} does not exist")
+            return "not created yet: the first sync or serve creates it"
+        # a WAL file holds commits not yet in the database file: read it (it and its index
+        # exist then, nothing new is made); without one, immutable touches no other file
+        mode = "mode=ro" if Path(f"{file}-wal").exists() else "immutable=1"
+        url = f"sqlite:///file:{quote(str(file.resolve()))}?{mode}&uri=true"
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise ConfigError(f"store {redact_url(url)}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+        raise ConfigError(
+            f"store {redact_url(str(parsed))}: cannot connect: {type(exc).__name__}: "
+            f"{detail[0][:300]}"
+        ) from None
+    finally:
+        engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current is None:
+        return "empty: the first sync or serve creates its tables"
+    if current != head:
+        return f"schema {current}: the next sync or serve migrates it to {head}"
+    return "schema current"
 
 
 def open_store(url: str) -> Engine:
