@@ -148,3 +148,172 @@ def test_postgres_german_schema_proposes_customers_and_orders(pg_url: str, tmp_p
         ("K1", "Müller GmbH"),
         ("K2", "上海贸易有限公司"),
     ]
+
+
+def test_mariadb_legacy_char_columns_and_change_stamp_pair(
+    mariadb_url: str, tmp_path: Path
+) -> None:
+    _create(mariadb_url, LEGACY)
+    _, mapping = _init(mariadb_url, tmp_path, "--source", "legacy")
+    config = yaml.safe_load((tmp_path / "crm-hub.yaml").read_text(encoding="utf-8"))
+    streams = config["sources"]["legacy"]["streams"]
+    assert streams["cusmst"]["cursor"] == ["CHGDATE", "CHGTIME"]
+    assert streams["ordhdr"]["primary_key"] == ["ORDNO"]  # from the unique index
+    text_ = (tmp_path / "crm-hub.yaml").read_text(encoding="utf-8")
+    assert "primary_key: [ORDNO]   # unique index" in text_
+    fields = yaml.safe_load(mapping.read_text(encoding="utf-8"))["streams"]
+    customers, orders = fields["cusmst"]["fields"], fields["ordhdr"]["fields"]
+    assert fields["cusmst"]["entity"] == "customers" and fields["ordhdr"]["entity"] == "orders"
+    assert customers["customer_id"] == {"from": "CUSNO", "transforms": ["trim"]}
+    assert customers["name"] == {"from": "CUSNM", "transforms": ["trim"]}
+    assert customers["updated_at"] == {
+        "from": ["CHGDATE", "CHGTIME"],
+        "transforms": ["yyyymmdd_hhmmss"],
+    }
+    assert orders["order_id"] == {"from": "ORDNO", "transforms": ["to_str"]}
+    assert orders["order_date"] == {"from": "ORDDT", "transforms": ["yyyymmdd"]}
+    assert orders["currency"] == {"from": "ORDCUR", "transforms": ["trim", "upper"]}
+    assert orders["status"] == {"todo": ["ORDSTS"]}  # a code table is the user's to write
+    with pytest.raises(MappingError, match=r"ordhdr\.fields\.status: TODO.*ORDSTS"):
+        load_mapping(mapping)
+
+    _fill(mapping, "status", "{from: ORDSTS, transforms: [{code: order_status}]}")
+    text_ = mapping.read_text(encoding="utf-8")
+    text_ = text_.replace(
+        "\nstreams:", "\ncode_tables:\n  order_status: {E: entered, C: confirmed}\nstreams:"
+    )
+    mapping.write_text(text_, encoding="utf-8")
+    load_mapping(mapping)
+    assert _sync_loads(tmp_path, {"LEGACY_URL": mariadb_url}) == {"cusmst": 2, "ordhdr": 2}
+    assert _store(tmp_path, "SELECT order_id, status, customer_id FROM orders ORDER BY 1") == [
+        ("1001", "entered", "C001"),
+        ("1002", "confirmed", "C002"),
+    ]
+
+
+def test_sqlite_without_keys_guesses_one_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    _create(
+        f"sqlite:///{db}",
+        [
+            "CREATE TABLE client (client_id INTEGER PRIMARY KEY, name TEXT, email TEXT, "
+            "vat TEXT, modified TIMESTAMP)",
+            "CREATE TABLE sale_lines (order_no INTEGER NOT NULL, line INTEGER NOT NULL, "
+            "sku TEXT, qty NUMERIC(12,3), price NUMERIC(12,2), amount NUMERIC(12,2))",
+            "CREATE TABLE audit_log (msg TEXT, at TIMESTAMP)",
+        ],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    stdout, mapping = _init(f"sqlite:///{db}", out)
+    assert mapping.name == "shop.yaml"  # the source is named after the database
+    assert "left out: audit_log" in stdout
+    text_ = (out / "crm-hub.yaml").read_text(encoding="utf-8")
+    config = yaml.safe_load(text_)
+    streams = config["sources"]["shop"]["streams"]
+    assert set(streams) == {"client", "sale_lines"}
+    assert streams["sale_lines"]["primary_key"] == ["order_no", "line"]
+    assert "primary_key: [order_no, line]   # guessed: check it is unique" in text_
+    assert "cursor" not in streams["sale_lines"] and "read in full every run" in text_
+    fields = yaml.safe_load(mapping.read_text(encoding="utf-8"))["streams"]
+    assert fields["sale_lines"]["entity"] == "order_lines"
+    assert fields["sale_lines"]["fields"]["quantity"] == {"from": "qty", "transforms": ["decimal"]}
+    assert fields["client"]["fields"]["email"] == {"from": "email", "transforms": ["trim", "lower"]}
+    load_mapping(mapping)  # nothing required was left to choose
+
+
+def test_db2_catalogue_queries_compile_with_ibm_db_sa() -> None:
+    from sqlalchemy.dialects import registry
+
+    dialect = registry.load("ibm_db_sa")()
+    for family, catalogue in (
+        ("i", "QSYS2.SYSCOLUMNS"),
+        ("zos", "SYSIBM.SYSCOLUMNS"),
+        ("luw", "SYSCAT.COLUMNS"),
+    ):
+        compiled = columns_query(family).compile(dialect=dialect)
+        sql = str(compiled)
+        assert catalogue in sql and "= ?" in sql and compiled.positiontup == ["schema"]
+        assert QUERIES[family].strip().replace(":schema", "?") in sql
+        assert [c.name for c in columns_query(family).selected_columns] == list(
+            CatalogueColumn._fields
+        )
+    assert [family_of(n) for n in ("AS", "DB2/LINUXX8664", "DB2", "DSN12015")] == [
+        "i",
+        "luw",
+        "zos",
+        "zos",
+    ]
+
+
+def test_db2_catalogue_rows_become_tables_with_their_key_in_order() -> None:
+    rows = [
+        CatalogueColumn("ERP", "OLINE", "LORD", 1, "DECIMAL", 9, 0, False, 2),
+        CatalogueColumn("ERP", "OLINE", "LLINE", 2, "DECIMAL", 4, 0, False, 3),
+        CatalogueColumn("ERP", "OLINE", "LCMP", 3, "CHAR", 2, None, False, 1),
+        CatalogueColumn("ERP", "OLINE", "LPRIC", 4, "DECIMAL", 11, 4, True, None),
+        CatalogueColumn("ERP", "OLINE", "LCHGTS", 5, "TIMESTMP", 10, None, True, None),
+    ]
+    (table,) = db2_tables(rows)
+    assert table.primary_key == ["LCMP", "LORD", "LLINE"]
+    assert [c.name for c in table.columns] == ["LORD", "LLINE", "LCMP", "LPRIC", "LCHGTS"]
+    assert [c.kind for c in table.columns] == ["int", "int", "char", "decimal", "datetime"]
+
+
+def test_openapi_document_proposes_rest_streams(tmp_path: Path) -> None:
+    doc = {
+        "openapi": "3.1.0",
+        "servers": [{"url": "https://erp.example.com/api/v1"}],
+        "paths": {
+            "/customers": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "data": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/C"},
+                                            },
+                                        },
+                                    },
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "/customers/{id}": {"get": {"responses": {}}},
+        },
+        "components": {
+            "schemas": {
+                "C": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "email": {"type": "string"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                    },
+                }
+            }
+        },
+    }
+    spec = tmp_path / "openapi.json"
+    spec.write_text(json.dumps(doc), encoding="utf-8")
+    _, mapping = _init(str(spec), tmp_path, "--source", "shop_api")
+    source = yaml.safe_load((tmp_path / "crm-hub.yaml").read_text(encoding="utf-8"))["sources"][
+        "shop_api"
+    ]
+    assert source["kind"] == "rest" and source["url"] == "https://erp.example.com/api/v1"
+    assert source["streams"]["customers"]["options"] == {
+        "path": "/customers",
+        "records_path": "data",
+    }
+    assert source["streams"]["customers"]["cursor"] == ["updated_at"]
+    fields = yaml.safe_load(mapping.read_text(encoding="utf-8"))["streams"]["customers"]["fields"]
+    assert fields["customer_id"] == {"from": "id", "transforms": ["to_str"]}
+    assert fields["updated_at"] == {"from": "updated_at", "transforms": ["datetime"]}
