@@ -13,7 +13,11 @@ streams:
       status: {from: HSTAT, transforms: [{code: order_status}]}
       currency: {from: HCUR, transforms: [trim], default: CNY}
       customer_id: HCUST      # shorthand for {from: HCUST}
+      phone: {todo: [TEL1, TEL2]}   # left to choose: an error until replaced
 ```
+
+``{todo: [columns]}`` is what ``crm-hub init --from`` writes where it could not choose a
+column: loading the file reports it, at its line, until it is replaced by ``from``/``value``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,13 @@ class FieldMap(Strict):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "todo" in data:
+            found = data["todo"]
+            names = ", ".join(map(str, found)) if isinstance(found, list) else str(found or "")
+            raise ValueError(
+                f"TODO: choose a column (candidates: {names or 'none found'}) "
+                "or a constant ({value: ...})"
+            )
         return {"from": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")

@@ -30,9 +30,30 @@ def init(
     ctx: typer.Context,
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Propose streams and a mapping from this source: a database URL, an "
+            "odbc:// URL, or an OpenAPI document (file or URL).",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="The source's name (with --from).")
+    ] = None,
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="The database schema to read (with --from).")
+    ] = None,
 ) -> None:
-    """Write a starter config file to edit (./crm-hub.yaml unless --config says otherwise)."""
+    """Write a starter config file to edit (./crm-hub.yaml unless --config says otherwise);
+    with --from, a config and a mapping proposed from the source's catalogue."""
     path = resolve_config_path(ctx, config)
+    if from_:
+        from crm_core.cli.init_report import print_discovery
+        from crm_core.discovery import init_from
+
+        print_discovery(init_from(from_, path.absolute(), source, schema, force))
+        return
     if path.exists() and not force:
         raise ConfigError(f"{path} exists already; use --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)

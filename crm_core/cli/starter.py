@@ -1,6 +1,7 @@
-"""The starter config that ``crm-hub init`` writes."""
+"""The starter config that ``crm-hub init`` writes (``init --from`` reuses its head)."""
 
-STARTER_CONFIG = """\
+#: The comments, store and defaults every written config starts with.
+STARTER_HEAD = """\
 # crm-hub configuration. Secrets never go in this file: a URL that needs a password is
 # read from the environment variable named by url_env. Relative paths are relative to
 # this file. Check it with: crm-hub check
@@ -12,7 +13,10 @@ defaults:
   batch_size: 10000          # rows per batch (memory stays bounded by this)
   schedule: "@hourly"        # used by the Airflow DAGs
   quarantine_threshold: 0.5  # a batch with more bad rows than this fails the run
+"""
 
+#: The example source of a plain ``crm-hub init``.
+STARTER_SOURCES = """\
 sources:
   erp:
     kind: sql                # sql, or any installed connector kind
@@ -29,3 +33,5 @@ sources:
         primary_key: [id]
         cursor: [updated_at]
 """
+
+STARTER_CONFIG = STARTER_HEAD + "\n" + STARTER_SOURCES
