@@ -22,6 +22,7 @@ demo: install
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
 # the peers the benchmarks measure (dlt, connectorx), in an environment of their own
@@ -40,6 +41,7 @@ bench-smoke: install-dev bench-env
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf crm-hub-demo .pytest_cache build *.egg-info
