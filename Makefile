@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-dev lint bench-env bench-smoke clean
+.PHONY: demo test install install-dev lint typecheck bench-env bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ demo: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # the peers the benchmarks measure (dlt, connectorx), in an environment of their own
@@ -42,6 +43,11 @@ bench-smoke: install-dev bench-env
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
+
+# mypy over the product packages ([tool.mypy] in pyproject.toml); `lint` and `test` run it too
+typecheck: install-dev
+	$(BIN)/mypy
 
 clean:
-	rm -rf crm-hub-demo .pytest_cache build *.egg-info
+	rm -rf crm-hub-demo .pytest_cache .mypy_cache .import_linter_cache build *.egg-info

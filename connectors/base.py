@@ -7,11 +7,11 @@ declaring an entry point; no change to the hub is needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig
@@ -110,9 +110,9 @@ def connector_class(kind: str) -> type[Source]:
     raise ConfigError(f"unknown connector kind {kind!r} (installed: {known})")
 
 
-def _load(kind: str, loader: object) -> type[Source]:
+def _load(kind: str, loader: Callable[[], Any]) -> type[Source]:
     try:
-        return loader()  # type: ignore[operator,no-any-return]
+        return loader()
     except ImportError as exc:
         raise ConfigError(
             f"connector kind {kind!r} needs a package that is not installed ({exc.name or exc}); "
@@ -123,4 +123,5 @@ def _load(kind: str, loader: object) -> type[Source]:
 def open_source(name: str, config: SourceConfig, base_dir: Path | None = None) -> Source:
     """Instantiate the connector declared for a source."""
     cls = connector_class(config.kind)
+    # a protocol states no constructor; each connector's is BaseConnector's (name, config, base_dir)
     return cls(name, config, base_dir)  # type: ignore[call-arg]

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Engine,
@@ -222,7 +223,7 @@ class SqlConnector(BaseConnector):
 
 def stream_from(spec: StreamSpec) -> FromClause:
     """The table or query a stream reads from, with its position columns known."""
-    order = [column(c) for c in spec.order_by]
+    order: list[ColumnClause[Any]] = [column(c) for c in spec.order_by]
     if spec.options.get("query"):
         return text(spec.options["query"]).columns(*order).subquery("q")
     return table(spec.options["table"], *order, schema=spec.options.get("schema"))
@@ -234,7 +235,7 @@ def ordered_select(
     """``SELECT * FROM src`` in position order, after ``since`` when given (as a row
     comparison with ``row_value``, see :func:`keyset_after`)."""
     keys = [src.c[c] for c in spec.order_by]
-    stmt = select(literal_column("*")).select_from(src).order_by(*keys)
+    stmt: Select[Any] = select(literal_column("*")).select_from(src).order_by(*keys)
     if since is not None:
         stmt = stmt.where(keyset_after(keys, list(since), row_value=row_value))
     return stmt

@@ -53,7 +53,7 @@ def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, An
     """For the open reconcile run ``run_id``: count the rows changed since the previous
     one into ``counts`` and store the run's watermark (the time it took stock at)."""
     with store.connect() as conn:
-        cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
+        cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar_one()
     since = _previous_cutoff(store, run_id)
     stmt = (
         select(

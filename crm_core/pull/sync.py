@@ -135,6 +135,7 @@ class SyncEngine:
         source = open_source(source_name, cfg, self.config.base_dir)
         try:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
+            # stream() is BaseConnector's, which every connector derives; Source does not state it
             specs = [source.stream(name) for name in wanted]  # type: ignore[attr-defined]
             return [
                 self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
@@ -160,7 +161,7 @@ class SyncEngine:
         checker = self.checker_for(compiled.entity.name, source.name)
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
-            for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
+            for raw in source.read(spec.name, since, batch_size):
                 mapped = compiled.apply(raw)
                 outcome = checker.check(mapped.records) if checker is not None else None
                 if outcome is not None:

@@ -7,6 +7,7 @@ summed as ``Decimal``, never in SQL (SQLite would sum text as floats).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -99,7 +100,7 @@ def bucket_of(days_past_due: int) -> Bucket:
     return "days_over_90"
 
 
-def _open_items(rows: list[Any], as_of: date) -> list[OpenItemView]:
+def _open_items(rows: Sequence[Any], as_of: date) -> list[OpenItemView]:
     items = []
     for row in rows:
         if row.status == "void" or not row.open_amount:
