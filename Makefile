@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-dev system-deps install-check lint bench-env bench-smoke clean
+.PHONY: demo test install install-dev system-deps install-check lint typecheck bench-env bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,8 @@ system-deps:
 # CRM_HUB_ALLOW_SKIP=odbc,browser,... accepts those skips). FEBRL4 comes from .venv-bench.
 test: install-dev bench-env
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # each documented install line in a clean venv, and the commands its extra enables
@@ -53,6 +55,12 @@ bench-smoke: install-dev bench-env
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
+
+# mypy over the product packages ([tool.mypy] in pyproject.toml); `lint` and `test` run it too
+typecheck: install-dev
+	$(BIN)/mypy
 
 clean:
-	rm -rf crm-hub-demo .pytest_cache build *.egg-info
+	rm -rf crm-hub-demo .pytest_cache .mypy_cache .import_linter_cache build *.egg-info

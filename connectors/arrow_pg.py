@@ -22,7 +22,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 from sqlalchemy import Select, literal_column
@@ -77,12 +77,13 @@ def compile_inline(stmt: Select[Any]) -> tuple[str, list[Any]]:
     except (ImportError, TypeError, AttributeError):
         return compile_numbered(stmt)
 
-    def inline(element: Any) -> Any:
+    def inline(element: Any, **kw: Any) -> Any:
         if isinstance(element, BindParameter):
             return literal_column(pgsql.Literal(element.effective_value).as_string(None))
         return None
 
-    return compile_numbered(visitors.replacement_traverse(stmt, {}, inline))
+    inlined = visitors.replacement_traverse(stmt, {}, inline)
+    return compile_numbered(cast(Select[Any], inlined))  # a copy of the statement it was given
 
 
 def adbc_uri(url: URL) -> str:
@@ -175,7 +176,8 @@ def read_batches(
                 reader = _reader(native, stream)
                 frames, unresolved = _native_frames(reader), _unresolved(reader.schema)
             if unresolved and not catalogue:
-                frames = reader = None  # the stream goes before its statement closes
+                del frames  # the stream goes before its statement closes
+                reader = None
                 database.catalogue = True  # run again, and later reads, with the catalogue
                 continue
             batches = rebatch(frames, batch_size)
@@ -282,7 +284,8 @@ def decode(frame: pl.DataFrame) -> pl.DataFrame:
 def _scale_of(text: pl.Series) -> int:
     """The most decimals any of a NUMERIC column's values has (0 when all are null)."""
     point = text.str.find(".", literal=True)
-    return int((text.str.len_bytes() - point - 1).max() or 0)
+    decimals = (text.str.len_bytes() - point - 1).max()
+    return decimals if isinstance(decimals, int) else 0  # None: every value is null
 
 
 def _pyarrow_frames(stack: ExitStack, stream: Any) -> tuple[Iterator[pl.DataFrame], bool]:
@@ -319,13 +322,13 @@ def to_frame(batch: pa.RecordBatch) -> pl.DataFrame:
             or field.type.__class__.__name__ == "OpaqueType"
         ):
             storage = array.storage if hasattr(array, "storage") else array
-            series = pl.from_arrow(storage)
+            series = cast(pl.Series, pl.from_arrow(storage))  # an array (not a table): a Series
             meta = field.metadata or {}
             if meta.get(b"POSTGRESQL:type") == b"numeric":
                 series = series.cast(pl.Decimal(38, _numeric_scale(meta, series)))
             columns[field.name] = series
         else:
-            columns[field.name] = pl.from_arrow(array)
+            columns[field.name] = cast(pl.Series, pl.from_arrow(array))
     return pl.DataFrame(columns)
 
 

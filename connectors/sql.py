@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
+from pydantic import BaseModel
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Engine,
@@ -78,7 +80,7 @@ class SqlConnector(BaseConnector):
     kind = "sql"
     url_required = True
     stamps_writes = True
-    options_model = SqlOptions
+    options_model: ClassVar[type[BaseModel] | None] = SqlOptions
     #: Backends read with a row-comparison keyset (see the module docstring); a dialect
     #: connector whose database lacks it sets its own.
     row_value_backends: ClassVar[frozenset[str]] = ROW_VALUE_BACKENDS
@@ -247,7 +249,7 @@ class SqlConnector(BaseConnector):
 
 def stream_from(spec: StreamSpec) -> FromClause:
     """The table or query a stream reads from, with its position columns known."""
-    order = [column(c) for c in spec.order_by]
+    order: list[ColumnClause[Any]] = [column(c) for c in spec.order_by]
     if spec.options.get("query"):
         return text(spec.options["query"]).columns(*order).subquery("q")
     return table(spec.options["table"], *order, schema=spec.options.get("schema"))
@@ -259,7 +261,7 @@ def ordered_select(
     """``SELECT * FROM src`` in position order, after ``since`` when given (as a row
     comparison with ``row_value``, see :func:`keyset_after`)."""
     keys = [src.c[c] for c in spec.order_by]
-    stmt = select(literal_column("*")).select_from(src).order_by(*keys)
+    stmt: Select[Any] = select(literal_column("*")).select_from(src).order_by(*keys)
     if since is not None:
         stmt = stmt.where(keyset_after(keys, list(since), row_value=row_value))
     return stmt

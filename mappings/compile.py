@@ -141,11 +141,11 @@ class CompiledStream:
 
 def _dtype(fspec: FieldSpec) -> pl.DataType:
     return {
-        "str": pl.Utf8,
-        "int": pl.Int64,
+        "str": pl.Utf8(),
+        "int": pl.Int64(),
         "decimal": pl.Decimal(38, 4),
-        "bool": pl.Boolean,
-        "date": pl.Date,
+        "bool": pl.Boolean(),
+        "date": pl.Date(),
         "datetime": pl.Datetime("us", "UTC"),
     }[fspec.kind]
 
@@ -155,7 +155,7 @@ def _field_expr(
 ) -> tuple[Col, list[Failure]]:
     """The field's value expression, and each way it can fail (rows flagged, reason)."""
     if fmap.source is None:
-        col = Col(pl.lit(fmap.value), pl.Utf8 if isinstance(fmap.value, str) else pl.Int64)
+        col = Col(pl.lit(fmap.value), pl.Utf8() if isinstance(fmap.value, str) else pl.Int64())
         shown = pl.lit(str(fmap.value))
         inputs = [Col(pl.lit(fmap.value), col.dtype)]
     else:
@@ -170,7 +170,7 @@ def _field_expr(
     checks.extend(col.checks)
     value = col.expr
     if fmap.default is not None:
-        fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8), fspec.kind, ctx)
+        fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8()), fspec.kind, ctx)
         value = pl.coalesce(value, fallback.expr)
     if fspec.choices:
         outside = value.is_not_null() & ~value.cast(pl.Utf8).is_in(list(fspec.choices))

@@ -152,7 +152,7 @@ def _check_transforms(fmap: FieldMap, at: list[str], mapping: MappingFile) -> li
     problems: list[Problem] = []
     width = len(fmap.inputs) or 1
     for i, ref in enumerate(fmap.transforms):
-        loc = [*at, "transforms", i]
+        loc: list[int | str] = [*at, "transforms", i]
         if isinstance(ref, dict) and len(ref) != 1:
             problems.append((loc, "a transform is a name or {name: argument}"))
             continue

@@ -95,20 +95,20 @@ def _trim(cols: list[Col], arg: Any, ctx: Context, how: str = "both") -> Col:
         "right": text.str.strip_chars_end(),
         "left": text.str.strip_chars_start(),
     }[how]
-    return Col(pl.when(stripped == "").then(None).otherwise(stripped), pl.Utf8)
+    return Col(pl.when(stripped == "").then(None).otherwise(stripped), pl.Utf8())
 
 
 def _text_op(op: Callable[[pl.Expr], pl.Expr]) -> TransformFn:
-    return lambda cols, arg, ctx: Col(op(as_text(cols[0])), pl.Utf8)
+    return lambda cols, arg, ctx: Col(op(as_text(cols[0])), pl.Utf8())
 
 
 def _to_str(cols: list[Col], arg: Any, ctx: Context) -> Col:
-    return Col(as_text(cols[0]), pl.Utf8)
+    return Col(as_text(cols[0]), pl.Utf8())
 
 
 def _to_int(cols: list[Col], arg: Any, ctx: Context) -> Col:
     out = as_int(cols[0])
-    return checked(out, pl.Int64, _failed(cols[0].expr, out), "is not a whole number")
+    return checked(out, pl.Int64(), _failed(cols[0].expr, out), "is not a whole number")
 
 
 def _decimal_of(col: Col) -> pl.Expr:
@@ -159,7 +159,7 @@ def _legacy_date(parse: Callable[[pl.Expr], pl.Expr], label: str) -> TransformFn
         number, blank = _zero_is_null(cols[0])
         out = pl.when(blank).then(None).otherwise(parse(number))
         return checked(
-            out, pl.Date, _failed(cols[0].expr, out, blank), f"is not a valid {label} date"
+            out, pl.Date(), _failed(cols[0].expr, out, blank), f"is not a valid {label} date"
         )
 
     return fn
@@ -194,9 +194,9 @@ def _date(cols: list[Col], fmt: str | None, ctx: Context) -> Col:
     if col.dtype == pl.Date:
         return col
     if isinstance(col.dtype, pl.Datetime):
-        return Col(col.expr.dt.date(), pl.Date)
+        return Col(col.expr.dt.date(), pl.Date())
     out = as_text(col).str.strip_chars().str.strptime(pl.Date, fmt or "%Y-%m-%d", strict=False)
-    return checked(out, pl.Date, _failed(col.expr, out), f"is not a date ({fmt or 'YYYY-MM-DD'})")
+    return checked(out, pl.Date(), _failed(col.expr, out), f"is not a date ({fmt or 'YYYY-MM-DD'})")
 
 
 def _datetime(cols: list[Col], fmt: str | None, ctx: Context) -> Col:
@@ -232,7 +232,7 @@ def _boolean(cols: list[Col], arg: Any, ctx: Context) -> Col:
         .otherwise(None)
     )
     blank = (word == "").fill_null(False)
-    return checked(out, pl.Boolean, _failed(col.expr, out, blank), "is not a yes/no flag")
+    return checked(out, pl.Boolean(), _failed(col.expr, out, blank), "is not a yes/no flag")
 
 
 def _code(cols: list[Col], table: str, ctx: Context) -> Col:
@@ -244,7 +244,7 @@ def _code(cols: list[Col], table: str, ctx: Context) -> Col:
     blank = (key == "").fill_null(False)
     return checked(
         pl.when(blank).then(None).otherwise(out),
-        pl.Utf8,
+        pl.Utf8(),
         _failed(cols[0].expr, out, blank),
         f"is not a code of table {table!r}",
     )
@@ -320,7 +320,7 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
         text = as_text(col)
         return Col(
             text,
-            pl.Utf8,
+            pl.Utf8(),
             (
                 (
                     text.str.contains(CONTROL_CHARS),

@@ -84,6 +84,7 @@ class Survivorship(FrozenStrict):
 
     def rule_for(self, field: str) -> FieldRule:
         """The rule of one golden field, with its source order filled in."""
+        # fields is keyed by GoldenField; a name outside it is simply not there
         rule = self.fields.get(field) or self.default or BUILT_IN_RULES[field]  # type: ignore[call-overload]
         if rule.rule == "source_priority" and not rule.sources:
             return rule.model_copy(update={"sources": list(self.source_priority)})
@@ -93,9 +94,9 @@ class Survivorship(FrozenStrict):
     def _priorities_given(self) -> Survivorship:
         if self.source_priority:
             return self
-        named = dict(self.fields)
+        named: dict[str, FieldRule] = dict(self.fields.items())
         if self.default is not None:
-            named["(default)"] = self.default  # type: ignore[index]
+            named["(default)"] = self.default
         missing = [f for f, r in named.items() if r.rule == "source_priority" and not r.sources]
         if missing:
             raise ValueError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from sqlalchemy import Connection, Integer, String, TextClause, text
+from sqlalchemy import Connection, Integer, String, TextualSelect, text
 
 Family = Literal["i", "zos", "luw"]
 
@@ -75,7 +75,7 @@ class CatalogueColumn(NamedTuple):
     key_seq: int | None
 
 
-def columns_query(family: Family) -> TextClause:
+def columns_query(family: Family) -> TextualSelect:
     """The catalogue query of a Db2 family, with the schema as the bound ``:schema``."""
     return text(QUERIES[family]).columns(
         table_schema=String,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
+from pydantic import BaseModel
 from sqlalchemy import Dialect, Select, literal_column
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -66,7 +67,7 @@ class Db2Connector(SqlConnector):
     """Reads Db2 tables or queries in keyset pages with ``FETCH FIRST n ROWS ONLY``."""
 
     kind = "db2"
-    options_model = Db2Options
+    options_model: ClassVar[type[BaseModel] | None] = Db2Options
     #: Db2 keeps the portable keyset, which every Db2 (LUW, i, z/OS) accepts, and so is
     #: the SQL it sends to a stand-in database.
     row_value_backends: ClassVar[frozenset[str]] = frozenset()

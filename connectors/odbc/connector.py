@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 from pydantic import Field
-from sqlalchemy import literal_column
+from sqlalchemy import ColumnClause, literal_column
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.sql.compiler import IdentifierPreparer
 
@@ -168,7 +168,7 @@ class OdbcConnector(BaseConnector):
         quote = conn.getinfo(_pyodbc().SQL_IDENTIFIER_QUOTE_CHAR).strip()
         stmt = ordered_select(stream_from(spec), spec, after)
         if limit is not None:
-            count = literal_column(str(int(limit)))
+            count: ColumnClause[int] = literal_column(str(int(limit)))
             stmt = stmt.limit(count) if _dbms(conn).startswith(LIMIT_DBMS) else stmt.fetch(count)
         compiled = stmt.compile(dialect=sql_dialect(quote))
         params = compiled.construct_params()
@@ -337,7 +337,7 @@ def _dbms(conn: pyodbc.Connection) -> str:
 def describe_error(exc: BaseException) -> str | None:
     """pyodbc's ``('HY000', '[HY000] [driver]message (code) (SQLDriverConnect)')`` as the
     driver's message with its SQLSTATE."""
-    args = getattr(exc, "args", ())
+    args = exc.args
     if len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str):
         message = args[1].split("\n")[0]
         while message.startswith("[") and "]" in message:  # [state] [unixODBC][driver]

@@ -63,7 +63,8 @@ def decimal_series(name: str, values: Sequence[Decimal | str | None]) -> pl.Seri
     if text.str.contains("[eE]").any():  # str(Decimal) writes 1E-7: fixed point instead
         text = pl.Series(name, [None if v is None else f"{Decimal(v):f}" for v in values])
     text = text.str.strip_chars()
-    scale = int(text.str.split(".").list.get(1, null_on_oob=True).str.len_chars().max() or 0)
+    places = text.str.split(".").list.get(1, null_on_oob=True).str.len_chars().max()
+    scale = places if isinstance(places, int) else 0  # None: every value is null
     if scale > MAX_PRECISION - 1:
         raise ValueError(f"column {name!r}: {scale} decimal places")
     return text.cast(pl.Decimal(MAX_PRECISION, scale), strict=True)

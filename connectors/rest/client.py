@@ -208,6 +208,7 @@ class HttpClient:
         session = self.session
         if self._oauth:
             token = getattr(session, "token", None)
+            # with OAuth the session is authlib's OAuth2Session, which has a leeway
             if not token or token.is_expired(leeway=session.leeway):  # type: ignore[attr-defined]
                 self._fetch_token(what)
         try:
@@ -229,6 +230,7 @@ class HttpClient:
         """Fetch a new access token (cached by the session until it expires)."""
         head = self._prefix("POST", self.token_url, "OAuth2 token")
         try:
+            # with OAuth the session is authlib's OAuth2Session, which fetches tokens
             self.session.fetch_token(self.token_url)  # type: ignore[attr-defined]
         except OAuthError as exc:
             raise self._refused(exc) from None

@@ -22,7 +22,7 @@ from connectors.base import BaseConnector
 from connectors.rest import frames
 from connectors.rest.client import HttpClient
 from connectors.rest.options import StreamOptions, parse_options
-from connectors.rest.pagination import Paginator, dig
+from connectors.rest.pagination import PageRequest, Paginator, dig
 from connectors.rest.writer import Writer, write_path_problem
 from schemas.errors import ConfigError, FatalSyncError, HubError
 from schemas.settings import SourceConfig
@@ -109,13 +109,14 @@ class RestConnector(BaseConnector):
             )
             params[opts.incremental.param] = value
         paginator = Paginator(opts.pagination, client.base_url)
-        request = paginator.first(client.url(opts.path), params)
+        request: PageRequest | None = paginator.first(client.url(opts.path), params)
         seen: dict[str, pl.DataType] = {}  # columns of earlier pages: no page lacks them
         number = 0
         while request is not None:
             number += 1
             what = f"stream {spec.name!r} page {number}"
-            body, response = client.get_json(request.url, dict(request.params or {}) or None, what)
+            url = request.url
+            body, response = client.get_json(url, dict(request.params or {}) or None, what)
             try:
                 records = self._records(body, opts)
                 if records:
@@ -125,7 +126,7 @@ class RestConnector(BaseConnector):
                     yield frame.with_columns(missing) if missing else frame
                 request = paginator.next(request, body, response, len(records))
             except FatalSyncError as exc:
-                where = client.where(request.url)
+                where = client.where(url)
                 raise FatalSyncError(f"source {self.name!r}: GET {where} ({what}): {exc}") from None
 
     def _records(self, body: Any, opts: StreamOptions) -> list[dict[str, Any]]:

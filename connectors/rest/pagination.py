@@ -66,9 +66,8 @@ class Paginator:
         """The request for the first page."""
         s = self.style
         query = dict(params)
-        size_param = getattr(s, "size_param", None)
-        if size_param:
-            query[size_param] = s.page_size  # type: ignore[union-attr]
+        if not isinstance(s, NoPages) and s.size_param:  # every other style has a page size
+            query[s.size_param] = s.page_size
         if isinstance(s, PageNumber):
             query[s.page_param] = s.first_page
         elif isinstance(s, Offset):

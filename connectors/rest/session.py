@@ -78,7 +78,8 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> Any:  # type: ignore[override]
+    # requests.Session.request takes its options positionally too; this one by keyword only
+    def request(self, method: str, url: str | bytes, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 

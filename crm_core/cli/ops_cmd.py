@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, err_console, print_json, table
@@ -22,8 +23,8 @@ GraceOption = Annotated[
 ]
 
 
-def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"  # type: ignore[attr-defined]
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 def seconds_text(value: float | None) -> str:
@@ -105,9 +106,9 @@ def metrics_cmd(
     print(metrics.prometheus_text(cfg, store, failures), end="")
 
 
-def report_health(cfg: HubConfig, store: object, failures: int, grace: int, as_json: bool) -> None:
+def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_json: bool) -> None:
     """Print the health of every stream; exit 1 when any has a problem (a monitoring check)."""
-    report = health.health(cfg, store, failures=failures, grace=timedelta(minutes=grace))  # type: ignore[arg-type]
+    report = health.health(cfg, store, failures=failures, grace=timedelta(minutes=grace))
     bad = [h for h in report if not h.ok]
     if as_json:
         print_json(

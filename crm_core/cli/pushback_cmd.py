@@ -342,6 +342,7 @@ def conflicts_resolve(
 ) -> None:
     """Resolve an open conflict."""
     _, store = open_config_and_store(ctx, config)
+    # keep is checked there: anything but crm or target is refused with ChangeRejected
     row = conflict_ops.resolve(store, conflict_id, keep, who(by))  # type: ignore[arg-type]
     if as_json:
         print_json(row)

@@ -34,7 +34,7 @@ def _json_default(value: Any) -> str:
 
 
 def table(
-    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterable[str] = ()
+    title: str, columns: Sequence[str], rows: Iterable[Iterable[Any]], numeric: Iterable[str] = ()
 ) -> Table:
     """A rich table; columns named in ``numeric`` are right-aligned."""
     right = set(numeric)

@@ -175,7 +175,8 @@ def _primary_key(
     if table.primary_key:
         return list(table.primary_key), "primary key"
     if table.unique_keys:
-        return list(min(table.unique_keys, key=len)), "unique index"
+        shortest: list[str] = sorted(table.unique_keys, key=len)[0]
+        return list(shortest), "unique index"
     mapped = [guesses[k].columns for k in entity.key]
     if all(c is not None and len(c) == 1 for c in mapped):
         return [c[0] for c in mapped if c], "guessed"
@@ -185,7 +186,8 @@ def _primary_key(
 def propose_all(tables: list[Table]) -> tuple[list[Proposal], list[Proposal]]:
     """Each table's best entity: those proposed, and the best guesses left out."""
     entities = [ENTITIES[name] for name in hints()["entities"]]
-    proposed, left = [], []
+    proposed: list[Proposal] = []
+    left: list[Proposal] = []
     for table in tables:
         if not table.columns:
             continue

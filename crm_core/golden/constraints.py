@@ -57,12 +57,12 @@ def replay(clusters: MutableMapping[Record, str], actions: Iterable[Action]) -> 
                     moved[record] = "manual:merge"
         elif action.action == UNMERGE:
             record = ref_record(action.args["record"])
-            label = clusters.get(record)
-            if label is None:
+            current = clusters.get(record)
+            if current is None:
                 continue
             apart = {ref_record(r) for r in action.args["apart_from"]}
-            if any(other in members[label] for other in apart):
-                members[label].discard(record)
+            if any(other in members[current] for other in apart):
+                members[current].discard(record)
                 alone = f"unmerged:{action.id}"
                 clusters[record] = alone
                 members[alone] = {record}

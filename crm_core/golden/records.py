@@ -77,8 +77,8 @@ def _write_goldens(
     existing: dict[str, dict[str, Any]] = {}
     cols = [golden_customers.c.golden_id, *(golden_customers.c[f] for f in GOLDEN_FIELDS)]
     for part in chunks(list(values)):
-        for row in conn.execute(select(*cols).where(golden_customers.c.golden_id.in_(part))):
-            existing[row.golden_id] = dict(row._mapping)
+        for stored in conn.execute(select(*cols).where(golden_customers.c.golden_id.in_(part))):
+            existing[stored.golden_id] = dict(stored._mapping)
     inserts, updates = [], []
     for golden_id, fields in values.items():
         row = {f: fields.get(f) for f in GOLDEN_FIELDS}

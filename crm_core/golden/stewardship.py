@@ -280,7 +280,9 @@ def _record(
         "note": note,
     }
     result = conn.execute(golden_stewardship.insert().values(**values))
-    return {"id": int(result.inserted_primary_key[0]), **values}
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT into a table with a primary key
+    return {"id": int(key[0]), **values}
 
 
 def _move(conn: Connection, gone: str, keep: str, rule: str, now: datetime) -> None:

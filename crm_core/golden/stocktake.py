@@ -39,7 +39,7 @@ def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, An
     """For the open reconcile run ``run_id``: count the rows changed since the previous
     one (up to the run's cutoff, the time it started) into ``counts`` and store them."""
     with store.connect() as conn:
-        cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
+        cutoff = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar_one()
     since = _previous_cutoff(store, run_id)
     stmt = (
         select(

@@ -17,16 +17,18 @@ from schemas.reconcile import GOLDEN_FIELDS, FieldRule, Survivorship
 
 #: The columns of the source records survivorship reads, besides the golden fields.
 RECORD_COLUMNS = ("golden_id", "source", "stream", "customer_id", "run_id", "changed_at")
-LINEAGE_SCHEMA = {
-    "golden_id": pl.String,
-    "field": pl.String,
-    "value": pl.String,
-    "rule": pl.String,
-    "source": pl.String,
-    "stream": pl.String,
-    "source_key": pl.String,
-    "run_id": pl.Int64,
-}
+LINEAGE_SCHEMA = pl.Schema(
+    {
+        "golden_id": pl.String,
+        "field": pl.String,
+        "value": pl.String,
+        "rule": pl.String,
+        "source": pl.String,
+        "stream": pl.String,
+        "source_key": pl.String,
+        "run_id": pl.Int64,
+    }
+)
 PIN_SOURCE = "steward"
 
 
@@ -64,7 +66,7 @@ def survive(
         )
         if rule.rule == "never_empty_over_value" and previous is not None:
             row = _keep_previous(row, _still_members(previous, records), field)
-        frames.append(row.select(LINEAGE_SCHEMA.keys()).cast(LINEAGE_SCHEMA))  # type: ignore[arg-type]
+        frames.append(row.select(LINEAGE_SCHEMA.keys()).cast(LINEAGE_SCHEMA))
     lineage = pl.concat(frames) if frames else pl.DataFrame(schema=LINEAGE_SCHEMA)
     if pins:
         lineage = _apply_pins(lineage, pins)

@@ -89,10 +89,10 @@ def recognise(headers: Iterable[str], overrides: Mapping[str, str] | None = None
         if role in out:
             continue
         for name in names:
-            header = by_plain.get(name)
-            if header is not None and header not in taken:
-                out[role] = header
-                taken.add(header)
+            found = by_plain.get(name)
+            if found is not None and found not in taken:
+                out[role] = found
+                taken.add(found)
                 break
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -51,8 +51,9 @@ def pairwise_scores(
         columns: dict[str, list[Any]] = {k: [] for k in keys}
         true_ids: list[str] = []
         for record, true_id in items:
-            values = record if len(keys) > 1 else (record,)
-            for k, v in zip(keys, values, strict=True):  # type: ignore[arg-type]
+            # with several key columns a record key is a tuple of their values
+            values = cast(tuple[Any, ...], record) if len(keys) > 1 else (record,)
+            for k, v in zip(keys, values, strict=True):
                 columns[k].append(None if v is None else str(v))
             true_ids.append(str(true_id))
         known = pl.DataFrame(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_core.identity.config import MatchConfig
@@ -233,7 +233,7 @@ def train(
     return regularised(linker.misc.save_model_to_json(), training.min_m_probability)
 
 
-def _em_rule_sql(rule: list[str], key: str, present: set[str]) -> str:
+def _em_rule_sql(rule: Sequence[str], key: str, present: set[str]) -> str:
     """``l.f = r.f and ...`` where the rule's capped key is set. Where names come as given
     name and surname, a rule on the whole name is stated on those two columns, so that
     Splink leaves the name comparison out of that session (as it must)."""
@@ -247,7 +247,7 @@ def _em_session(
     sp: Any,
     linker: Any,
     records: Any,
-    rule: list[str],
+    rule: Sequence[str],
     key_columns: dict[tuple[str, ...], str],
     present: set[str],
     config: MatchConfig,

@@ -120,10 +120,10 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
             s.rows_read += int(row[4] or 0)
             s.rows_loaded += int(row[5] or 0)
             s.rows_quarantined += int(row[6] or 0)
-        for row in conn.execute(
+        for finished in conn.execute(
             select(runs).where(runs.c.id.in_(select(last_finished.c.id)))
         ).mappings():
-            get(row["source"], row["stream"]).last_finished = masked(dict(row))
+            get(finished["source"], finished["stream"]).last_finished = masked(dict(finished))
         for row in conn.execute(
             select(runs.c.source, runs.c.stream, runs.c.started_at, runs.c.finished_at).where(
                 runs.c.id.in_(select(last_success.c.id))
@@ -143,8 +143,8 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
             .group_by(*key)
         ):
             get(row.source, row.stream).consecutive_failures = int(row[2] or 0)
-    for row in list_runs(store, last_only=True, limit=100_000):
-        get(row["source"], row["stream"]).last = row
+    for last in list_runs(store, last_only=True, limit=100_000):
+        get(last["source"], last["stream"]).last = last
     return stats
 
 

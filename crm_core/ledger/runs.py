@@ -50,7 +50,9 @@ def start_run(engine: Engine, source: str, stream: str, entity: str, mode: str) 
                 batches=0,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT into a table with a primary key
+        return int(key[0])
 
 
 def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark: Any) -> None:
@@ -183,4 +185,6 @@ def record_failed_attempt(
                 error=error,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT into a table with a primary key
+        return int(key[0])

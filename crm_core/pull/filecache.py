@@ -41,7 +41,7 @@ def cached(kind: str, path: Path, load: Callable[[], T]) -> T:
         with _lock:
             hit = _entries.get(key)
         if hit is not None and hit[0] == stamp:
-            return hit[1]  # type: ignore[no-any-return]
+            return hit[1]
     value = load()
     if stamp is not None:
         with _lock:

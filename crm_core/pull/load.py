@@ -219,7 +219,7 @@ def _sqlite_values(table: Table, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
 
 def _sqlite_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     sql = str(table.insert().compile(dialect=conn.dialect))
-    conn.exec_driver_sql(sql, _sqlite_values(table, frame))  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, _sqlite_values(table, frame))
 
 
 def _sqlite_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
@@ -232,7 +232,7 @@ def _sqlite_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         where=_changed(table, stmt.excluded, others),
     )
     sql = str(stmt.compile(dialect=conn.dialect))
-    conn.exec_driver_sql(sql, _sqlite_values(table, frame))  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, _sqlite_values(table, frame))
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
@@ -245,6 +245,7 @@ def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
     data = _csv(frame)
     raw = conn.connection.driver_connection
+    assert raw is not None  # None only once the connection is closed or invalidated
     with raw.cursor().copy(f'COPY "{target}" ({quoted}) FROM STDIN (FORMAT csv)') as copy:
         copy.write(data)
 
@@ -277,8 +278,9 @@ def _insert_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         )
         conn.execute(stmt, rows)
     elif name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table)
-        conn.execute(stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in others}), rows)
+        mysql_stmt = mysql.insert(table)
+        updates = {c: mysql_stmt.inserted[c] for c in others}
+        conn.execute(mysql_stmt.on_duplicate_key_update(updates), rows)
     else:
         for row in rows:
             where = and_(*(table.c[k] == row[k] for k in keys))

@@ -7,7 +7,7 @@ so each value is stored with its type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ _ENCODE: list[tuple[type, str]] = [
     (time, "time"),
     (str, "str"),
 ]
-_DECODE = {
+_DECODE: dict[str, Callable[[Any], Any]] = {
     "bool": bool,
     "int": int,
     "decimal": Decimal,
@@ -38,7 +38,7 @@ def encode(position: Sequence[Any] | None) -> list[dict[str, Any]] | None:
     """A position as JSON-safe data."""
     if position is None:
         return None
-    out = []
+    out: list[dict[str, Any]] = []
     for value in position:
         if value is None:
             out.append({"t": "null", "v": None})

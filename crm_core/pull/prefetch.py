@@ -89,6 +89,7 @@ class Prefetch(Generic[T]):
         if isinstance(item, _Failure):
             self._finished = True
             raise item.exc
+        # neither the end marker nor a failure: an item the producer took from the iterator
         return item  # type: ignore[return-value]
 
     def close(self) -> None:

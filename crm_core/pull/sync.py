@@ -167,7 +167,7 @@ class SyncEngine:
         checker = self.checker_for(compiled.entity.name, source.name)
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
-            for raw in source.read(spec.name, since, batch_size):  # type: ignore[attr-defined]
+            for raw in source.read(spec.name, since, batch_size):
                 mapped = compiled.apply(raw)
                 outcome = checker.check(mapped.records) if checker is not None else None
                 if outcome is not None:

@@ -55,7 +55,7 @@ class ChunkState:
                 ).mappings()
                 for record in found:
                     self._stored[entity, target, record[key.name]] = dict(record)
-            keys = sorted({k for ks in wanted.values() for k in ks})
+            every_key = sorted({k for ks in wanted.values() for k in ks})
             own = conn.execute(
                 select(
                     outbox_targets.c.target,
@@ -64,7 +64,7 @@ class ChunkState:
                     outbox_targets.c.written,
                 )
                 .where(
-                    outbox_targets.c.record_key.in_(keys),
+                    outbox_targets.c.record_key.in_(every_key),
                     outbox_targets.c.echoed_at.is_(None),
                     outbox_targets.c.state.in_(WRITTEN_DELIVERIES),
                 )

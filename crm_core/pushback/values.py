@@ -17,7 +17,9 @@ from schemas.exact_json import to_json
 
 @cache
 def _adapter(entity: str, field: str) -> TypeAdapter[Any]:
-    return TypeAdapter(ENTITIES[entity].model.model_fields[field].annotation)
+    annotation = ENTITIES[entity].model.model_fields[field].annotation
+    assert annotation is not None  # every field of an entity's model is annotated
+    return TypeAdapter(annotation)
 
 
 def typed(entity: str, field: str, value: Any) -> Any:

@@ -172,6 +172,7 @@ def secret_env_names(config: HubConfig, source: str | None = None) -> list[str]:
     names = [STORE_URL_ENV]
     if config.store.url_env:
         names.append(config.store.url_env)
-    if source is not None and config.source(source).url_env:
-        names.append(config.source(source).url_env)  # type: ignore[arg-type]
+    url_env = config.source(source).url_env if source is not None else None
+    if url_env:
+        names.append(url_env)
     return names

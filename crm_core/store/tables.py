@@ -6,6 +6,8 @@ Every record table holds one source's records of one model stream, keyed by
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -39,20 +41,21 @@ FILLFACTOR = 85
 KEY = String(200)
 
 
-def _column_type(spec: FieldSpec, is_key: bool) -> TypeEngine[object]:
+def _column_type(spec: FieldSpec, is_key: bool) -> TypeEngine[Any]:
     if spec.kind == "str":
         return KEY if is_key or spec.choices else Text()
-    return {
+    types: dict[str, TypeEngine[Any]] = {
         "int": BigInteger(),
         "decimal": ExactDecimal(),
         "bool": Boolean(),
         "date": Date(),
         "datetime": UTCDateTime(),
-    }[spec.kind]
+    }
+    return types[spec.kind]
 
 
 def _record_table(entity: Entity) -> Table:
-    columns = [Column("source", String(64), primary_key=True)]
+    columns: list[Column[Any]] = [Column("source", String(64), primary_key=True)]
     for spec in entity.fields.values():
         is_key = spec.name in entity.key
         columns.append(

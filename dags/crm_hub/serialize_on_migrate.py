@@ -64,7 +64,6 @@ def serialize_dags_folder(session: Session) -> dict[str, int]:
     Returns the number of DAGs stored and of files that failed to import.
     """
     from airflow import settings
-    from airflow.dag_processing.bundles.base import unpack_bundle_version
     from airflow.dag_processing.bundles.local import LocalDagBundle
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
@@ -80,10 +79,8 @@ def serialize_dags_folder(session: Session) -> dict[str, int]:
         bundle.initialize()
         with _parse_errors_unlogged():
             bag = BundleDagBag(bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
-        version, version_data = unpack_bundle_version(bundle.get_current_version(), bundle)
-        sync_bag_to_db(
-            bag, bundle.name, bundle_version=version, version_data=version_data, session=session
-        )
+        # a local bundle has no versions: its get_current_version() is always None
+        sync_bag_to_db(bag, bundle.name, bundle_version=None, version_data=None, session=session)
         session.commit()
         counts["dags"] += len(bag.dags)
         counts["import_errors"] += len(bag.import_errors)

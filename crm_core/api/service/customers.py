@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, FromClause, and_, case, func, or_, select
 
 from crm_core.api.service.lookup import resolve
 from crm_core.api.service.search_index import key_form, name_form
@@ -62,6 +62,7 @@ def search(
     words = query_words(q)
     conds: list[Any] = [g.c.merged_into.is_(None)]
     order: list[Any] = []
+    source: FromClause
     if words:
         source = g.join(s, s.c.golden_id == g.c.golden_id)
         for name, key in words:

@@ -6,6 +6,7 @@ Money is summed as ``Decimal``, never in SQL (SQLite would sum text as floats).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -83,7 +84,7 @@ def credit(store: Engine, golden_id: str) -> CreditView:
     return CreditView(id=standing, status=worst, near_limit_at=NEAR_LIMIT, profiles=profiles)
 
 
-def _open_items(rows: list[Any], as_of: date) -> list[OpenItemView]:
+def _open_items(rows: Sequence[Any], as_of: date) -> list[OpenItemView]:
     items = []
     for row in rows:
         if not is_open(row._mapping):
@@ -125,7 +126,7 @@ def receivables(
         ).first()
         last_by_currency = last_payment_dates(conn, standing)
     items = _open_items(open_rows, as_of)
-    balances = open_receivables((r._mapping for r in open_rows), last_by_currency, as_of)
+    balances = open_receivables((dict(r._mapping) for r in open_rows), last_by_currency, as_of)
     return ReceivablesView(
         id=standing,
         as_of=as_of,

@@ -45,10 +45,10 @@ def inventory_for(
         by_source: dict[str, list[str]] = {}
         for source, item in page:
             by_source.setdefault(source, []).append(item)
-        for source, items in by_source.items():
+        for source, item_ids in by_source.items():
             stmt = (
                 select(inventory)
-                .where(inventory.c.source == source, inventory.c.item_id.in_(items))
+                .where(inventory.c.source == source, inventory.c.item_id.in_(item_ids))
                 .order_by(inventory.c.item_id, inventory.c.warehouse)
             )
             for row in conn.execute(stmt):
