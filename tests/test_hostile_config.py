@@ -20,7 +20,7 @@ from mappings import load_mapping
 from schemas.contract import CONTRACTS_DIR, load_contract
 from schemas.errors import ConfigError, MappingError
 from schemas.settings import load_config
-from tests import shop
+from tests import shop_kit
 
 CLI = [str(Path(sys.executable).with_name("crm-hub"))]
 
@@ -36,11 +36,11 @@ def crm_hub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """The shop ERP with its mapping and a config whose store does not exist yet."""
-    erp = shop.create(f"sqlite:///{tmp_path / 'shop.db'}")
-    shop.add_customers(erp, [("C1", "Ada", "ada@example.com", shop.T0)])
-    shop.add_orders(erp, 5)
+    erp = shop_kit.create(f"sqlite:///{tmp_path / 'shop.db'}")
+    shop_kit.add_customers(erp, [("C1", "Ada", "ada@example.com", shop_kit.T0)])
+    shop_kit.add_orders(erp, 5)
     erp.dispose()
-    shop.write_files(tmp_path, "sqlite:///store.db")
+    shop_kit.write_files(tmp_path, "sqlite:///store.db")
     return tmp_path
 
 
@@ -163,7 +163,8 @@ def test_hostile_config_unknown_source_option_is_refused(folder: Path) -> None:
     config = folder / "crm-hub.yaml"
     config.write_text(
         config.read_text().replace(
-            "    mapping: shop.yaml\n", "    mapping: shop.yaml\n    options: {colunmar: false}\n"
+            "    mapping: shop.yaml\n",
+            "    mapping: shop.yaml\n    options: {colunmar: false}\n",
         )
     )
     line = _line(config, "colunmar")

@@ -25,7 +25,7 @@ from crm_core.store.tables import runs
 from schemas.errors import ConfigError
 from schemas.secrets import mask_secrets
 from schemas.settings import load_config
-from tests import shop
+from tests import shop_kit
 
 CLI = [str(Path(sys.executable).with_name("crm-hub"))]
 SECRET = "Hunter2QuerySecret"
@@ -42,7 +42,7 @@ def crm_hub(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 
 def _config_with(folder: Path, url_line: str, extra: str = "") -> Path:
-    (folder / "shop.yaml").write_text(shop.MAPPING, encoding="utf-8")
+    (folder / "shop.yaml").write_text(shop_kit.MAPPING, encoding="utf-8")
     path = folder / "crm-hub.yaml"
     path.write_text(
         f"""\
