@@ -26,7 +26,7 @@ from crm_core.cli import (
 )
 from crm_core.cli.context import Options, options
 from crm_core.cli.render import err_console
-from schemas.errors import ConfigError, HubError, MappingError
+from schemas.errors import ConfigError, HubError, InvalidInput, MappingError
 
 app = typer.Typer(
     name="crm-hub",
@@ -93,8 +93,10 @@ def main() -> None:
         if debug:
             raise
         kind = "configuration error" if isinstance(exc, ConfigError | MappingError) else "error"
+        if isinstance(exc, InvalidInput):
+            kind = "invalid input"
         err_console.print(f"crm-hub: {kind}: {exc}", style="red", markup=False, highlight=False)
-        sys.exit(2 if isinstance(exc, ConfigError | MappingError) else 1)
+        sys.exit(2 if isinstance(exc, ConfigError | MappingError | InvalidInput) else 1)
     except Exception as exc:
         if debug:
             raise
