@@ -26,9 +26,17 @@ CustomerId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="At most this many items.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+#: the days an ``as_of`` may name: a year's look-back from either end stays a valid date
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 AsOf = Annotated[
     date | None,
-    Query(description="The day to compute as of (default: today, UTC).", alias="as_of"),
+    Query(
+        description="The day to compute as of (default: today, UTC), from 1900-01-01 "
+        "to 2999-12-31.",
+        alias="as_of",
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+    ),
 ]
 Name = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 

@@ -47,6 +47,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
+#: the answer to a request repeated with the same Idempotency-Key
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The change already recorded under this Idempotency-Key"}
+}
 
 
 #: An exact amount, as text in the OpenAPI document (JSON numbers are floats)
@@ -187,18 +191,24 @@ def _submit(
     action: Callable[..., submit.ChangeView],
     **arguments: Any,
 ) -> ChangeOut:
-    """Run one push-back service call: 202 with the change and its Location, or the
-    refusal as a problem."""
+    """Run one push-back service call: 202 with the change and its Location (200 with the
+    change already recorded for a request with the same idempotency key), or the refusal
+    as a problem."""
     try:
         view = action(request.app.state.store, request.app.state.config, **arguments)
     except (ChangeRejected, UnknownChange) as exc:
         raise _refused(exc) from None
-    response.status_code = 202
+    response.status_code = 200 if view.replayed else 202
     response.headers["Location"] = f"/changes/{view.change_id}"
     return _out(view)
 
 
-@changes.patch("/customers/{id}", summary="Change a customer's contact data", status_code=202)
+@changes.patch(
+    "/customers/{id}",
+    summary="Change a customer's contact data",
+    status_code=202,
+    responses=REPLAYED,
+)
 def patch_customer(
     caller: Editor,
     request: Request,
@@ -225,6 +235,7 @@ def patch_customer(
     "/customers/{id}/credit-limit-requests",
     summary="Request a new credit limit",
     status_code=202,
+    responses=REPLAYED,
 )
 def post_credit_limit(
     caller: Editor,
@@ -248,7 +259,10 @@ def post_credit_limit(
 
 
 @changes.post(
-    "/customers/{id}/concessions", summary="Record an approved concession", status_code=202
+    "/customers/{id}/concessions",
+    summary="Record an approved concession",
+    status_code=202,
+    responses=REPLAYED,
 )
 def post_concession(
     caller: Editor,
@@ -270,7 +284,7 @@ def post_concession(
     )
 
 
-@changes.post("/customers", summary="Create a customer", status_code=202)
+@changes.post("/customers", summary="Create a customer", status_code=202, responses=REPLAYED)
 def post_customer(
     caller: Editor,
     request: Request,

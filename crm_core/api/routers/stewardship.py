@@ -16,7 +16,7 @@ from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.problems import documented
 from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
-from schemas.errors import HubError
+from schemas.errors import HubError, InvalidInput
 
 stewardship = APIRouter(
     tags=["stewardship"],
@@ -76,11 +76,12 @@ def _rules(request: Request) -> Any:
 
 
 def _act(action: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> StewardAction:
-    """Run one stewardship action; a refusal is a 409 problem."""
+    """Run one stewardship action; a refusal is a 409 problem, a value the field cannot
+    hold (or text with a control character) a 422."""
     try:
         return _view(action(*args, **kwargs))
     except HubError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(422 if isinstance(exc, InvalidInput) else 409, str(exc)) from None
 
 
 @stewardship.get("/stewardship", summary="Stewardship actions")
@@ -145,7 +146,7 @@ def delete_pin(caller: Steward, request: Request, id: GoldenId, field: FieldName
 
 @stewardship.post("/stewardship/{action_id}/undo", summary="Undo an action")
 def post_undo(
-    caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1)]
+    caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> StewardAction:
     """The action stays on record, marked undone by the caller."""
     return _act(undo, request.app.state.store, action_id, _rules(request), by=caller.name)
