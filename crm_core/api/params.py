@@ -13,6 +13,14 @@ from crm_core.api.service.views import Page
 T = TypeVar("T")
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+#: free text in a query (a search, a stream name): anything but control characters, which
+#: the app refuses before any route (:class:`crm_core.api.app.Guard`)
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+#: what the OpenAPI document says of text in a body: one line (``LINE``), or free text
+#: with tabs and line breaks (``FREE_TEXT``); the push-back service and the stewardship
+#: functions refuse the rest, on every path (the API answers 422 naming the field)
+LINE = {"pattern": TEXT_PATTERN}
+FREE_TEXT = {"pattern": r"^[^\x00-\x08\x0b-\x1f\x7f]*$"}
 CustomerId = Annotated[
     str,
     Path(
@@ -36,6 +44,7 @@ AsOf = Annotated[
         alias="as_of",
         ge=FIRST_DAY,
         le=LAST_DAY,
+        json_schema_extra={"pattern": r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"},
     ),
 ]
 Name = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.params import FREE_TEXT, LINE
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
@@ -43,10 +44,11 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
+        json_schema_extra=LINE,
         description="The same key sent again returns the change already recorded.",
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra=FREE_TEXT)]
 #: the answer to a request repeated with the same Idempotency-Key
 REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {"description": "The change already recorded under this Idempotency-Key"}
@@ -75,15 +77,15 @@ class ContactChange(_Body):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phone: Annotated[str, Field(max_length=60)] | None = None
-    street: Annotated[str, Field(max_length=200)] | None = None
-    street2: Annotated[str, Field(max_length=200)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
-    region: Annotated[str, Field(max_length=100)] | None = None
-    postcode: Annotated[str, Field(max_length=20)] | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
-    tax_id: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=320, json_schema_extra=LINE)] | None = None
+    phone: Annotated[str, Field(max_length=60, json_schema_extra=LINE)] | None = None
+    street: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    street2: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    city: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    region: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    postcode: Annotated[str, Field(max_length=20, json_schema_extra=LINE)] | None = None
+    name: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    tax_id: Annotated[str, Field(max_length=40, json_schema_extra=LINE)] | None = None
 
 
 class CreditLimitRequest(_Body):
@@ -99,9 +101,9 @@ class ConcessionRequest(_Body):
     amount: Amount | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     percent: Percent | None = None
-    order_id: Annotated[str, Field(max_length=64)] | None = None
+    order_id: Annotated[str, Field(max_length=64, json_schema_extra=LINE)] | None = None
     reason: Text
-    approver: Annotated[str, Field(min_length=1, max_length=100)]
+    approver: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=LINE)]
     valid_from: date
     valid_to: date | None = None
 
@@ -109,14 +111,14 @@ class ConcessionRequest(_Body):
 class NewCustomer(_Body):
     """A customer created on the CRM side."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=LINE)]
     kind: Literal["company", "person"] | None = None
-    tax_id: Annotated[str, Field(max_length=40)] | None = None
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phone: Annotated[str, Field(max_length=60)] | None = None
-    street: Annotated[str, Field(max_length=200)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
-    postcode: Annotated[str, Field(max_length=20)] | None = None
+    tax_id: Annotated[str, Field(max_length=40, json_schema_extra=LINE)] | None = None
+    email: Annotated[str, Field(max_length=320, json_schema_extra=LINE)] | None = None
+    phone: Annotated[str, Field(max_length=60, json_schema_extra=LINE)] | None = None
+    street: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    city: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    postcode: Annotated[str, Field(max_length=20, json_schema_extra=LINE)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 

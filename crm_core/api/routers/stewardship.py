@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.params import FREE_TEXT, LINE, TEXT_PATTERN
 from crm_core.api.problems import documented
 from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
 from schemas.errors import HubError, InvalidInput
@@ -31,25 +32,31 @@ FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=500, description="why (kept with it)")
+    note: str | None = Field(
+        default=None, max_length=500, description="why (kept with it)", json_schema_extra=FREE_TEXT
+    )
 
 
 class MergeRequest(_Body):
     """Merge another golden customer (or the one a source record belongs to) into this one."""
 
-    other: str = Field(min_length=1, max_length=300, description="golden id or source:key")
+    other: str = Field(
+        min_length=1, max_length=300, description="golden id or source:key", json_schema_extra=LINE
+    )
 
 
 class UnmergeRequest(_Body):
     """Take one source record out of this golden customer into one of its own."""
 
-    record: str = Field(min_length=1, max_length=300, description="source:stream:key")
+    record: str = Field(
+        min_length=1, max_length=300, description="source:stream:key", json_schema_extra=LINE
+    )
 
 
 class PinRequest(_Body):
     """The value this field keeps, whatever the sources say."""
 
-    value: str = Field(min_length=1, max_length=1000)
+    value: str = Field(min_length=1, max_length=1000, json_schema_extra=LINE)
 
 
 class StewardAction(BaseModel):
@@ -88,7 +95,7 @@ def _act(action: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> St
 def get_actions(
     caller: Steward,
     request: Request,
-    golden_id: Annotated[str | None, Query(max_length=64)] = None,
+    golden_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[StewardAction]:
     """Merges, unmerges, pins and unpins, newest first, with who, when and why."""
