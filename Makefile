@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-dev system-deps install-check lint typecheck bench-env bench-smoke clean
+.PHONY: demo test install install-dev system-deps install-check lint typecheck bench-env bench-smoke fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,25 @@ bench-smoke: install-dev bench-env
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench matching --sizes 2000,5000 --no-baseline --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench api --customers 2000 --lines 20000 --seconds 5 --warmup 2 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench pushback --changes 200 --concessions 20 --latency-changes 20 --period 5 --cycles 3 --json
+
+# schemathesis over the whole OpenAPI document, 50 examples per operation, with an editor
+# and with an admin key, against `crm-hub serve` of a small demo (its store: SQLite, or
+# $$CRM_HUB_DATABASE_URL, e.g. an empty PostgreSQL database); fails on any server error
+FUZZ_DIR  ?= $${TMPDIR:-/tmp}/crm-hub-fuzz
+FUZZ_PORT ?= 18765
+fuzz-api: install-dev
+	rm -rf $(FUZZ_DIR) && $(BIN)/crm-hub demo --workdir $(FUZZ_DIR) --customers 300 --rest-port 0 -q
+	cd $(FUZZ_DIR) && \
+	editor=$$($(abspath $(BIN))/crm-hub apikey create --role editor --name fuzz-editor | tail -1) && \
+	admin=$$($(abspath $(BIN))/crm-hub apikey create --role admin --name fuzz-admin | tail -1) && \
+	{ $(abspath $(BIN))/crm-hub serve --port $(FUZZ_PORT) --log-level warning & server=$$!; } && \
+	trap "kill $$server" EXIT && \
+	for i in $$(seq 60); do curl -sf http://127.0.0.1:$(FUZZ_PORT)/health >/dev/null && break; sleep 1; done && \
+	for key in $$editor $$admin; do \
+	  $(abspath $(BIN))/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/openapi.json \
+	    -H "Authorization: Bearer $$key" --checks not_a_server_error --max-examples 50 \
+	    --seed 1 -w 1 --generation-database none --no-color || exit 1; \
+	done
 
 lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -24,6 +24,16 @@ class MappingError(HubError):
     """A mapping file is invalid (unknown field, unknown transform, bad YAML)."""
 
 
+class InvalidInput(HubError):
+    """A value given to the hub (a change, a pin, a note) that it refuses as it is, e.g.
+    text with control characters: the input must be fixed (the CLI exits 2, the API
+    answers 422). ``field`` names the field at fault when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class RetriableError(HubError):
     """A transient failure (network, lock, timeout): the same run may succeed later."""
 

@@ -43,6 +43,12 @@ def pg_url() -> Iterator[str]:
     yield from _scratch_database(PG_ADMIN, "crmhub_test")
 
 
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by the tests of one module."""
+    yield from _scratch_database(PG_ADMIN, "crmhub_test")
+
+
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
     """A fresh, empty MariaDB database on the machine's server."""

@@ -1,4 +1,5 @@
-"""The API app: routes, problem+json errors, and the search index kept fresh.
+"""The API app: routes, problem+json errors, the search index kept fresh, and a guard in
+front of every route (:class:`Guard`).
 
 At start the app brings the customer search index up to date (pinyin for new and
 changed customers), then a background thread does so every ``search_refresh_seconds``,
@@ -12,18 +13,23 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_core import __version__
 from crm_core.api import problems
 from crm_core.api.routers import changes, customers, ops, stewardship
 from crm_core.api.service import PopulationCache, refresh_search_index
 from crm_core.api.web import install as install_web
+from crm_core.api.web.pages import bad_input
 from crm_core.store.db import open_store
 from schemas.settings import HubConfig
+from schemas.text import control_character
 
 log = logging.getLogger("crm_core.api")
 
@@ -89,6 +95,60 @@ class SearchRefresher:
             self._thread.join(timeout=10)
 
 
+#: paths whose answers may be cached (static files of the page and of the API docs)
+CACHEABLE = ("/ui/static/", "/docs-assets/")
+
+
+def refused_part(scope: Scope) -> str | None:
+    """Why a request's path or query string is refused before any route sees it (a
+    control character: no customer id, search or name holds one, and the store may
+    not take it), or None."""
+    path = scope.get("path", "")
+    if problem := control_character(path):
+        return f"path: {problem}"
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if problem := control_character(name):
+            return f"query: the name of a parameter {problem}"
+        if problem := control_character(value):
+            return f"query.{name[:40]}: the value {problem}"
+    return None
+
+
+class Guard:
+    """In front of every route: a path or query with a control character is refused
+    (422: problem+json, or the error page under ``/ui``), and every answer but a static
+    file carries ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store``, as
+    the pages always did."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = scope.get("path", "").startswith(CACHEABLE)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if not cacheable:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        reason = refused_part(scope)
+        if reason is None:
+            await self.app(scope, receive, send_with_headers)
+            return
+        if scope.get("path", "").startswith("/ui"):
+            answer = bad_input(Request(scope), reason)
+        else:
+            answer = problems.problem(422, f"invalid request: {reason}")
+        await answer(scope, receive, send_with_headers)
+
+
 def create_app(
     config: HubConfig,
     *,
@@ -121,6 +181,7 @@ def create_app(
     app.state.population = PopulationCache(population_ttl)
     app.state.search = refresher
     problems.install(app)
+    app.add_middleware(Guard)
     app.include_router(ops.health)
     app.include_router(customers.customers)
     app.include_router(customers.finance)

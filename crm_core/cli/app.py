@@ -26,7 +26,7 @@ from crm_core.cli import (
 )
 from crm_core.cli.context import Options, options
 from crm_core.cli.render import err_console
-from schemas.errors import ConfigError, HubError, MappingError
+from schemas.errors import ConfigError, HubError, InvalidInput, MappingError
 from schemas.secrets import mask_secrets
 
 app = typer.Typer(
@@ -94,6 +94,8 @@ def main() -> None:
         if debug:
             raise
         kind = "configuration error" if isinstance(exc, ConfigError | MappingError) else "error"
+        if isinstance(exc, InvalidInput):
+            kind = "invalid input"
         # soft_wrap: a problem's ``file:line: ...`` stays on one line, whatever its length
         err_console.print(
             f"crm-hub: {kind}: {mask_secrets(str(exc))}",
@@ -102,7 +104,7 @@ def main() -> None:
             highlight=False,
             soft_wrap=True,
         )
-        sys.exit(2 if isinstance(exc, ConfigError | MappingError) else 1)
+        sys.exit(2 if isinstance(exc, ConfigError | MappingError | InvalidInput) else 1)
     except Exception as exc:
         if debug:
             raise

@@ -3,14 +3,18 @@
 Each action takes effect at once (links moved, golden records rebuilt), is recorded with
 who and when, can be undone, and binds later automatic runs: merges and unmerges are
 replayed on their clusters (:mod:`crm_core.golden.constraints`), pins win survivorship.
+A pinned value must be what the golden field holds (a country is two capital letters); no
+text given to an action may hold a control character (a note may hold line breaks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, select, update
 
 from crm_core.access.actors import who
@@ -19,8 +23,10 @@ from crm_core.golden.ids import IdSequence
 from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.store_io import active_pins, read_goldens, surviving_id
 from crm_core.store.tables import golden_stewardship, source_links
-from schemas.errors import HubError
+from schemas.errors import HubError, InvalidInput
+from schemas.model import Address, Customer
 from schemas.reconcile import GOLDEN_FIELDS, Survivorship
+from schemas.text import control_character
 
 #: A source record as stored in an action: [source, stream, key].
 Ref = list[str]
@@ -50,6 +56,7 @@ def merge(
 ) -> dict[str, Any]:
     """Merge golden customer ``other`` into ``into`` (``into`` keeps its id). Either may be
     a golden id or a source record (``source:stream:key`` or ``source:key``)."""
+    _check_text(into=into, other=other, by=by, note=note)
     now = datetime.now(UTC)
     with store.begin() as conn:
         keep, gone = golden_of(conn, into), golden_of(conn, other)
@@ -87,6 +94,7 @@ def unmerge(
 ) -> dict[str, Any]:
     """Take source ``record`` out of golden customer ``golden_id`` into a new golden
     customer of its own; automatic runs never merge it back."""
+    _check_text(golden_id=golden_id, record=record, by=by, note=note)
     now = datetime.now(UTC)
     with store.begin() as conn:
         golden = golden_of(conn, golden_id)
@@ -122,8 +130,11 @@ def pin(
     by: str | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """Make ``field`` of a golden customer keep ``value``, whatever its sources say."""
+    """Make ``field`` of a golden customer keep ``value``, whatever its sources say
+    (``InvalidInput`` if the field cannot hold it)."""
     _check_field(field)
+    _check_text(golden_id=golden_id, by=by, note=note)
+    _check_pin(field, value)
     now = datetime.now(UTC)
     with store.begin() as conn:
         golden = golden_of(conn, golden_id)
@@ -143,6 +154,7 @@ def unpin(
 ) -> dict[str, Any]:
     """Let survivorship choose ``field`` of a golden customer again."""
     _check_field(field)
+    _check_text(golden_id=golden_id, by=by, note=note)
     now = datetime.now(UTC)
     with store.begin() as conn:
         golden = golden_of(conn, golden_id)
@@ -158,6 +170,7 @@ def undo(
 ) -> dict[str, Any]:
     """Undo a steward's action: a merge is split again, an unmerged record goes back, a
     pin or unpin is withdrawn. The action stays on record, marked undone."""
+    _check_text(by=by)
     now = datetime.now(UTC)
     with store.begin() as conn:
         row = conn.execute(
@@ -260,6 +273,38 @@ def records_of(conn: Connection, golden_id: str) -> list[Ref]:
 def _check_field(field: str) -> None:
     if field not in GOLDEN_FIELDS:
         raise HubError(f"no golden field {field!r}: one of {', '.join(GOLDEN_FIELDS)}")
+
+
+def _check_text(**given: str | None) -> None:
+    """``InvalidInput`` naming the first of ``given`` that holds a control character (a
+    ``note`` may hold tabs and line breaks)."""
+    for name, value in given.items():
+        problem = control_character(value, free_text=name == "note") if value else None
+        if problem:
+            raise InvalidInput(f"{name}: the value {problem}", name)
+
+
+@cache
+def _golden_type(field: str) -> TypeAdapter[Any]:
+    model = Customer if field in Customer.model_fields else Address
+    annotation = model.model_fields[field].annotation
+    assert annotation is not None  # every model field is annotated
+    return TypeAdapter(annotation)
+
+
+def _check_pin(field: str, value: str) -> None:
+    """``InvalidInput`` unless golden ``field`` can hold ``value`` (one line of text; a
+    kind or a country as the model has them)."""
+    problem = control_character(value)
+    if problem is None and not value.strip():
+        problem = "is empty"
+    if problem is None:
+        try:
+            _golden_type(field).validate_python(value)
+        except ValidationError as exc:
+            problem = f"{value!r} is not valid: " + "; ".join(e["msg"] for e in exc.errors())
+    if problem:
+        raise InvalidInput(f"{field}: the value {problem}", field)
 
 
 def _record(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.errors import HubError
+from schemas.errors import HubError, InvalidInput
 
 
 class ChangeRejected(HubError):
@@ -15,6 +15,11 @@ class ChangeRejected(HubError):
         self.field = field
         #: the request clashes with the state of things (an idempotency key reused, ...)
         self.conflict = conflict
+
+
+class InvalidValue(ChangeRejected, InvalidInput):
+    """A change refused for a value no field of its kind accepts (text with a control
+    character): the input must be fixed (the CLI exits 2, the API answers 422)."""
 
 
 class UnknownChange(HubError):

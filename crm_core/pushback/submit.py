@@ -5,7 +5,9 @@ change (``push_back.ownership``), every value must fit the model, the customer m
 and have a record in at least one target. Then, in one transaction, the change goes into
 the outbox with one delivery row per target record, and a concession also into the store
 as the CRM's own record of it (source ``crm``). The same idempotency key submitted again
-returns the change already stored instead of a second one.
+returns the change already stored instead of a second one, also when both arrive at
+the same time (the second insert finds the key taken and answers with the first change).
+Text with a control character is refused before anything is stored (``InvalidValue``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, Insert, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_core.pushback import routing
 from crm_core.pushback.errors import ChangeRejected, UnknownChange
-from crm_core.pushback.values import jsonable, typed
+from crm_core.pushback.values import jsonable, plain_text, typed
 from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, outbox_targets
 from schemas.entities import ENTITIES
 from schemas.model import Concession
@@ -47,10 +50,12 @@ class ChangeView:
     last_error: str | None = None
     finished_at: datetime | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
+    #: whether this is the change an earlier request with the same idempotency key stored
+    replayed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
-        out = {k: jsonable(v) for k, v in self.__dict__.items() if k != "targets"}
+        out = {k: jsonable(v) for k, v in self.__dict__.items() if k not in ("targets", "replayed")}
         out["targets"] = [{k: jsonable(v) for k, v in t.items()} for t in self.targets]
         return out
 
@@ -132,11 +137,28 @@ def _replay(
         return {f: v["new"] for f, v in c.items() if f != "concession_id"}
 
     if (seen.entity, seen.op) == (entity, op) and wanted(seen.changes) == wanted(changes):
+        seen.replayed = True
         return seen
     raise ChangeRejected(
         f"idempotency key {key!r} was used for another change ({seen.change_id})",
         conflict=True,
     )
+
+
+def _insert_new(conn: Connection, table: Table, *key: str) -> Insert:
+    """An insert into ``table`` that inserts nothing (and returns no row) when a row with
+    the same ``key`` exists, also one a concurrent transaction has just committed, instead
+    of failing with a unique violation (PostgreSQL and SQLite; elsewhere a plain insert)."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
+    if dialect is None:
+        return insert(table)
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def _check_request(who: str, idempotency_key: str | None) -> None:
+    plain_text("change", "who", who)
+    if idempotency_key is not None:
+        plain_text("change", "idempotency_key", idempotency_key)
 
 
 def _store_change(
@@ -153,8 +175,9 @@ def _store_change(
 ) -> ChangeView:
     change_id = new_change_id()
     now = datetime.now(UTC)
-    conn.execute(
-        insert(outbox).values(
+    stored = conn.execute(
+        _insert_new(conn, outbox, "idempotency_key")
+        .values(
             change_id=change_id,
             idempotency_key=idempotency_key or change_id,
             golden_id=golden_id,
@@ -168,7 +191,14 @@ def _store_change(
             attempts=0,
             updated_at=now,
         )
-    )
+        .returning(outbox.c.change_id)
+    ).first()
+    if stored is None:
+        # a concurrent request with the same key stored its change first
+        seen = _replay(conn, idempotency_key, entity, op, changes)
+        if seen is None:
+            raise ChangeRejected(f"idempotency key {idempotency_key!r} is taken", conflict=True)
+        return seen
     conn.execute(
         insert(outbox_targets),
         [
@@ -202,6 +232,7 @@ def change_fields(
     systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
     if entity not in ("customers", "credit"):
         raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
+    _check_request(who, idempotency_key)
     key_field = routing.key_field(entity)
     with store.begin() as conn:
         golden = _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
@@ -276,6 +307,7 @@ def record_concession(
 ) -> ChangeView:
     """Record an approved concession for a customer (or one of its orders) and queue it
     for the system that books concessions; the store keeps the CRM's record of it."""
+    _check_request(who, idempotency_key)
     with store.begin() as conn:
         _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
         concession_id, values = _checked_concession(golden_id, concession)
@@ -305,13 +337,7 @@ def record_concession(
         ).first()
         if exists:
             raise ChangeRejected(f"concession {concession_id} exists already", conflict=True)
-        now = datetime.now(UTC)
-        conn.execute(
-            insert(RECORD_TABLES["concessions"]).values(
-                source=CRM, **values, updated_at=now, loaded_at=now
-            )
-        )
-        return _store_change(
+        view = _store_change(
             conn,
             golden_id=golden_id,
             entity="concessions",
@@ -322,6 +348,18 @@ def record_concession(
             who=who,
             idempotency_key=idempotency_key,
         )
+        if view.replayed:
+            return view
+        now = datetime.now(UTC)
+        concessions = RECORD_TABLES["concessions"]
+        booked = conn.execute(
+            _insert_new(conn, concessions, "source", "concession_id")
+            .values(source=CRM, **values, updated_at=now, loaded_at=now)
+            .returning(concessions.c.concession_id)
+        ).first()
+        if booked is None:  # recorded meanwhile by a concurrent request
+            raise ChangeRejected(f"concession {concession_id} exists already", conflict=True)
+        return view
 
 
 def _checked_concession(golden_id: str, concession: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -346,7 +384,10 @@ def _checked_concession(golden_id: str, concession: dict[str, Any]) -> tuple[str
         where = ".".join(str(p) for p in first["loc"]) or "concession"
         raise ChangeRejected(f"concessions.{where}: {first['msg']}", where) from None
     _check_concession(record)
-    return concession_id, record.model_dump(exclude={"updated_at"})
+    values = record.model_dump(exclude={"updated_at"})
+    for name, value in values.items():
+        plain_text("concessions", name, value)
+    return concession_id, values
 
 
 def _check_concession(record: Concession) -> None:
@@ -381,7 +422,9 @@ def create_customer(
         )
     if "name" not in values:
         raise ChangeRejected("customers.name: a new customer needs a name", "name")
+    _check_request(who, idempotency_key)
     customer_id = str(values.pop("customer_id", "") or f"H{uuid.uuid4().hex[:9].upper()}")
+    plain_text("customers", "customer_id", customer_id)
     new = {f: typed("customers", f, v) for f, v in values.items()}
     new.setdefault("active", True)
     new.setdefault("created_on", date.today())

@@ -10,9 +10,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from crm_core.pushback.errors import ChangeRejected
+from crm_core.pushback.errors import ChangeRejected, InvalidValue
 from schemas.entities import ENTITIES
 from schemas.exact_json import to_json
+from schemas.text import control_character
 
 
 @cache
@@ -31,10 +32,27 @@ def typed(entity: str, field: str, value: Any) -> Any:
             f"{entity} has no field {field!r} (fields: {', '.join(fields)})", field=field
         )
     try:
-        return _adapter(entity, field).validate_python(value)
+        checked = _adapter(entity, field).validate_python(value)
     except ValidationError as exc:
         reason = "; ".join(e["msg"] for e in exc.errors())
         raise ChangeRejected(f"{entity}.{field}: {value!r} is not valid: {reason}", field) from None
+    return plain_text(entity, field, checked)
+
+
+#: fields of free text, where tabs and line breaks are allowed (never another control
+#: character); every other text field of a change holds one line
+FREE_TEXT = frozenset({("concessions", "reason")})
+
+
+def plain_text(entity: str, field: str, value: Any) -> Any:
+    """``value`` unchanged, or ``InvalidValue`` naming ``entity.field`` if it is text with
+    a control character (only :data:`FREE_TEXT` fields may hold tabs and line breaks).
+    Every value of a change passes here before it is stored."""
+    if isinstance(value, str):
+        problem = control_character(value, free_text=(entity, field) in FREE_TEXT)
+        if problem:
+            raise InvalidValue(f"{entity}.{field}: the value {problem}", field)
+    return value
 
 
 def jsonable(value: Any) -> Any:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.params import FREE_TEXT, LINE
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
@@ -44,10 +45,15 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
+        json_schema_extra=LINE,
         description="The same key sent again returns the change already recorded.",
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra=FREE_TEXT)]
+#: the answer to a request repeated with the same Idempotency-Key
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The change already recorded under this Idempotency-Key"}
+}
 
 
 #: An exact amount, as text in the OpenAPI document (JSON numbers are floats)
@@ -68,15 +74,15 @@ class ContactChange(Strict):
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phone: Annotated[str, Field(max_length=60)] | None = None
-    street: Annotated[str, Field(max_length=200)] | None = None
-    street2: Annotated[str, Field(max_length=200)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
-    region: Annotated[str, Field(max_length=100)] | None = None
-    postcode: Annotated[str, Field(max_length=20)] | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
-    tax_id: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=320, json_schema_extra=LINE)] | None = None
+    phone: Annotated[str, Field(max_length=60, json_schema_extra=LINE)] | None = None
+    street: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    street2: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    city: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    region: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    postcode: Annotated[str, Field(max_length=20, json_schema_extra=LINE)] | None = None
+    name: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    tax_id: Annotated[str, Field(max_length=40, json_schema_extra=LINE)] | None = None
 
 
 class CreditLimitRequest(Strict):
@@ -92,9 +98,9 @@ class ConcessionRequest(Strict):
     amount: Amount | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     percent: Percent | None = None
-    order_id: Annotated[str, Field(max_length=64)] | None = None
+    order_id: Annotated[str, Field(max_length=64, json_schema_extra=LINE)] | None = None
     reason: Text
-    approver: Annotated[str, Field(min_length=1, max_length=100)]
+    approver: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=LINE)]
     valid_from: date
     valid_to: date | None = None
 
@@ -102,14 +108,14 @@ class ConcessionRequest(Strict):
 class NewCustomer(Strict):
     """A customer created on the CRM side."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=LINE)]
     kind: Literal["company", "person"] | None = None
-    tax_id: Annotated[str, Field(max_length=40)] | None = None
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phone: Annotated[str, Field(max_length=60)] | None = None
-    street: Annotated[str, Field(max_length=200)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
-    postcode: Annotated[str, Field(max_length=20)] | None = None
+    tax_id: Annotated[str, Field(max_length=40, json_schema_extra=LINE)] | None = None
+    email: Annotated[str, Field(max_length=320, json_schema_extra=LINE)] | None = None
+    phone: Annotated[str, Field(max_length=60, json_schema_extra=LINE)] | None = None
+    street: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = None
+    city: Annotated[str, Field(max_length=100, json_schema_extra=LINE)] | None = None
+    postcode: Annotated[str, Field(max_length=20, json_schema_extra=LINE)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
@@ -184,18 +190,24 @@ def _submit(
     action: Callable[..., submit.ChangeView],
     **arguments: Any,
 ) -> ChangeOut:
-    """Run one push-back service call: 202 with the change and its Location, or the
-    refusal as a problem."""
+    """Run one push-back service call: 202 with the change and its Location (200 with the
+    change already recorded for a request with the same idempotency key), or the refusal
+    as a problem."""
     try:
         view = action(request.app.state.store, request.app.state.config, **arguments)
     except (ChangeRejected, UnknownChange) as exc:
         raise _refused(exc) from None
-    response.status_code = 202
+    response.status_code = 200 if view.replayed else 202
     response.headers["Location"] = f"/changes/{view.change_id}"
     return _out(view)
 
 
-@changes.patch("/customers/{id}", summary="Change a customer's contact data", status_code=202)
+@changes.patch(
+    "/customers/{id}",
+    summary="Change a customer's contact data",
+    status_code=202,
+    responses=REPLAYED,
+)
 def patch_customer(
     caller: Editor,
     request: Request,
@@ -222,6 +234,7 @@ def patch_customer(
     "/customers/{id}/credit-limit-requests",
     summary="Request a new credit limit",
     status_code=202,
+    responses=REPLAYED,
 )
 def post_credit_limit(
     caller: Editor,
@@ -245,7 +258,10 @@ def post_credit_limit(
 
 
 @changes.post(
-    "/customers/{id}/concessions", summary="Record an approved concession", status_code=202
+    "/customers/{id}/concessions",
+    summary="Record an approved concession",
+    status_code=202,
+    responses=REPLAYED,
 )
 def post_concession(
     caller: Editor,
@@ -267,7 +283,7 @@ def post_concession(
     )
 
 
-@changes.post("/customers", summary="Create a customer", status_code=202)
+@changes.post("/customers", summary="Create a customer", status_code=202, responses=REPLAYED)
 def post_customer(
     caller: Editor,
     request: Request,

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.auth import reject_unknown_query, require
-from crm_core.api.params import AsOf, CustomerId, Limit, Offset, today, with_next
+from crm_core.api.params import (
+    TEXT_PATTERN,
+    AsOf,
+    CustomerId,
+    Limit,
+    Offset,
+    today,
+    with_next,
+)
 from crm_core.api.problems import documented
 from crm_core.api.service.views import (
     CreditView,
@@ -44,6 +52,7 @@ def search_customers(
         str,
         Query(
             max_length=200,
+            pattern=TEXT_PATTERN,
             description="Words a customer's name (Chinese characters, pinyin, pinyin "
             "initials or Latin), e-mail, phone, tax id or source key must all contain; "
             "empty lists every customer.",

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
+from crm_core.api.params import FREE_TEXT, LINE, TEXT_PATTERN
 from crm_core.api.problems import documented
 from crm_core.golden import list_actions, merge, pin, undo, unmerge, unpin
-from schemas.errors import HubError
+from schemas.errors import HubError, InvalidInput
 from schemas.strict import Strict
 
 stewardship = APIRouter(
@@ -30,25 +31,31 @@ FieldName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$
 
 
 class _Body(Strict):
-    note: str | None = Field(default=None, max_length=500, description="why (kept with it)")
+    note: str | None = Field(
+        default=None, max_length=500, description="why (kept with it)", json_schema_extra=FREE_TEXT
+    )
 
 
 class MergeRequest(_Body):
     """Merge another golden customer (or the one a source record belongs to) into this one."""
 
-    other: str = Field(min_length=1, max_length=300, description="golden id or source:key")
+    other: str = Field(
+        min_length=1, max_length=300, description="golden id or source:key", json_schema_extra=LINE
+    )
 
 
 class UnmergeRequest(_Body):
     """Take one source record out of this golden customer into one of its own."""
 
-    record: str = Field(min_length=1, max_length=300, description="source:stream:key")
+    record: str = Field(
+        min_length=1, max_length=300, description="source:stream:key", json_schema_extra=LINE
+    )
 
 
 class PinRequest(_Body):
     """The value this field keeps, whatever the sources say."""
 
-    value: str = Field(min_length=1, max_length=1000)
+    value: str = Field(min_length=1, max_length=1000, json_schema_extra=LINE)
 
 
 class StewardAction(BaseModel):
@@ -75,18 +82,19 @@ def _rules(request: Request) -> Any:
 
 
 def _act(action: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> StewardAction:
-    """Run one stewardship action; a refusal is a 409 problem."""
+    """Run one stewardship action; a refusal is a 409 problem, a value the field cannot
+    hold (or text with a control character) a 422."""
     try:
         return _view(action(*args, **kwargs))
     except HubError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(422 if isinstance(exc, InvalidInput) else 409, str(exc)) from None
 
 
 @stewardship.get("/stewardship", summary="Stewardship actions")
 def get_actions(
     caller: Steward,
     request: Request,
-    golden_id: Annotated[str | None, Query(max_length=64)] = None,
+    golden_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[StewardAction]:
     """Merges, unmerges, pins and unpins, newest first, with who, when and why."""
@@ -144,7 +152,7 @@ def delete_pin(caller: Steward, request: Request, id: GoldenId, field: FieldName
 
 @stewardship.post("/stewardship/{action_id}/undo", summary="Undo an action")
 def post_undo(
-    caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1)]
+    caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> StewardAction:
     """The action stays on record, marked undone by the caller."""
     return _act(undo, request.app.state.store, action_id, _rules(request), by=caller.name)

@@ -274,6 +274,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.not_found": "No customer {id}.",
         "error.forbidden": "Your role ({role}) may not see customer data.",
         "error.title": "Something is wrong",
+        "error.bad_input": "Not accepted: {reason}",
         "timezone": "Times in {tz}",
     },
     ZH: {
@@ -531,6 +532,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.not_found": "没有客户 {id}。",
         "error.forbidden": "{role} 角色的密钥不能查看客户数据。",
         "error.title": "出错了",
+        "error.bad_input": "未被接受：{reason}",
         "timezone": "时区：{tz}",
     },
 }

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from crm_core.access.api_keys import ApiKey, Scope, authenticate
 from crm_core.api import service
+from crm_core.api.params import FIRST_DAY, LAST_DAY
 from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.web.formats import Formats, zone
@@ -31,7 +32,7 @@ from crm_core.api.web.i18n import (
     translator,
 )
 from crm_core.golden import pin
-from schemas.errors import HubError
+from schemas.errors import HubError, InvalidInput
 from schemas.reconcile import GOLDEN_FIELDS
 
 KEY_COOKIE = "crmhub_key"
@@ -191,7 +192,7 @@ def customer_page(
     request: Request,
     id: str,
     lang: Lang = None,
-    as_of: Annotated[date | None, Query()] = None,
+    as_of: Annotated[date | None, Query(ge=FIRST_DAY, le=LAST_DAY)] = None,
 ) -> Response:
     """One customer: golden record, sources, orders, credit, receivables, stock, insights."""
     key = caller(request)
@@ -235,11 +236,19 @@ def correct_field(
         )
     except HubError as exc:
         notice = ("error", t("correct.failed", reason=str(exc)))
-        return customer_response(request, key, id, lang, None, notice=notice, status=409)
+        status = 422 if isinstance(exc, InvalidInput) else 409
+        return customer_response(request, key, id, lang, None, notice=notice, status=status)
     text = t(
         "correct.done", field=t(f"field.{field}"), value=value.strip(), id=done["id"], who=key.name
     )
     return customer_response(request, key, id, lang, None, notice=("ok", text))
+
+
+def bad_input(request: Request, reason: str) -> Response:
+    """The error page for a request the page refuses as it is (422), ``reason`` saying
+    which part and why."""
+    message = translator(language(request))("error.bad_input", reason=reason)
+    return render(request, "error.html", key=None, message=message, status=422)
 
 
 def forbidden(
