@@ -170,61 +170,15 @@ class SyncEngine:
         # the source connects and runs its query while the run is opened in the store
         ahead = Prefetch(batches, PREFETCH_DEPTH)
         try:
-            result.run_id = runs.start_run(self.store, source.name, spec.name, result.entity, mode)
-            started = time.perf_counter()
-            threshold = self.config.defaults.quarantine_threshold
-            counts = result.counts
-            with self.store.connect() as conn:
-                fresh = not has_rows(conn, compiled.entity.name, source.name)
-            loader = Loader(
-                compiled.entity.name,
-                source.name,
-                result.run_id,
-                append=fresh,
-                spread=Spread(self.store, self.config.store.load_connections),
-            )
-            echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
+            run = self._open_run(source.name, spec, compiled.entity.name, result)
         except BaseException:
             ahead.close()
             raise
         if checker is not None:
-            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
+            result.counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
         try:
             for raw, mapped, outcome in ahead:
-                if counts.batches == 0:
-                    self._note_schema(source.name, spec.name, raw.columns, counts.checks)
-                if outcome is not None:
-                    _count_checks(counts.checks, outcome)
-                bad = counts.rows_quarantined + mapped.reject_count
-                seen = counts.rows_read + raw.height
-                if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
-                    raise FatalSyncError(
-                        f"{bad} of {seen} rows failed the mapping or the contract, more than "
-                        f"the threshold "
-                        f"of {threshold:.0%}; the stream stopped before loading this batch. "
-                        f"First reason: {mapped.rejects.get_column('_reason')[0]}"
-                    )
-                last = raw.select(list(spec.order_by)).row(-1)
-                with self.store.begin() as conn:
-                    counts.rows_loaded += loader.load(conn, mapped.records)
-                    counts.rows_quarantined += quarantine_rows(
-                        conn,
-                        source.name,
-                        spec.name,
-                        mapped.rejects,
-                        spec.primary_key,
-                        result.run_id,
-                    )
-                    if echoes:
-                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
-                            conn, echoes, mapped.records, result.run_id
-                        )
-                    counts.rows_read += raw.height
-                    counts.batches += 1
-                    if spec.incremental:
-                        state.set_position(conn, source.name, spec.name, last, result.run_id)
-                    runs.record_progress(conn, result.run_id, counts, positions.encode(last))
-                result.seconds = time.perf_counter() - started
+                self._commit_batch(run, spec, raw, mapped, outcome)
                 if progress:
                     progress(result)
         except RetriableError as exc:
@@ -235,14 +189,93 @@ class SyncEngine:
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
-            if loader.spread is not None:
-                loader.spread.close()
-        result.seconds = time.perf_counter() - started
+            if run.loader.spread is not None:
+                run.loader.spread.close()
+        self._close_run(run, progress)
+        return result
+
+    def _open_run(
+        self, source: str, spec: StreamSpec, entity: str, result: StreamResult
+    ) -> _OpenRun:
+        """Open the run in the ledger and get what its batches need: the loader (appending
+        when the store has no rows of this source yet) and the push-back echoes awaited."""
+        result.run_id = runs.start_run(self.store, source, spec.name, entity, result.mode)
+        started = time.perf_counter()
+        with self.store.connect() as conn:
+            fresh = not has_rows(conn, entity, source)
+        loader = Loader(
+            entity,
+            source,
+            result.run_id,
+            append=fresh,
+            spread=Spread(self.store, self.config.store.load_connections),
+        )
+        echoes = echo.awaiting(self.store, source, spec.name, entity)
+        return _OpenRun(result, started, loader, echoes)
+
+    def _commit_batch(
+        self,
+        run: _OpenRun,
+        spec: StreamSpec,
+        raw: pl.DataFrame,
+        mapped: MappedBatch,
+        outcome: CheckOutcome | None,
+    ) -> None:
+        """Load one batch, quarantine its rejects, save its position and the run's counts,
+        in one store transaction; raise FatalSyncError, before loading, when the rows
+        rejected so far pass the quarantine threshold."""
+        result, counts = run.result, run.result.counts
+        if counts.batches == 0:
+            self._note_schema(result.source, spec.name, raw.columns, counts.checks)
+        if outcome is not None:
+            _count_checks(counts.checks, outcome)
+        threshold = self.config.defaults.quarantine_threshold
+        bad = counts.rows_quarantined + mapped.reject_count
+        seen = counts.rows_read + raw.height
+        if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
+            raise FatalSyncError(
+                f"{bad} of {seen} rows failed the mapping or the contract, more than "
+                f"the threshold "
+                f"of {threshold:.0%}; the stream stopped before loading this batch. "
+                f"First reason: {mapped.rejects.get_column('_reason')[0]}"
+            )
+        last = raw.select(list(spec.order_by)).row(-1)
+        run_id = result.run_id
+        assert run_id is not None
+        with self.store.begin() as conn:
+            counts.rows_loaded += run.loader.load(conn, mapped.records)
+            counts.rows_quarantined += quarantine_rows(
+                conn, result.source, spec.name, mapped.rejects, spec.primary_key, run_id
+            )
+            if run.echoes:
+                counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
+                    conn, run.echoes, mapped.records, run_id
+                )
+            counts.rows_read += raw.height
+            counts.batches += 1
+            if spec.incremental:
+                state.set_position(conn, result.source, spec.name, last, run_id)
+            runs.record_progress(conn, run_id, counts, positions.encode(last))
+        result.seconds = time.perf_counter() - run.started
+
+    def _close_run(self, run: _OpenRun, progress: Progress | None) -> None:
+        """Close the run in the ledger as success, or failed with the result's error."""
+        result = run.result
+        result.seconds = time.perf_counter() - run.started
         result.status = runs.FAILED if result.error else runs.SUCCESS
-        runs.finish_run(self.store, result.run_id, counts, result.error)
+        runs.finish_run(self.store, result.run_id, result.counts, result.error)
         if progress:
             progress(result)
-        return result
+
+
+@dataclass
+class _OpenRun:
+    """A run opened in the ledger, and what its batches are loaded with."""
+
+    result: StreamResult
+    started: float
+    loader: Loader
+    echoes: echo.Awaited
 
 
 def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:
