@@ -44,7 +44,7 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     cfg = open_config(ctx, config)
     problems: list[str] = []
     try:
-        open_store(cfg.store_url()).dispose()
+        open_store(cfg.store_url(), cfg.store.timeouts).dispose()
         console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())}")
     except HubError as exc:
         problems.append(str(exc))

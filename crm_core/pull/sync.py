@@ -12,18 +12,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors import open_source
+from connectors.errors import first_line
+from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import runs
 from crm_core.pull import filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
-from crm_core.pull.prefetch import Prefetch
+from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pushback import echo
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
@@ -69,6 +73,15 @@ class SyncEngine:
     def __init__(self, config: HubConfig, store: Engine) -> None:
         self.config = config
         self.store = store
+        #: cuts the store's connections when a ledger or batch transaction overruns the
+        #: store's read timeout (while ``sync_source`` runs; see :mod:`connectors.timeouts`)
+        self.watch: ConnectionWatch | None = None
+
+    def _store_deadline(self) -> AbstractContextManager[None]:
+        """The store's read timeout on the block, when the watch runs."""
+        if self.watch is None:
+            return nullcontext()
+        return self.watch.deadline(self.config.store.timeouts.read)
 
     def mapping_for(self, source: str) -> CompiledMapping:
         """The compiled mapping of a source (parsed and compiled once per process and
@@ -133,6 +146,7 @@ class SyncEngine:
         cfg = self.config.source(source_name)
         mapping = self.mapping_for(source_name)
         source = open_source(source_name, cfg, self.config.base_dir)
+        self.watch = ConnectionWatch(self.store).start()
         try:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
             specs = [source.stream(name) for name in wanted]  # type: ignore[attr-defined]
@@ -140,6 +154,8 @@ class SyncEngine:
                 self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
             ]
         finally:
+            self.watch.stop()
+            self.watch = None
             source.close()
 
     def sync_stream(
@@ -168,9 +184,11 @@ class SyncEngine:
                 yield raw, mapped, outcome
 
         # the source connects and runs its query while the run is opened in the store
-        ahead = Prefetch(batches, PREFETCH_DEPTH)
+        read_timeout = self.config.source(source.name).timeouts.read
+        ahead = Prefetch(batches, PREFETCH_DEPTH, wait=read_timeout)
         try:
-            run = self._open_run(source.name, spec, compiled.entity.name, result)
+            with self._store_deadline():
+                run = self._open_run(source.name, spec, compiled.entity.name, result)
         except BaseException:
             ahead.close()
             raise
@@ -181,12 +199,24 @@ class SyncEngine:
                 self._commit_batch(run, spec, raw, mapped, outcome)
                 if progress:
                     progress(result)
+        except Stalled:
+            result.error, result.retriable = (
+                f"source {source.name!r}: no rows came for {read_timeout:g} s "
+                "(timeouts.read): the connection is taken as lost",
+                True,
+            )
         except RetriableError as exc:
             result.error, result.retriable = str(exc), True
         except HubError as exc:
             result.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
             result.error = f"{type(exc).__name__}: {exc}"
+            if self.watch is not None and self.watch.fired is not None:
+                result.error, result.retriable = (
+                    f"store: no answer for {self.watch.fired:g} s (store.timeouts.read), "
+                    f"its connections were cut: {first_line(exc)}",
+                    True,
+                )
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
             if run.loader.spread is not None:
@@ -242,7 +272,7 @@ class SyncEngine:
         last = raw.select(list(spec.order_by)).row(-1)
         run_id = result.run_id
         assert run_id is not None
-        with self.store.begin() as conn:
+        with self._store_deadline(), self.store.begin() as conn:
             counts.rows_loaded += run.loader.load(conn, mapped.records)
             counts.rows_quarantined += quarantine_rows(
                 conn, result.source, spec.name, mapped.rejects, spec.primary_key, run_id
@@ -259,11 +289,21 @@ class SyncEngine:
         result.seconds = time.perf_counter() - run.started
 
     def _close_run(self, run: _OpenRun, progress: Progress | None) -> None:
-        """Close the run in the ledger as success, or failed with the result's error."""
+        """Close the run in the ledger as success, or failed with the result's error. A
+        store that cannot be reached now leaves the run ``running``, with a heartbeat that
+        goes stale: it shows as interrupted, and the next run closes it."""
         result = run.result
         result.seconds = time.perf_counter() - run.started
         result.status = runs.FAILED if result.error else runs.SUCCESS
-        runs.finish_run(self.store, result.run_id, result.counts, result.error)
+        try:
+            with self._store_deadline():
+                runs.finish_run(self.store, result.run_id, result.counts, result.error)
+        except SQLAlchemyError as exc:
+            result.status, result.retriable = runs.FAILED, result.retriable or not result.error
+            result.error = (
+                f"{result.error + '; ' if result.error else ''}the run could not be closed "
+                f"in the ledger, the store failed: {first_line(exc)}"
+            )
         if progress:
             progress(result)
 

@@ -9,10 +9,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.timeouts import connect_args
 from schemas.errors import ConfigError
-from schemas.settings import redact_url
+from schemas.settings import Timeouts, redact_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,10 +26,15 @@ def alembic_config() -> Config:
     return cfg
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL, a busy timeout and foreign keys on."""
+def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+    """An engine for the store, its waits bounded by ``timeouts`` (the store's, default
+    :class:`Timeouts`, see :mod:`connectors.timeouts`); SQLite gets WAL and a busy timeout."""
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        parsed = make_url(url)
+        args = connect_args(
+            parsed.get_backend_name(), parsed.get_driver_name(), timeouts or Timeouts()
+        )
+        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=args)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -60,8 +67,8 @@ def migrate(engine: Engine) -> None:
         ) from None
 
 
-def open_store(url: str) -> Engine:
+def open_store(url: str, timeouts: Timeouts | None = None) -> Engine:
     """An engine on the store at ``url``, migrated."""
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, timeouts)
     migrate(engine)
     return engine
