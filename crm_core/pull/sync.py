@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors import open_source
-from connectors.errors import first_line
+from connectors.errors import first_line, is_driver_error
 from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import runs
 from crm_core.pull import filecache, heap, positions, state
@@ -30,6 +30,7 @@ from crm_core.pull.load import Loader, Spread, has_rows, known_keys
 from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pushback import echo
+from crm_core.store.db import store_error
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, RetriableError
@@ -189,6 +190,9 @@ class SyncEngine:
         try:
             with self._store_deadline():
                 run = self._open_run(source.name, spec, compiled.entity.name, result)
+        except SQLAlchemyError as exc:
+            ahead.close()
+            raise store_error(exc, "opening the run") from None
         except BaseException:
             ahead.close()
             raise
@@ -210,19 +214,26 @@ class SyncEngine:
         except HubError as exc:
             result.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
-            result.error = f"{type(exc).__name__}: {exc}"
-            if self.watch is not None and self.watch.fired is not None:
-                result.error, result.retriable = (
-                    f"store: no answer for {self.watch.fired:g} s (store.timeouts.read), "
-                    f"its connections were cut: {first_line(exc)}",
-                    True,
-                )
+            result.error, result.retriable = self._unexpected(exc)
         finally:
             ahead.close()  # stops the reader thread and closes the source's cursor
             if run.loader.spread is not None:
                 run.loader.spread.close()
         self._close_run(run, progress)
         return result
+
+    def _unexpected(self, exc: Exception) -> tuple[str, bool]:
+        """The error line of a failure that is not a HubError, and whether it is worth a
+        retry: a driver's error is the store's (the source's come as HubErrors)."""
+        if not is_driver_error(exc):
+            return f"{type(exc).__name__}: {exc}", False
+        if self.watch is not None and self.watch.fired is not None:
+            return (
+                f"store: no answer for {self.watch.fired:g} s (store.timeouts.read), "
+                f"its connections were cut: {first_line(exc)}"
+            ), True
+        named = store_error(exc, "loading a batch")
+        return str(named), isinstance(named, RetriableError)
 
     def _open_run(
         self, source: str, spec: StreamSpec, entity: str, result: StreamResult

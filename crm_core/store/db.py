@@ -12,8 +12,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.errors import first_line, is_transient
 from connectors.timeouts import connect_args
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -48,6 +49,15 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def store_error(exc: BaseException, doing: str) -> HubError:
+    """A store driver error as the hub's, naming what the hub was doing: RetriableError
+    when a retry may work (a lost connection, a timeout, a deadlock), else FatalSyncError
+    (see :func:`connectors.errors.is_transient`)."""
+    cls = RetriableError if is_transient(exc) else FatalSyncError
+    orig = getattr(exc, "orig", None) or exc
+    return cls(f"store: {doing}: {type(orig).__name__}: {first_line(exc)}")
 
 
 def migrate(engine: Engine) -> None:
