@@ -216,6 +216,7 @@ class SyncEngine:
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
             result.error, result.retriable = self._unexpected(exc)
         finally:
+            run.heartbeat.stop()
             ahead.close()  # stops the reader thread and closes the source's cursor
             if run.loader.spread is not None:
                 run.loader.spread.close()
@@ -239,8 +240,11 @@ class SyncEngine:
         self, source: str, spec: StreamSpec, entity: str, result: StreamResult
     ) -> _OpenRun:
         """Open the run in the ledger and get what its batches need: the loader (appending
-        when the store has no rows of this source yet) and the push-back echoes awaited."""
-        result.run_id = runs.start_run(self.store, source, spec.name, entity, result.mode)
+        when the store has no rows of this source yet), the push-back echoes awaited, and
+        the run's heartbeat, started."""
+        result.run_id = runs.start_run(
+            self.store, source, spec.name, entity, result.mode, heartbeat=True
+        )
         started = time.perf_counter()
         with self.store.connect() as conn:
             fresh = not has_rows(conn, entity, source)
@@ -252,7 +256,8 @@ class SyncEngine:
             spread=Spread(self.store, self.config.store.load_connections),
         )
         echoes = echo.awaiting(self.store, source, spec.name, entity)
-        return _OpenRun(result, started, loader, echoes)
+        heartbeat = runs.Heartbeat(self.store, result.run_id, guard=self._store_deadline)
+        return _OpenRun(result, started, loader, echoes, heartbeat)
 
     def _commit_batch(
         self,
@@ -327,6 +332,7 @@ class _OpenRun:
     started: float
     loader: Loader
     echoes: echo.Awaited
+    heartbeat: runs.Heartbeat
 
 
 def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:
