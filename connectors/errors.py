@@ -31,14 +31,49 @@ DRIVER_MODULES = {
     "requests",
     "urllib3",
 }
+#: Exception classes that mean a lost link or a timeout, whatever their message (DBAPI's
+#: ``OperationalError`` is not one: it is raised for a missing table too).
 TRANSIENT_NAMES = {
-    "OperationalError",
-    "InterfaceError",
     "ConnectionError",
     "Timeout",
     "ConnectTimeout",
     "ReadTimeout",
+    "TimeoutError",
+    "BrokenPipeError",
+    "ConnectionResetError",
 }
+SQLSTATE = re.compile(r"[0-9A-Z]{5}")
+SQLSTATE_IN_TEXT = re.compile(r"SQLSTATE[= ]([0-9A-Z]{5})")
+#: SQLSTATE classes worth a retry: 08 connection exception, 40 transaction rollback
+#: (serialization failure, deadlock), 53 insufficient resources, HY timeouts are below.
+TRANSIENT_CLASSES = {"08", "40", "53"}
+#: Single SQLSTATEs worth a retry: 57014 query cancelled (a statement timeout), 57P01-57P03
+#: server shut down or starting, 55P03 lock not available, HYT00/HYT01 ODBC timeouts,
+#: 57033 Db2 deadlock or timeout, 58004 Db2 system error.
+TRANSIENT_STATES = {"57014", "57P01", "57P02", "57P03", "55P03", "HYT00", "HYT01", "57033"}
+#: SQLSTATEs that say nothing of the cause (general error, internal error): the message does.
+GENERIC_STATES = {"HY000", "XX000", "00000"}
+#: MySQL/MariaDB error numbers: lost or refused connections, lock wait timeout, deadlock.
+MYSQL_TRANSIENT = {2002, 2003, 2006, 2012, 2013, 2055, 1040, 1205, 1213, 3024}
+#: ... and a missing table or column, a denied command, bad SQL.
+MYSQL_FATAL = {1044, 1045, 1049, 1054, 1064, 1142, 1143, 1146, 1698}
+#: Messages that name a missing object or a refused permission (SQLite has no SQLSTATE).
+FATAL_TEXT = re.compile(
+    r"no such (table|column|function)|does not exist|permission denied|not authorized|"
+    r"readonly database|syntax error|unknown column|doesn't exist|SQL0204N|SQL0206N|SQL0551N",
+    re.IGNORECASE,
+)
+#: Messages of a lost, refused or timed-out connection, a busy or unreachable database file,
+#: a deadlock.
+TRANSIENT_TEXT = re.compile(
+    r"server closed the connection|connection (was )?(refused|reset|timed out|lost|closed)|"
+    r"could not connect|consuming input failed|terminating connection|SSL SYSCALL|"
+    r"lost connection|broken pipe|timed? ?out|timeout expired|database is locked|"
+    r"deadlock|could not serialize|no route to host|network is unreachable|"
+    r"can't connect|connection to server .* failed|EOF detected|IO error|I/O error|"
+    r"unable to open database file",
+    re.IGNORECASE,
+)
 TRANSIENT_CODES = (
     "SQL30081N",
     "SQL1224N",
@@ -107,28 +142,50 @@ def is_auth_failure(exc: BaseException) -> bool:
     )
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE a driver error carries, if any (psycopg and ADBC ``sqlstate``, pyodbc's
+    first argument, Db2's ``SQLSTATE=`` in the message)."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and SQLSTATE.fullmatch(state):
+        return state
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], str) and SQLSTATE.fullmatch(args[0]):
+        return args[0]
+    found = SQLSTATE_IN_TEXT.search(str(orig))
+    return found.group(1) if found else None
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Whether a retry may succeed: lost or refused connections, timeouts."""
+    """Whether a retry may succeed: lost or refused connections, timeouts, deadlocks and
+    serialization failures. A missing table or column, a refused permission, bad SQL are
+    not (a human must fix them). Decided by the SQLSTATE or the driver's error number
+    where there is one, else by the message: a DBAPI class such as ``OperationalError``
+    holds both kinds ("no such table" and "server closed the connection")."""
+    orig = getattr(exc, "orig", None) or exc
+    state = sqlstate(exc)
+    if state is not None and state not in GENERIC_STATES:
+        return state[:2] in TRANSIENT_CLASSES or state in TRANSIENT_STATES
+    code = _error_number(orig)
+    if code is not None and code in MYSQL_TRANSIENT | MYSQL_FATAL:
+        return code in MYSQL_TRANSIENT
+    text = str(orig)
+    if FATAL_TEXT.search(text):
+        return False
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    orig = getattr(exc, "orig", None) or exc
-    if type(orig).__module__ == "pyodbc":  # its class says little; the SQLSTATE says it
-        return _odbc_transient(orig)
+    if TRANSIENT_TEXT.search(text) or any(code in text for code in TRANSIENT_CODES):
+        return True
     names = {cls.__name__ for cls in type(exc).__mro__} | {
         cls.__name__ for cls in type(orig).__mro__
     }
-    return bool(names & TRANSIENT_NAMES) or any(code in str(orig) for code in TRANSIENT_CODES)
+    return bool(names & TRANSIENT_NAMES)
 
 
-def _odbc_transient(exc: BaseException) -> bool:
-    """pyodbc raises InterfaceError for a missing DSN as for a lost link: use the SQLSTATE
-    (class 08 connection exceptions, timeouts, serialization failures)."""
-    state = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-    return (
-        state.startswith("08")
-        or state in {"HYT00", "HYT01", "40001"}
-        or any(code in str(exc) for code in TRANSIENT_CODES)
-    )
+def _error_number(exc: BaseException) -> int | None:
+    """A MySQL/MariaDB client's error number (pymysql's first argument)."""
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from connectors import arrow_pg
+from connectors import arrow_pg, timeouts
 from connectors.base import BaseConnector, Options, option_lines
 from connectors.errors import first_line, source_errors
 from connectors.sql_write import write_record
@@ -140,8 +140,19 @@ class SqlConnector(BaseConnector):
         return self._engine
 
     def engine_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``create_engine``; dialect connectors add theirs."""
-        return {"pool_pre_ping": True, "pool_size": self.config.max_connections}
+        """Keyword arguments for ``create_engine``; dialect connectors add theirs. The
+        driver's waits are bounded by the source's ``timeouts`` (:mod:`connectors.timeouts`)."""
+        url = self.parsed_url
+        options: dict[str, Any] = {
+            "pool_pre_ping": True,
+            "pool_size": self.config.max_connections,
+        }
+        args = timeouts.connect_args(
+            url.get_backend_name(), url.get_driver_name(), self.config.timeouts
+        )
+        if args:
+            options["connect_args"] = args
+        return options
 
     def close(self) -> None:
         """Dispose of the engine's connections and the columnar reads' database handle."""
@@ -180,7 +191,10 @@ class SqlConnector(BaseConnector):
         if self.columnar_reads():
             with self._errors(f"reading stream {stream!r}"):
                 if self._adbc is None:
-                    self._adbc = arrow_pg.Database(self.parsed_url, builtin_types=True)
+                    url = self.parsed_url.update_query_dict(
+                        timeouts.libpq_params(self.config.timeouts)
+                    )
+                    self._adbc = arrow_pg.Database(url, builtin_types=True)
                 whole = not spec.incremental or since is None
                 yield from arrow_pg.read_batches(self._adbc, stmt, batch_size, whole=whole)
             return

@@ -54,6 +54,17 @@ def _check_url(url: str | None) -> str | None:
     return url
 
 
+class Timeouts(Strict):
+    """Bounded waits on a connection, in seconds (see :mod:`connectors.timeouts`)."""
+
+    #: establishing the connection, login included
+    connect: float = Field(default=10, gt=0, le=3600)
+    #: waiting for the server's next bytes (or batch) before the connection counts as lost
+    read: float = Field(default=300, gt=0, le=86400)
+    #: one statement on the server (default: none; a full read is one long statement)
+    statement: float | None = Field(default=None, gt=0, le=86400)
+
+
 class Connection(Strict):
     """Where something is: a URL without secrets, the environment variable holding one, or
     an Airflow connection id (read from ``AIRFLOW_CONN_<ID>``, see ``schemas.airflow_env``)."""
@@ -61,6 +72,8 @@ class Connection(Strict):
     url: str | None = None
     url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     airflow_conn_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    #: bounded waits on the connection: ``{connect: 10, read: 300, statement: ...}``
+    timeouts: Timeouts = Timeouts()
 
     @field_validator("url")
     @classmethod

@@ -45,6 +45,7 @@ from sqlalchemy import ColumnClause, literal_column
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.sql.compiler import IdentifierPreparer
 
+from connectors import timeouts
 from connectors.base import BaseConnector, Options, option_lines
 from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
 UTC = "UTC"
 #: A cursor's description: (name, Python type, display size, size, precision, scale, null ok)
 Description = Sequence[Sequence[Any]]
-LOGIN_TIMEOUT = 15
 #: Servers whose ODBC driver exchanges text correctly only as UTF-8 (module docstring).
 UTF8_TEXT_DBMS = ("mariadb", "mysql")
 #: Servers paged with LIMIT (MySQL has no FETCH FIRST), and paged by default (docstring).
@@ -96,7 +96,7 @@ class OdbcOptions(Options):
     #: more connection-string keywords (never a secret: the config file refuses those)
     connection: dict[str, str | int | float | bool] = Field(default_factory=dict)
     paging: Any = None
-    login_timeout: int = Field(default=LOGIN_TIMEOUT, gt=0)
+    login_timeout: int | None = Field(default=None, gt=0)  # default: timeouts.connect
 
 
 class OdbcConnector(BaseConnector):
@@ -141,8 +141,10 @@ class OdbcConnector(BaseConnector):
     def connect(self) -> pyodbc.Connection:
         """A new connection, its session set to the source's time zone where it has one."""
         pyodbc = _pyodbc()
-        timeout = int(self.config.options.get("login_timeout", LOGIN_TIMEOUT))
+        login = self.config.options.get("login_timeout", self.config.timeouts.connect)
+        timeout = max(1, round(float(login)))
         conn = pyodbc.connect(self.connection_string(), autocommit=False, timeout=timeout)
+        timeouts.odbc_query_timeout(conn, self.config.timeouts)
         dbms = _dbms(conn)
         if dbms.startswith(UTF8_TEXT_DBMS):  # see the module docstring
             conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")

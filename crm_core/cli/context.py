@@ -52,4 +52,4 @@ def open_config(ctx: typer.Context, override: Path | None) -> HubConfig:
 def open_config_and_store(ctx: typer.Context, override: Path | None) -> tuple[HubConfig, Engine]:
     """Load the config and open (and migrate) its store."""
     config = open_config(ctx, override)
-    return config, open_store(config.store_url())
+    return config, open_store(config.store_url(), config.store.timeouts)

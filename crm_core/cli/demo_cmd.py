@@ -58,7 +58,7 @@ def demo(
         console.print(f"sample ERP {source}: " + ", ".join(f"{n:,} {t}" for t, n in tables.items()))
     console.print(f"({time.perf_counter() - started:.1f}s)")
     config = load_config(workdir / scenario.CONFIG_NAME)
-    store = open_store(config.store_url())
+    store = open_store(config.store_url(), config.store.timeouts)
     engine = SyncEngine(config, store)
     full: list[StreamResult] = []
     incremental: list[StreamResult] = []

@@ -44,9 +44,9 @@ def runs_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Show the run history, newest first: counts, duration, watermark, error."""
-    if status and status not in (runs.SUCCESS, runs.FAILED, runs.RUNNING):
+    if status and status not in (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS):
         err_console.print(
-            f"crm-hub: --status {status!r}: use success, failed or running",
+            f"crm-hub: --status {status!r}: use success, failed or running (or interrupted)",
             markup=False,
             highlight=False,
         )

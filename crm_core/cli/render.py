@@ -80,7 +80,9 @@ def results_table(title: str, results: Sequence[StreamResult]) -> Table:
 
 
 def _status(status: str) -> str:
-    colour = {"success": "green", "failed": "red", "running": "yellow"}.get(status, "white")
+    colour = {"success": "green", "failed": "red", "running": "yellow", "interrupted": "red"}.get(
+        status, "white"
+    )
     return f"[{colour}]{status}[/{colour}]"
 
 

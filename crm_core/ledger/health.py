@@ -1,7 +1,8 @@
 """What ops read from the run ledger: history, per-stream statistics and a health check.
 
 The CLI (``crm-hub runs``, ``status``, ``metrics``), the API and Airflow tasks read the same
-ledger through these functions. A stream is unhealthy when its last N runs failed, or when it
+ledger through these functions. A stream is unhealthy when its last run was interrupted (its
+process is gone, see :mod:`crm_core.ledger.runs`), when its last N runs failed, or when it
 is late: no successful run has started since the scheduled time before the last one, that is
 a whole interval of its schedule went by without a success.
 """
@@ -16,7 +17,7 @@ from croniter import croniter
 from sqlalchemy import Engine, and_, case, func, select
 
 from crm_core.ledger.names import HUB_SOURCE
-from crm_core.ledger.runs import FAILED, RUNNING, SUCCESS, list_runs, masked
+from crm_core.ledger.runs import FAILED, INTERRUPTED_STATUS, RUNNING, SUCCESS, list_runs, masked
 from crm_core.pull import positions
 from crm_core.store.tables import runs
 from schemas.settings import HubConfig
@@ -205,6 +206,14 @@ def health(
     for source, stream, schedule in wanted:
         s = stats.get((source, stream)) or StreamStats(source, stream)
         problems = []
+        last = s.last or {}
+        if last.get("status") == INTERRUPTED_STATUS:
+            beat = last.get("heartbeat_at") or last.get("started_at")
+            problems.append(
+                f"run {last['id']} was interrupted: its process is gone (host "
+                f"{last.get('host') or '?'}, pid {last.get('pid') or '?'}, last heartbeat "
+                f"{f'{beat:%Y-%m-%d %H:%M:%S} UTC' if beat else 'none'})"
+            )
         if failures > 0 and s.consecutive_failures >= failures:
             error = (s.last_finished or {}).get("error") or ""
             problems.append(

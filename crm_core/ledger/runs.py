@@ -1,9 +1,23 @@
-"""The run ledger: one row per run of a stream, read by the CLI, the API and Airflow."""
+"""The run ledger: one row per run of a stream, read by the CLI, the API and Airflow.
+
+A run holds a heartbeat while it goes on (``heartbeat_at``, renewed at each batch commit and
+every :data:`HEARTBEAT_SECONDS` by :class:`Heartbeat`) and records the host and process id
+it runs in. A ``running`` run whose heartbeat is older than :data:`STALE_AFTER`, or whose
+process on this host is gone, is read as :data:`INTERRUPTED_STATUS` by everything that lists
+runs (``status``, ``status --check``, ``runs``, the API); the next run of its stream closes
+it as failed.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -13,6 +27,15 @@ from schemas.secrets import mask_secrets
 
 RUNNING, SUCCESS, FAILED = "running", "success", "failed"
 INTERRUPTED = "interrupted: the process ended while the run was going on"
+#: How a ``running`` run whose process is gone reads (it is not stored so: see the docstring).
+INTERRUPTED_STATUS = "interrupted"
+#: How often a run renews its heartbeat between batches.
+HEARTBEAT_SECONDS = 30.0
+#: A heartbeat older than this means the run's process is gone.
+STALE_AFTER = timedelta(seconds=4 * HEARTBEAT_SECONDS)
+HOST = socket.gethostname()[:255]
+
+log = logging.getLogger("crm_hub.runs")
 
 
 @dataclass
@@ -27,8 +50,12 @@ class RunCounts:
     checks: dict[str, Any] = field(default_factory=dict)
 
 
-def start_run(engine: Engine, source: str, stream: str, entity: str, mode: str) -> int:
-    """Open a run (committed at once, so a crash leaves a trace) and close stale ones."""
+def start_run(
+    engine: Engine, source: str, stream: str, entity: str, mode: str, heartbeat: bool = False
+) -> int:
+    """Open a run (committed at once, so a crash leaves a trace) and close stale ones. The
+    run records its host and process id; with ``heartbeat`` its runner promises to renew
+    ``heartbeat_at`` (see :class:`Heartbeat`), so that a stale one means the run is gone."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
@@ -44,6 +71,9 @@ def start_run(engine: Engine, source: str, stream: str, entity: str, mode: str) 
                 mode=mode,
                 status=RUNNING,
                 started_at=now,
+                heartbeat_at=now if heartbeat else None,
+                host=HOST,
+                pid=os.getpid(),
                 rows_read=0,
                 rows_loaded=0,
                 rows_quarantined=0,
@@ -69,6 +99,78 @@ def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark:
             checks=counts.checks or None,
         )
     )
+    beat(conn, run_id)
+
+
+def beat(conn: Connection, run_id: int) -> None:
+    """Renew the heartbeat of a run that keeps one (see :func:`start_run`)."""
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status == RUNNING, runs.c.heartbeat_at.is_not(None))
+        .values(heartbeat_at=datetime.now(UTC))
+    )
+
+
+class Heartbeat:
+    """Renews a run's heartbeat every ``seconds`` in a thread of its own until ``stop()``;
+    ``guard`` wraps each renewal (the sync engine bounds it by the store's timeout). A
+    renewal that fails is logged and tried again at the next beat."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: int,
+        seconds: float = HEARTBEAT_SECONDS,
+        guard: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
+        self.engine, self.run_id, self.seconds, self.guard = engine, run_id, seconds, guard
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="crm-hub-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            try:
+                with self.guard(), self.engine.begin() as conn:
+                    beat(conn, self.run_id)
+            except Exception as exc:  # noqa: BLE001 - the run goes on; a stale beat shows
+                log.warning("run %s: heartbeat failed: %s", self.run_id, exc)
+
+    def stop(self) -> None:
+        """Stop beating (waits for a renewal under way)."""
+        self._stop.set()
+        self._thread.join()
+
+
+def process_gone(row: dict[str, Any], now: datetime | None = None) -> bool:
+    """Whether a ``running`` ledger row's process is gone: the heartbeat it keeps is older
+    than :data:`STALE_AFTER`, or its process id no longer exists on this host."""
+    if row.get("status") != RUNNING:
+        return False
+    now = now or datetime.now(UTC)
+    last = row.get("heartbeat_at")
+    if last is not None and now - last > STALE_AFTER:
+        return True
+    pid = row.get("pid")
+    return row.get("host") == HOST and pid is not None and not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def as_read(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A ledger row as readers see it: a running run whose process is gone is interrupted."""
+    if process_gone(row, now):
+        row["status"] = INTERRUPTED_STATUS
+        row["error"] = row.get("error") or INTERRUPTED
+    return row
 
 
 def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None = None) -> None:
@@ -122,15 +224,18 @@ def list_runs(
     if stream:
         stmt = stmt.where(runs.c.stream == stream)
     if status:
-        stmt = stmt.where(runs.c.status == status)
+        stored = RUNNING if status == INTERRUPTED_STATUS else status
+        stmt = stmt.where(runs.c.status == stored)
     if last_only:
         newest = (
             select(func.max(runs.c.id).label("id")).group_by(runs.c.source, runs.c.stream)
         ).subquery()
         stmt = stmt.where(runs.c.id.in_(select(newest.c.id)))
     stmt = stmt.order_by(runs.c.id.desc()).limit(limit)
+    now = datetime.now(UTC)
     with engine.connect() as conn:
-        return [masked(dict(row._mapping)) for row in conn.execute(stmt)]
+        rows = [masked(as_read(dict(row._mapping), now)) for row in conn.execute(stmt)]
+    return [r for r in rows if not status or r["status"] == status]
 
 
 def masked(row: dict[str, Any]) -> dict[str, Any]:

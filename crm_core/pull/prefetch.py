@@ -25,6 +25,10 @@ _DONE = object()
 _POLL_SECONDS = 0.1
 
 
+class Stalled(TimeoutError):
+    """The producer gave nothing for longer than the consumer's ``wait``."""
+
+
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -33,10 +37,18 @@ class _Failure:
 class Prefetch(Generic[T]):
     """What ``make()`` yields, produced ahead in a thread started at once; ``close()`` stops
     it (call it in every case). With ``depth`` below 1, ``make()`` runs in the consumer's
-    thread, on the first item taken, as a plain iterator."""
+    thread, on the first item taken, as a plain iterator.
 
-    def __init__(self, make: Callable[[], Iterable[T]], depth: int = 2) -> None:
+    With ``wait`` (seconds), taking an item raises :class:`Stalled` when the producer gave
+    nothing for that long; ``close()`` then waits for the producer at most ``wait`` more
+    seconds and leaves it behind (a daemon thread) if it is still stuck in its source."""
+
+    def __init__(
+        self, make: Callable[[], Iterable[T]], depth: int = 2, wait: float | None = None
+    ) -> None:
         self._make = make
+        self._wait = wait
+        self._stalled = False
         self._inline: Iterator[T] | None = None
         self._finished = False
         self._slots: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
@@ -82,7 +94,11 @@ class Prefetch(Generic[T]):
             if self._inline is None:
                 self._inline = iter(self._make())
             return next(self._inline)
-        item = self._slots.get()
+        try:
+            item = self._slots.get(timeout=self._wait)
+        except queue.Empty:
+            self._finished = self._stalled = True
+            raise Stalled(f"nothing came for {self._wait:g} s") from None
         if item is _DONE:
             self._finished = True
             raise StopIteration
@@ -97,7 +113,7 @@ class Prefetch(Generic[T]):
         self._finished = True
         self._stop.set()
         if self._worker is not None:
-            self._worker.join()
+            self._worker.join(self._wait if self._stalled else None)
         close = getattr(self._inline, "close", None)
         if close is not None:
             close()

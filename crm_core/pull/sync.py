@@ -12,20 +12,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors import open_source
+from connectors.errors import first_line, is_driver_error
+from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import runs
 from crm_core.pull import filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
-from crm_core.pull.prefetch import Prefetch
+from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pushback import echo
+from crm_core.store.db import store_error
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
 from mappings.compile import REASON
 from schemas.contract import Reference, contract_path, load_contract
@@ -72,6 +77,15 @@ class SyncEngine:
     def __init__(self, config: HubConfig, store: Engine) -> None:
         self.config = config
         self.store = store
+        #: cuts the store's connections when a ledger or batch transaction overruns the
+        #: store's read timeout (while ``sync_source`` runs; see :mod:`connectors.timeouts`)
+        self.watch: ConnectionWatch | None = None
+
+    def _store_deadline(self) -> AbstractContextManager[None]:
+        """The store's read timeout on the block, when the watch runs."""
+        if self.watch is None:
+            return nullcontext()
+        return self.watch.deadline(self.config.store.timeouts.read)
 
     def mapping_for(self, source: str) -> CompiledMapping:
         """The compiled mapping of a source (parsed and compiled once per process and
@@ -140,6 +154,7 @@ class SyncEngine:
         if unmapped:  # before anything loads: a sync loads all its streams or none
             raise MappingError(f"source {source_name!r} cannot be synced:", unmapped)
         source = open_source(source_name, cfg, self.config.base_dir)
+        self.watch = ConnectionWatch(self.store).start()
         try:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
             specs = [source.stream(name) for name in wanted]
@@ -147,6 +162,8 @@ class SyncEngine:
                 self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
             ]
         finally:
+            self.watch.stop()
+            self.watch = None
             source.close()
 
     def sync_stream(
@@ -175,81 +192,156 @@ class SyncEngine:
                 yield raw, mapped, outcome
 
         # the source connects and runs its query while the run is opened in the store
-        ahead = Prefetch(batches, PREFETCH_DEPTH)
+        read_timeout = self.config.source(source.name).timeouts.read
+        ahead = Prefetch(batches, PREFETCH_DEPTH, wait=read_timeout)
         try:
-            result.run_id = runs.start_run(self.store, source.name, spec.name, result.entity, mode)
-            started = time.perf_counter()
-            threshold = self.config.defaults.quarantine_threshold
-            counts = result.counts
-            with self.store.connect() as conn:
-                fresh = not has_rows(conn, compiled.entity.name, source.name)
-            loader = Loader(
-                compiled.entity.name,
-                source.name,
-                result.run_id,
-                append=fresh,
-                spread=Spread(self.store, self.config.store.load_connections),
-            )
-            echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
+            with self._store_deadline():
+                run = self._open_run(source.name, spec, compiled.entity.name, result)
+        except SQLAlchemyError as exc:
+            ahead.close()
+            raise store_error(exc, "opening the run") from None
         except BaseException:
             ahead.close()
             raise
         if checker is not None:
-            counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
+            result.counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
         try:
             for raw, mapped, outcome in ahead:
-                if counts.batches == 0:
-                    self._note_schema(source.name, spec.name, raw.columns, counts.checks)
-                if outcome is not None:
-                    _count_checks(counts.checks, outcome)
-                bad = counts.rows_quarantined + mapped.reject_count
-                seen = counts.rows_read + raw.height
-                if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
-                    raise FatalSyncError(
-                        f"{bad} of {seen} rows failed the mapping or the contract, more than "
-                        f"the threshold "
-                        f"of {threshold:.0%}; the stream stopped before loading this batch. "
-                        f"First reason: {mapped.rejects.get_column(REASON)[0]}"
-                    )
-                last = raw.select(list(spec.order_by)).row(-1)
-                with self.store.begin() as conn:
-                    counts.rows_loaded += loader.load(conn, mapped.records)
-                    counts.rows_quarantined += quarantine_rows(
-                        conn,
-                        source.name,
-                        spec.name,
-                        mapped.rejects,
-                        spec.primary_key,
-                        result.run_id,
-                    )
-                    if echoes:
-                        counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
-                            conn, echoes, mapped.records, result.run_id
-                        )
-                    counts.rows_read += raw.height
-                    counts.batches += 1
-                    if spec.incremental:
-                        state.set_position(conn, source.name, spec.name, last, result.run_id)
-                    runs.record_progress(conn, result.run_id, counts, positions.encode(last))
-                result.seconds = time.perf_counter() - started
+                self._commit_batch(run, spec, raw, mapped, outcome)
                 if progress:
                     progress(result)
+        except Stalled:
+            result.error, result.retriable = (
+                f"source {source.name!r}: no rows came for {read_timeout:g} s "
+                "(timeouts.read): the connection is taken as lost",
+                True,
+            )
         except RetriableError as exc:
             result.error, result.retriable = mask_secrets(str(exc)), True
         except HubError as exc:
             result.error = mask_secrets(str(exc))
         except Exception as exc:  # noqa: BLE001 - the ledger must record any failure
-            result.error = mask_secrets(f"{type(exc).__name__}: {exc}")
+            error, result.retriable = self._unexpected(exc)
+            result.error = mask_secrets(error)
         finally:
+            run.heartbeat.stop()
             ahead.close()  # stops the reader thread and closes the source's cursor
-            if loader.spread is not None:
-                loader.spread.close()
-        result.seconds = time.perf_counter() - started
+            if run.loader.spread is not None:
+                run.loader.spread.close()
+        self._close_run(run, progress)
+        return result
+
+    def _unexpected(self, exc: Exception) -> tuple[str, bool]:
+        """The error line of a failure that is not a HubError, and whether it is worth a
+        retry: a driver's error is the store's (the source's come as HubErrors)."""
+        if not is_driver_error(exc):
+            return f"{type(exc).__name__}: {exc}", False
+        if self.watch is not None and self.watch.fired is not None:
+            return (
+                f"store: no answer for {self.watch.fired:g} s (store.timeouts.read), "
+                f"its connections were cut: {first_line(exc)}"
+            ), True
+        named = store_error(exc, "loading a batch")
+        return str(named), isinstance(named, RetriableError)
+
+    def _open_run(
+        self, source: str, spec: StreamSpec, entity: str, result: StreamResult
+    ) -> _OpenRun:
+        """Open the run in the ledger and get what its batches need: the loader (appending
+        when the store has no rows of this source yet), the push-back echoes awaited, and
+        the run's heartbeat, started."""
+        result.run_id = runs.start_run(
+            self.store, source, spec.name, entity, result.mode, heartbeat=True
+        )
+        started = time.perf_counter()
+        with self.store.connect() as conn:
+            fresh = not has_rows(conn, entity, source)
+        loader = Loader(
+            entity,
+            source,
+            result.run_id,
+            append=fresh,
+            spread=Spread(self.store, self.config.store.load_connections),
+        )
+        echoes = echo.awaiting(self.store, source, spec.name, entity)
+        heartbeat = runs.Heartbeat(self.store, result.run_id, guard=self._store_deadline)
+        return _OpenRun(result, started, loader, echoes, heartbeat)
+
+    def _commit_batch(
+        self,
+        run: _OpenRun,
+        spec: StreamSpec,
+        raw: pl.DataFrame,
+        mapped: MappedBatch,
+        outcome: CheckOutcome | None,
+    ) -> None:
+        """Load one batch, quarantine its rejects, save its position and the run's counts,
+        in one store transaction; raise FatalSyncError, before loading, when the rows
+        rejected so far pass the quarantine threshold."""
+        result, counts = run.result, run.result.counts
+        if counts.batches == 0:
+            self._note_schema(result.source, spec.name, raw.columns, counts.checks)
+        if outcome is not None:
+            _count_checks(counts.checks, outcome)
+        threshold = self.config.defaults.quarantine_threshold
+        bad = counts.rows_quarantined + mapped.reject_count
+        seen = counts.rows_read + raw.height
+        if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
+            raise FatalSyncError(
+                f"{bad} of {seen} rows failed the mapping or the contract, more than "
+                f"the threshold "
+                f"of {threshold:.0%}; the stream stopped before loading this batch. "
+                f"First reason: {mapped.rejects.get_column(REASON)[0]}"
+            )
+        last = raw.select(list(spec.order_by)).row(-1)
+        run_id = result.run_id
+        assert run_id is not None
+        with self._store_deadline(), self.store.begin() as conn:
+            counts.rows_loaded += run.loader.load(conn, mapped.records)
+            counts.rows_quarantined += quarantine_rows(
+                conn, result.source, spec.name, mapped.rejects, spec.primary_key, run_id
+            )
+            if run.echoes:
+                counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
+                    conn, run.echoes, mapped.records, run_id
+                )
+            counts.rows_read += raw.height
+            counts.batches += 1
+            if spec.incremental:
+                state.set_position(conn, result.source, spec.name, last, run_id)
+            runs.record_progress(conn, run_id, counts, positions.encode(last))
+        result.seconds = time.perf_counter() - run.started
+
+    def _close_run(self, run: _OpenRun, progress: Progress | None) -> None:
+        """Close the run in the ledger as success, or failed with the result's error. A
+        store that cannot be reached now leaves the run ``running``, with a heartbeat that
+        goes stale: it shows as interrupted, and the next run closes it."""
+        result = run.result
+        result.seconds = time.perf_counter() - run.started
         result.status = runs.FAILED if result.error else runs.SUCCESS
-        runs.finish_run(self.store, result.run_id, counts, result.error)
+        assert result.run_id is not None  # _open_run set it
+        try:
+            with self._store_deadline():
+                runs.finish_run(self.store, result.run_id, result.counts, result.error)
+        except SQLAlchemyError as exc:
+            result.status, result.retriable = runs.FAILED, result.retriable or not result.error
+            result.error = (
+                f"{result.error + '; ' if result.error else ''}the run could not be closed "
+                f"in the ledger, the store failed: {first_line(exc)}"
+            )
         if progress:
             progress(result)
-        return result
+
+
+@dataclass
+class _OpenRun:
+    """A run opened in the ledger, and what its batches are loaded with."""
+
+    result: StreamResult
+    started: float
+    loader: Loader
+    echoes: echo.Awaited
+    heartbeat: runs.Heartbeat
 
 
 def unmapped_streams(

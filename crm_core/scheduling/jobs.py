@@ -39,7 +39,7 @@ def sync_stream(
 ) -> dict[str, Any]:
     """Sync one stream of one source; raise if the run failed, return its counts if not."""
     config = load(config_path)
-    store = open_store(config.store_url())
+    store = open_store(config.store_url(), config.store.timeouts)
     try:
         [result] = SyncEngine(config, store).sync_source(source, [stream], full_refresh)
     finally:
@@ -93,7 +93,7 @@ def reconcile(
     from crm_core.golden import reconcile as run_reconcile
 
     config = load(config_path)
-    store = open_store(config.store_url())
+    store = open_store(config.store_url(), config.store.timeouts)
     try:
         result = run_reconcile(store, config.reconcile, full=full)
     finally:
@@ -123,7 +123,7 @@ def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, An
     from crm_core.pushback.deliver import push_back as run_push_back
 
     config = load(config_path)
-    store = open_store(config.store_url())
+    store = open_store(config.store_url(), config.store.timeouts)
     try:
         result = run_push_back(config, store)
     finally:
@@ -154,7 +154,7 @@ def loaded_since(
 ) -> dict[str, Any]:
     """Rows a source's runs started at ``since`` or later loaded into the store."""
     config = load(config_path)
-    store = open_store(config.store_url())
+    store = open_store(config.store_url(), config.store.timeouts)
     try:
         return {"source": source, **health.rows_loaded_since(store, source, since)}
     finally:
@@ -179,7 +179,7 @@ def record_failure(
     log.error(line)
     try:
         config = load(config_path)
-        store = open_store(config.store_url())
+        store = open_store(config.store_url(), config.store.timeouts)
         try:
             since = started_at - CLOCK_SKEW if started_at else None
             run_id = runs.record_failed_attempt(store, source, stream, error, since)

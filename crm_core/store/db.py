@@ -14,8 +14,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from schemas.errors import ConfigError
-from schemas.settings import redact_url
+from connectors.errors import first_line, is_transient
+from connectors.timeouts import connect_args
+from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
+from schemas.settings import Timeouts, redact_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,11 +29,15 @@ def alembic_config() -> Config:
     return cfg
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL, ``synchronous=NORMAL`` and a 30 s busy timeout
-    (the store declares no foreign keys, so none are switched on)."""
+def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+    """An engine for the store, its waits bounded by ``timeouts`` (the store's, default
+    :class:`Timeouts`, see :mod:`connectors.timeouts`); SQLite gets WAL and a busy timeout."""
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        parsed = make_url(url)
+        args = connect_args(
+            parsed.get_backend_name(), parsed.get_driver_name(), timeouts or Timeouts()
+        )
+        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=args)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -45,6 +51,15 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def store_error(exc: BaseException, doing: str) -> HubError:
+    """A store driver error as the hub's, naming what the hub was doing: RetriableError
+    when a retry may work (a lost connection, a timeout, a deadlock), else FatalSyncError
+    (see :func:`connectors.errors.is_transient`)."""
+    cls = RetriableError if is_transient(exc) else FatalSyncError
+    orig = getattr(exc, "orig", None) or exc
+    return cls(f"store: {doing}: {type(orig).__name__}: {first_line(exc)}")
 
 
 def migrate(engine: Engine) -> None:
@@ -106,8 +121,8 @@ def probe_store(url: str) -> str:
     return "schema current"
 
 
-def open_store(url: str) -> Engine:
+def open_store(url: str, timeouts: Timeouts | None = None) -> Engine:
     """An engine on the store at ``url``, migrated."""
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, timeouts)
     migrate(engine)
     return engine

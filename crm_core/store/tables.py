@@ -93,6 +93,10 @@ runs = Table(
     Column("watermark", JSON),
     Column("checks", JSON),
     Column("error", Text),
+    #: kept fresh while the run goes on, and where it runs: see crm_core.ledger.runs
+    Column("heartbeat_at", UTCDateTime),
+    Column("host", String(255)),
+    Column("pid", Integer),
     Index(None, "source", "stream", "started_at"),
 )
 
