@@ -12,6 +12,9 @@ Delivery is at least once, and every write is idempotent, so the effect is exact
 - REST targets get the same idempotency key on every attempt;
 - a transient failure is retried with exponential backoff and jitter; after
   ``max_attempts`` (or at once, for a permanent error) the change is a dead letter;
+- a change that cannot be processed at all (an unexpected error, or values the store will
+  not record) is a dead letter on its own, with the reason: the others go on, and the
+  writes they made are recorded (see :mod:`crm_core.pushback.batch`);
 - changes of one customer are delivered in the order they were made: a change waits
   while an earlier one of the same customer is unfinished.
 """
@@ -32,7 +35,7 @@ from connectors.base import stamps_writes
 from crm_core.ledger import runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
-from crm_core.pushback.batch import ChunkState
+from crm_core.pushback.batch import ChunkState, error_line, printable
 from crm_core.pushback.decide import Attempt
 from crm_core.pushback.failpoints import failpoint
 from crm_core.pushback.values import jsonable, typed
@@ -157,7 +160,12 @@ class PushBack:
                         if state in (PushState.DELIVERED, PushState.CANCELLED) and earlier:
                             earlier.remove(change["id"])
                 finally:
-                    chunk.flush()
+                    dead = chunk.flush()
+                for letter in dead:
+                    result.failed += 1
+                    if letter.was == PushState.DELIVERED:
+                        result.delivered -= 1
+                    result.errors.append(letter.reason)
                 if progress:
                     progress(result)
         except Exception as exc:
@@ -181,18 +189,24 @@ class PushBack:
         for delivery in deliveries:
             if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
                 continue
+            what = f"change {change['change_id']} -> {delivery['target']} {delivery['record_key']}"
             try:
                 values, conflicting = self._deliver_one(change, delivery, result, chunk)
             except RetriableError as exc:
                 transient = True
-                values, conflicting = self._failure(change, delivery, str(exc), True), []
+                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", True), []
             except HubError as exc:
-                values, conflicting = self._failure(change, delivery, str(exc), False), []
+                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", False), []
                 result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
+            except Exception as exc:  # a poison change: a dead letter, the others go on
+                message = f"{what}: cannot be processed: {error_line(exc)}"
+                log.exception("push-back: %s", message)
+                values, conflicting = self._failure(change, delivery, message, False), []
+                result.errors.append(message)
             chunk.record_delivery(delivery, values)
             chunk.record_conflicts(conflicting)
         settled = self._settle(change, deliveries, transient, result)
-        chunk.record_change(change["id"], settled)
+        chunk.record_change(change["change_id"], change["id"], settled)
         return str(settled["state"])
 
     def _deliver_one(
@@ -346,7 +360,7 @@ class PushBack:
         )
         return {
             "attempts": attempts,
-            "last_error": message[:2000],
+            "last_error": printable(message)[:2000],
             "state": PushState.FAILED if final else delivery["state"],
             "updated_at": datetime.now(UTC),
         }
