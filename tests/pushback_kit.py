@@ -197,11 +197,21 @@ def scratch_pg(admin_url: str, prefix: str = "crmhub_test_erp") -> Iterator[str]
         admin.dispose()
 
 
-def legacy_pg_exec(erp_url: str, sql: str, **params: Any) -> None:
-    """Run one statement on a PostgreSQL legacy ERP (the back office changing something)."""
+def erp_exec(erp_url: str, sql: str, **params: Any) -> None:
+    """Run one statement on an ERP's database (the back office changing something)."""
     engine = create_engine(erp_url)
     try:
         with engine.begin() as conn:
             conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def erp_value(erp_url: str, sql: str, **params: Any) -> Any:
+    """The first column of the first row a query on an ERP's database returns, or None."""
+    engine = create_engine(erp_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
     finally:
         engine.dispose()

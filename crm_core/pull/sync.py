@@ -183,7 +183,9 @@ class SyncEngine:
                 append=fresh,
                 spread=Spread(self.store, self.config.store.load_connections),
             )
-            echoes = echo.awaiting(self.store, source.name, spec.name, compiled.entity.name)
+            echoes = echo.awaiting(
+                self.store, source.name, spec.name, compiled.entity.name, self.config.push_back
+            )
         except BaseException:
             ahead.close()
             raise

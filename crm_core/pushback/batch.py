@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from crm_core.pushback.routing import key_field
-from crm_core.store.tables import RECORD_TABLES, conflicts, outbox, outbox_targets
+from crm_core.store.tables import RECORD_TABLES, conflicts, outbox, outbox_targets, runs
 from schemas.pushback import WRITTEN_DELIVERIES, PushState
 
 log = logging.getLogger("crm_hub.pushback")
@@ -61,7 +61,10 @@ class ChunkState:
         self.store = store
         self.deliveries: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._stored: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self._own: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        self._own: dict[tuple[str, str], list[tuple[str, dict[str, Any], datetime | None]]] = (
+            defaultdict(list)
+        )
+        self._run_started: dict[int, datetime] = {}
         self._records: dict[str, _ChangeRecord] = {}
         self._load(changes)
 
@@ -87,6 +90,12 @@ class ChunkState:
                 ).mappings()
                 for record in found:
                     self._stored[entity, target, record[key.name]] = dict(record)
+            run_ids = sorted({r["run_id"] for r in self._stored.values() if r.get("run_id")})
+            for part in (run_ids[i : i + 500] for i in range(0, len(run_ids), 500)):
+                started = conn.execute(
+                    select(runs.c.id, runs.c.started_at).where(runs.c.id.in_(part))
+                )
+                self._run_started.update(dict(started.all()))
             keys = sorted({k for ks in wanted.values() for k in ks})
             own = conn.execute(
                 select(
@@ -94,6 +103,7 @@ class ChunkState:
                     outbox_targets.c.record_key,
                     outbox_targets.c.change_id,
                     outbox_targets.c.written,
+                    outbox_targets.c.written_at,
                 )
                 .where(
                     outbox_targets.c.record_key.in_(keys),
@@ -102,22 +112,36 @@ class ChunkState:
                 )
                 .order_by(outbox_targets.c.written_at)
             )
-            for target, record_key, change_id, written in own:
-                self._own[target, record_key].append((change_id, written or {}))
+            for target, record_key, change_id, written, written_at in own:
+                self._own[target, record_key].append((change_id, written or {}, written_at))
 
     def pulled(self, entity: str, target: str, record_key: str) -> dict[str, Any]:
         """What the hub last pulled of one record (empty: never pulled)."""
         return self._stored.get((entity, target, record_key), {})
 
+    def _read_since(self, entity: str, target: str, record_key: str) -> datetime | None:
+        """From when on the hub's last pull of one record read it: the start of the run that
+        loaded it (None: never pulled)."""
+        record = self.pulled(entity, target, record_key)
+        started = self._run_started.get(record.get("run_id") or -1)
+        return started or record.get("loaded_at")
+
     def own_writes(
-        self, target: str, record_key: str, but: str, fields: list[str]
+        self, entity: str, target: str, record_key: str, but: str, fields: list[str]
     ) -> dict[str, Any]:
-        """The hub's own writes to one record that no pull has read back yet, oldest first
-        overlaid (change ``but``'s own aside): what the target should hold now."""
+        """The hub's own writes to one record that no pull has read since, oldest first
+        overlaid (change ``but``'s own aside): what the target should hold now, where it
+        differs from what the hub last pulled. A write older than the pull that last read
+        the record is not expected there any more: that pull saw what became of it (the
+        back office may have changed it since, and the hub has read that)."""
+        since = self._read_since(entity, target, record_key)
         out: dict[str, Any] = {}
-        for change_id, written in self._own.get((target, record_key), []):
-            if change_id != but:
-                out.update({f: v for f, v in written.items() if f in fields})
+        for change_id, written, written_at in self._own.get((target, record_key), []):
+            if change_id == but:
+                continue
+            if since is not None and written_at is not None and written_at < since:
+                continue
+            out.update({f: v for f, v in written.items() if f in fields})
         return out
 
     def _record(self, change_id: str) -> _ChangeRecord:
@@ -131,7 +155,8 @@ class ChunkState:
         self._record(delivery["change_id"]).deliveries.append((delivery, values))
         if values.get("state") in WRITTEN_DELIVERIES:
             key = (delivery["target"], delivery["record_key"])
-            self._own[key].append((delivery["change_id"], values.get("written") or {}))
+            written = values.get("written") or {}
+            self._own[key].append((delivery["change_id"], written, values.get("written_at")))
 
     def record_conflicts(self, rows: list[dict[str, Any]]) -> None:
         """Queue conflict rows."""

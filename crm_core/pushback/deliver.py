@@ -65,6 +65,7 @@ class PushResult:
     conflicts: int = 0
     retrying: int = 0
     failed: int = 0
+    gone: int = 0
     waiting: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -157,7 +158,8 @@ class PushBack:
                             result.waiting += 1  # an earlier change of this customer first
                             continue
                         state = self.deliver(change, result, chunk)
-                        if state in (PushState.DELIVERED, PushState.CANCELLED) and earlier:
+                        finished = (PushState.DELIVERED, PushState.CANCELLED, PushState.GONE)
+                        if state in finished and earlier:
                             earlier.remove(change["id"])
                 finally:
                     dead = chunk.flush()
@@ -233,9 +235,23 @@ class PushBack:
         if self._stamps(target, stream):
             to_write["updated_at"] = datetime.now(UTC).replace(microsecond=0)
         key_value = delivery["record_key"]
+        if delivery.get("echoed_at") is not None:
+            # a pull found this value in the target already: the write was made (just
+            # before a crash that kept it off the record) and whatever the back office did
+            # to the record since came after it
+            result.already_applied += 1
+            now = datetime.now(UTC)
+            return {
+                "attempts": delivery["attempts"] + 1,
+                "last_error": None,
+                "updated_at": now,
+                "state": PushState.DONE,
+                "written": {f: jsonable(v) for f, v in new.items()},
+                "written_at": delivery["echoed_at"],
+            }, []
         pulled = chunk.pulled(entity, target, key_value)
         expected = {f: pulled.get(f) for f in fields if f in pulled}
-        expected.update(chunk.own_writes(target, key_value, change["change_id"], fields))
+        expected.update(chunk.own_writes(entity, target, key_value, change["change_id"], fields))
         attempt = Attempt(
             stream=stream,
             fields=[f for f in fields if f != key_field],
@@ -279,8 +295,17 @@ class PushBack:
             found = self._conflicts(change, delivery, attempt, "crm", now)
             return values, found
         if outcome.current is None and not create:
-            attempt.diverged = {f: None for f in attempt.fields}
-            values["last_error"] = f"{key_value} is not in {target}"
+            values.update(
+                state=PushState.GONE, last_error=f"the record no longer exists in {target}"
+            )
+            log.warning(
+                "push-back: %s %s %s: %s",
+                change["change_id"],
+                target,
+                key_value,
+                values["last_error"],
+            )
+            return values, []
         resolution = attempt.policy_wins
         values["state"] = PushState.SKIPPED if resolution == "target" else PushState.CONFLICT
         result.conflicts += 1
@@ -387,6 +412,9 @@ class PushBack:
             result.failed += 1
         elif PushState.CONFLICT in states:
             values.update(state=PushState.CONFLICT)
+        elif all(s in FINISHED_DELIVERIES for s in states) and PushState.GONE in states:
+            values.update(state=PushState.GONE, finished_at=now)
+            result.gone += 1
         elif all(s in FINISHED_DELIVERIES for s in states):
             values.update(state=PushState.DELIVERED, finished_at=now, last_error=None)
             result.delivered += 1
