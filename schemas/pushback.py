@@ -36,6 +36,9 @@ class PushState(StrEnum):
     FAILED = "failed"
     #: given up by a person: nothing more is written
     CANCELLED = "cancelled"
+    #: the record no longer exists in the target: nothing is written (a change, or one of
+    #: its deliveries)
+    GONE = "gone"
     #: a delivery written by this run or an earlier attempt
     APPLIED = "applied"
     #: a delivery whose values were found in the target already
@@ -54,12 +57,22 @@ CHANGE_STATES = (
     PushState.CONFLICT,
     PushState.FAILED,
     PushState.CANCELLED,
+    PushState.GONE,
 )
 #: Delivery states whose values are in the target (the hub's own writes, until the pull
 #: reads them back).
 WRITTEN_DELIVERIES = (PushState.APPLIED, PushState.DONE)
 #: Delivery states after which nothing more is written.
-FINISHED_DELIVERIES = (PushState.APPLIED, PushState.DONE, PushState.SKIPPED, PushState.CANCELLED)
+FINISHED_DELIVERIES = (
+    PushState.APPLIED,
+    PushState.DONE,
+    PushState.SKIPPED,
+    PushState.CANCELLED,
+    PushState.GONE,
+)
+#: Delivery states still to be written, and whose value a pull may find in the target
+#: already (a write made just before a crash): see crm_core.pushback.echo.
+UNWRITTEN_DELIVERIES = (PushState.PENDING, PushState.FORCE)
 #: Change states that hold back the later changes of the same customer.
 UNFINISHED_CHANGES = (PushState.PENDING, PushState.CONFLICT, PushState.FAILED)
 

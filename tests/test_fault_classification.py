@@ -17,7 +17,7 @@ from crm_core.ledger import runs
 from crm_core.scheduling import jobs
 from crm_core.store.db import open_store
 from schemas.errors import FatalSyncError, RetriableError
-from tests import shop
+from tests import shop_kit
 
 CONFIG = """\
 store:
@@ -35,7 +35,7 @@ sources:
 
 
 def _config(folder: Path, columnar: bool = False) -> Path:
-    (folder / "shop.yaml").write_text(shop.MAPPING, encoding="utf-8")
+    (folder / "shop.yaml").write_text(shop_kit.MAPPING, encoding="utf-8")
     path = folder / "crm-hub.yaml"
     path.write_text(
         CONFIG.format(store=folder / "store.db", columnar=str(columnar).lower()), encoding="utf-8"

@@ -16,7 +16,7 @@ import pytest
 
 from crm_core.ledger import runs
 from crm_core.store.db import open_store
-from tests import shop
+from tests import shop_kit
 
 ROWS = 20_000
 CRM_HUB = str(Path(sys.executable).with_name("crm-hub"))
@@ -37,7 +37,7 @@ def test_fault_killed_sync_shows_as_interrupted_and_fails_the_check(
 ) -> None:
     source_url = f"sqlite:///{tmp_path / 'shop.db'}"
     monkeypatch.setenv("SHOP_URL", source_url)
-    shop.add_orders(shop.create(source_url), ROWS)
+    shop.add_orders(shop_kit.create(source_url), ROWS)
     config = shop.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", batch=200)
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
 

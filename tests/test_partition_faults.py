@@ -17,7 +17,7 @@ from crm_core.pull.sync import StreamResult, SyncEngine
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
 from schemas.settings import HubConfig, load_config
-from tests import shop
+from tests import shop_kit
 from tests.conftest import PG_ADMIN
 from tests.tcp_proxy_kit import TcpProxy
 
@@ -43,7 +43,7 @@ sources:
 
 
 def _config(folder: Path, columnar: bool = False) -> HubConfig:
-    (folder / "shop.yaml").write_text(shop.MAPPING, encoding="utf-8")
+    (folder / "shop.yaml").write_text(shop_kit.MAPPING, encoding="utf-8")
     path = folder / "crm-hub.yaml"
     text = CONFIG.format(t=TIMEOUT, batch=BATCH, columnar=str(columnar).lower())
     path.write_text(text, encoding="utf-8")

@@ -1,6 +1,6 @@
 """Push-back through the REST connector, end to end: a CRM phone change is PATCHed into the
-sample REST ERP with an Idempotency-Key, the next pull recognises the echo, and a crash
-after the PATCH leaves nothing applied twice."""
+sample REST ERP with an Idempotency-Key, the next pull recognises the echo, a crash after
+the PATCH leaves nothing applied twice, and a customer deleted there ends ``gone``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, delete
 
 from crm_core.golden import reconcile
 from crm_core.pull.sync import SyncEngine
@@ -23,6 +24,7 @@ from crm_core.pushback.failpoints import EXIT_CODE
 from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
 from sample_erps import scenario
+from sample_erps.rest_erp.schema import CUSTOMERS
 from schemas.settings import load_config
 from tests.test_cli import crm_hub
 
@@ -132,4 +134,30 @@ def test_newest_wins_conflict_through_rest_reads_the_records_stamp(
         assert conflict["target_at"] > conflict["crm_at"]
         assert submit.get_change(store, change.change_id).targets[0]["state"] == "skipped"
     finally:
+        store.dispose()
+
+
+def test_false_conflict_customer_deleted_in_the_rest_erp_ends_gone(
+    rest_world: tuple[Path, str, str, str],
+) -> None:
+    path, golden, key, api_url = rest_world
+    config = load_config(path)
+    store = open_store(config.store_url())
+    erp = create_engine(f"sqlite:///{path.parent / 'rest_erp.db'}")
+    try:
+        with erp.begin() as conn:  # the back office deletes the customer
+            conn.execute(delete(CUSTOMERS).where(CUSTOMERS.c.id == key))
+        assert requests.get(f"{api_url}/customers/{key}", timeout=10).status_code == 404
+        change = submit.change_fields(
+            store, config, entity="customers", golden_id=golden,
+            values={"phone": "+86 21 5555 0188"}, who="sales.li",
+        )  # fmt: skip
+        result = push_back(config, store)
+        assert result.gone == 1 and result.conflicts == 0 and result.failed == 0
+        view = submit.get_change(store, change.change_id)
+        assert view.state == "gone"
+        assert view.last_error == "the record no longer exists in rest_erp"
+        assert list_conflicts(store, state=None) == []
+    finally:
+        erp.dispose()
         store.dispose()

@@ -263,7 +263,7 @@ class SyncEngine:
             append=fresh,
             spread=Spread(self.store, self.config.store.load_connections),
         )
-        echoes = echo.awaiting(self.store, source, spec.name, entity)
+        echoes = echo.awaiting(self.store, source, spec.name, entity, self.config.push_back)
         heartbeat = runs.Heartbeat(self.store, result.run_id, guard=self._store_deadline)
         return _OpenRun(result, started, loader, echoes, heartbeat)
 

@@ -12,6 +12,9 @@ Delivery is at least once, and every write is idempotent, so the effect is exact
 - REST targets get the same idempotency key on every attempt;
 - a transient failure is retried with exponential backoff and jitter; after
   ``max_attempts`` (or at once, for a permanent error) the change is a dead letter;
+- a change that cannot be processed at all (an unexpected error, or values the store will
+  not record) is a dead letter on its own, with the reason: the others go on, and the
+  writes they made are recorded (see :mod:`crm_core.pushback.batch`);
 - changes of one customer are delivered in the order they were made: a change waits
   while an earlier one of the same customer is unfinished.
 """
@@ -32,7 +35,7 @@ from connectors.base import stamps_writes
 from crm_core.ledger import runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
-from crm_core.pushback.batch import ChunkState
+from crm_core.pushback.batch import ChunkState, error_line, printable
 from crm_core.pushback.decide import Attempt
 from crm_core.pushback.failpoints import failpoint
 from crm_core.pushback.values import jsonable, typed
@@ -62,6 +65,7 @@ class PushResult:
     conflicts: int = 0
     retrying: int = 0
     failed: int = 0
+    gone: int = 0
     waiting: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -154,10 +158,16 @@ class PushBack:
                             result.waiting += 1  # an earlier change of this customer first
                             continue
                         state = self.deliver(change, result, chunk)
-                        if state in (PushState.DELIVERED, PushState.CANCELLED) and earlier:
+                        finished = (PushState.DELIVERED, PushState.CANCELLED, PushState.GONE)
+                        if state in finished and earlier:
                             earlier.remove(change["id"])
                 finally:
-                    chunk.flush()
+                    dead = chunk.flush()
+                for letter in dead:
+                    result.failed += 1
+                    if letter.was == PushState.DELIVERED:
+                        result.delivered -= 1
+                    result.errors.append(letter.reason)
                 if progress:
                     progress(result)
         except Exception as exc:
@@ -181,18 +191,24 @@ class PushBack:
         for delivery in deliveries:
             if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
                 continue
+            what = f"change {change['change_id']} -> {delivery['target']} {delivery['record_key']}"
             try:
                 values, conflicting = self._deliver_one(change, delivery, result, chunk)
             except RetriableError as exc:
                 transient = True
-                values, conflicting = self._failure(change, delivery, str(exc), True), []
+                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", True), []
             except HubError as exc:
-                values, conflicting = self._failure(change, delivery, str(exc), False), []
+                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", False), []
                 result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
+            except Exception as exc:  # a poison change: a dead letter, the others go on
+                message = f"{what}: cannot be processed: {error_line(exc)}"
+                log.exception("push-back: %s", message)
+                values, conflicting = self._failure(change, delivery, message, False), []
+                result.errors.append(message)
             chunk.record_delivery(delivery, values)
             chunk.record_conflicts(conflicting)
         settled = self._settle(change, deliveries, transient, result)
-        chunk.record_change(change["id"], settled)
+        chunk.record_change(change["change_id"], change["id"], settled)
         return str(settled["state"])
 
     def _deliver_one(
@@ -219,9 +235,23 @@ class PushBack:
         if self._stamps(target, stream):
             to_write["updated_at"] = datetime.now(UTC).replace(microsecond=0)
         key_value = delivery["record_key"]
+        if delivery.get("echoed_at") is not None:
+            # a pull found this value in the target already: the write was made (just
+            # before a crash that kept it off the record) and whatever the back office did
+            # to the record since came after it
+            result.already_applied += 1
+            now = datetime.now(UTC)
+            return {
+                "attempts": delivery["attempts"] + 1,
+                "last_error": None,
+                "updated_at": now,
+                "state": PushState.DONE,
+                "written": {f: jsonable(v) for f, v in new.items()},
+                "written_at": delivery["echoed_at"],
+            }, []
         pulled = chunk.pulled(entity, target, key_value)
         expected = {f: pulled.get(f) for f in fields if f in pulled}
-        expected.update(chunk.own_writes(target, key_value, change["change_id"], fields))
+        expected.update(chunk.own_writes(entity, target, key_value, change["change_id"], fields))
         attempt = Attempt(
             stream=stream,
             fields=[f for f in fields if f != key_field],
@@ -265,8 +295,17 @@ class PushBack:
             found = self._conflicts(change, delivery, attempt, "crm", now)
             return values, found
         if outcome.current is None and not create:
-            attempt.diverged = {f: None for f in attempt.fields}
-            values["last_error"] = f"{key_value} is not in {target}"
+            values.update(
+                state=PushState.GONE, last_error=f"the record no longer exists in {target}"
+            )
+            log.warning(
+                "push-back: %s %s %s: %s",
+                change["change_id"],
+                target,
+                key_value,
+                values["last_error"],
+            )
+            return values, []
         resolution = attempt.policy_wins
         values["state"] = PushState.SKIPPED if resolution == "target" else PushState.CONFLICT
         result.conflicts += 1
@@ -346,7 +385,7 @@ class PushBack:
         )
         return {
             "attempts": attempts,
-            "last_error": message[:2000],
+            "last_error": printable(message)[:2000],
             "state": PushState.FAILED if final else delivery["state"],
             "updated_at": datetime.now(UTC),
         }
@@ -373,6 +412,9 @@ class PushBack:
             result.failed += 1
         elif PushState.CONFLICT in states:
             values.update(state=PushState.CONFLICT)
+        elif all(s in FINISHED_DELIVERIES for s in states) and PushState.GONE in states:
+            values.update(state=PushState.GONE, finished_at=now)
+            result.gone += 1
         elif all(s in FINISHED_DELIVERIES for s in states):
             values.update(state=PushState.DELIVERED, finished_at=now, last_error=None)
             result.delivered += 1

@@ -5,6 +5,12 @@ loaded batch is compared with the deliveries not yet read back (by record key an
 a record that carries exactly what the hub wrote is the echo of that write. The delivery
 is marked ``echoed_at`` with the run that read it, the run's ledger row counts it under
 ``checks.echoes``, and from then on the pulled value is what the hub expects there.
+
+A delivery still to be written is awaited too (with the values its change will write): a
+pull that finds them in the target shows the write was made, by an attempt that crashed
+before recording it. The delivery is marked read back, and push-back records it ``done``
+without asking the target again, so a back-office edit made after the write is not taken
+for a conflict with it.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ import polars as pl
 from sqlalchemy import Connection, Engine, and_, select, update
 
 from crm_core.pushback.values import same, typed
-from crm_core.store.tables import outbox_targets
+from crm_core.store.tables import outbox, outbox_targets
 from schemas.entities import ENTITIES
-from schemas.pushback import WRITTEN_DELIVERIES
+from schemas.errors import HubError
+from schemas.pushback import UNWRITTEN_DELIVERIES, WRITTEN_DELIVERIES, PushBackConfig
 
 
 @dataclass
@@ -35,10 +42,16 @@ class Awaited:
         return bool(self.by_key)
 
 
-def awaiting(store: Engine, source: str, stream: str, entity: str) -> Awaited:
-    """The writes of the hub to this stream of ``source`` not read back yet."""
+def awaiting(
+    store: Engine, source: str, stream: str, entity: str, push_back: PushBackConfig | None = None
+) -> Awaited:
+    """The writes of the hub to this stream of ``source`` not read back yet; with the
+    ``push_back`` settings (which fields go where), also the deliveries still to be
+    written, with the values their changes will write there."""
     awaited = Awaited(source, entity)
     with store.connect() as conn:
+        if push_back is not None:
+            _awaiting_unwritten(conn, awaited, stream, push_back)
         rows = conn.execute(
             select(
                 outbox_targets.c.change_id,
@@ -90,8 +103,51 @@ def note_echoes(
     return echoed
 
 
-def _carries(entity: str, row: dict[str, Any], written: dict[str, Any]) -> bool:
-    return all(
-        f in row and same(row[f], typed(entity, f, v) if v is not None else None)
-        for f, v in written.items()
+def _awaiting_unwritten(
+    conn: Connection, awaited: Awaited, stream: str, push_back: PushBackConfig
+) -> None:
+    rows = conn.execute(
+        select(
+            outbox_targets.c.change_id,
+            outbox_targets.c.record_key,
+            outbox_targets.c.target_key,
+            outbox.c.op,
+            outbox.c.entity,
+            outbox.c.changes,
+        )
+        .join(outbox, outbox.c.change_id == outbox_targets.c.change_id)
+        .where(
+            outbox_targets.c.target == awaited.source,
+            outbox_targets.c.stream == stream,
+            outbox_targets.c.state.in_(UNWRITTEN_DELIVERIES),
+            outbox_targets.c.echoed_at.is_(None),
+        )
     )
+    fields = ENTITIES[awaited.entity].fields
+    for change_id, record_key, target_key, op, entity, changes in rows:
+        if entity != awaited.entity:
+            continue
+        values = {
+            f: change["new"]
+            for f, change in (changes or {}).items()
+            if f in fields and (op == "create" or _routed(push_back, entity, f, awaited.source))
+        }
+        if op == "create":
+            values.update({f: v for f, v in (target_key or {}).items() if f in fields})
+        if values:
+            awaited.by_key.setdefault(record_key, []).append((change_id, values))
+
+
+def _routed(push_back: PushBackConfig, entity: str, field: str, target: str) -> bool:
+    rule = push_back.rule(entity, field)
+    return rule is not None and target in rule.targets
+
+
+def _carries(entity: str, row: dict[str, Any], written: dict[str, Any]) -> bool:
+    try:
+        return all(
+            f in row and same(row[f], typed(entity, f, v) if v is not None else None)
+            for f, v in written.items()
+        )
+    except HubError:  # a value that does not fit the model is in no pulled record
+        return False

@@ -75,7 +75,7 @@ def cancel(store: Engine, change_id: str, who: str) -> ChangeView:
     now = datetime.now(UTC)
     with store.begin() as conn:
         change = load_change(conn, change_id)
-        if change.state in (PushState.DELIVERED, PushState.CANCELLED):
+        if change.state in (PushState.DELIVERED, PushState.CANCELLED, PushState.GONE):
             raise ChangeRejected(f"{change_id} is {change.state} already", conflict=True)
         conn.execute(
             update(outbox_targets)
