@@ -37,8 +37,8 @@ def test_fault_killed_sync_shows_as_interrupted_and_fails_the_check(
 ) -> None:
     source_url = f"sqlite:///{tmp_path / 'shop.db'}"
     monkeypatch.setenv("SHOP_URL", source_url)
-    shop.add_orders(shop_kit.create(source_url), ROWS)
-    config = shop.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", batch=200)
+    shop_kit.add_orders(shop_kit.create(source_url), ROWS)
+    config = shop_kit.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", batch=200)
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
 
     proc = subprocess.Popen(

@@ -79,8 +79,8 @@ def _last_run(store: Engine) -> dict:
 def test_partition_source_black_hole_fails_in_time_and_rerun_loads_once(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, columnar: bool
 ) -> None:
-    erp = shop.create(pg_url)
-    shop.add_orders(erp, ROWS)
+    erp = shop_kit.create(pg_url)
+    shop_kit.add_orders(erp, ROWS)
     erp.dispose()
     monkeypatch.setenv("STORE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     with TcpProxy("127.0.0.1", 5432) as proxy:
@@ -109,8 +109,8 @@ def test_partition_source_black_hole_fails_in_time_and_rerun_loads_once(
 def test_partition_source_reset_is_a_retriable_recorded_failure(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    erp = shop.create(pg_url)
-    shop.add_orders(erp, ROWS)
+    erp = shop_kit.create(pg_url)
+    shop_kit.add_orders(erp, ROWS)
     erp.dispose()
     monkeypatch.setenv("STORE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     with TcpProxy("127.0.0.1", 5432) as proxy:
@@ -139,8 +139,8 @@ def test_partition_store_fault_mid_run_is_recorded_and_rerun_loads_once(
     tmp_path: Path, pg_store_url: str, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     source_url = f"sqlite:///{tmp_path / 'shop.db'}"
-    erp = shop.create(source_url)
-    shop.add_orders(erp, ROWS)
+    erp = shop_kit.create(source_url)
+    shop_kit.add_orders(erp, ROWS)
     monkeypatch.setenv("SHOP_URL", source_url)
     with TcpProxy("127.0.0.1", 5432) as proxy:
         monkeypatch.setenv("STORE_URL", proxy.url_for(pg_store_url))
