@@ -9,8 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
+from connectors.errors import install_hint
 from schemas.errors import ConfigError
 from schemas.settings import redact_url
 
@@ -28,7 +30,10 @@ def create_store_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets WAL, a busy timeout and foreign keys on."""
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
+    except (NoSuchModuleError, ImportError) as exc:
+        hint = install_hint(exc, make_url(url).get_backend_name())
+        raise ConfigError(f"store {redact_url(url)}: {exc}; install it with: {hint}") from None
+    except (SQLAlchemyError, ValueError) as exc:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
