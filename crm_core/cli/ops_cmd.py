@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
-from crm_core.cli.render import console, err_console, print_json, table
+from crm_core.cli.render import console, err_console, print_json, shorten, table
 from crm_core.ledger import health, metrics, runs
 from crm_core.pull import positions
 from schemas.settings import HubConfig
@@ -88,7 +88,7 @@ def runs_cmd(
                     f"{r['rows_loaded']:,}",
                     f"{r['rows_quarantined']:,}",
                     positions.describe(positions.decode(r["watermark"])),
-                    (r["error"] or "")[:80],
+                    shorten(r["error"]),
                 )
                 for r in rows
             ),
