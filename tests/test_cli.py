@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,25 @@ def test_config_from_the_environment_variable(shop_dir: tuple[Path, dict[str, st
     folder, _env = shop_dir
     out = crm_hub("status", cwd=folder.parent, env={"CRM_HUB_CONFIG": str(folder / "crm-hub.yaml")})
     assert out.returncode == 0 and "no runs yet" in out.stdout
+
+
+def _command_paths(cmd, path: list[str]) -> Iterator[list[str]]:
+    yield path
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _command_paths(sub, [*path, name])
+
+
+def test_no_flag_is_shown_as_taking_a_value_in_any_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--quiet <bool>` reads as `--quiet true`: no command's help shows a flag's type."""
+    from crm_core.cli.app import command
+
+    monkeypatch.setenv("COLUMNS", "200")
+    paths = list(_command_paths(command(), []))
+    assert len(paths) > 40 and ["outbox", "list"] in paths and ["sync"] in paths
+    for path in paths:
+        command().main([*path, "--help"], prog_name="crm-hub", standalone_mode=False)
+        shown = capsys.readouterr().out
+        assert "Show this message and exit" in shown, path
+        assert "<bool>" not in shown, f"crm-hub {' '.join(path)} --help shows <bool>"

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+import typer.main
 
 from crm_core import __version__
 from crm_core.cli import (
@@ -78,11 +80,34 @@ api_cmd.register(app)
 pushback_cmd.register(app)
 
 
+def command() -> typer.core.TyperGroup:
+    """The app as a (typer) click command, its flags shown without a value type: typer's
+    help puts ``<bool>`` beside ``--quiet`` as if it took a value."""
+    root_command = typer.main.get_command(app)
+    _hide_flag_types(
+        root_command,
+        typer.Context(root_command, info_name="crm-hub", **root_command.context_settings),
+    )
+    return root_command  # type: ignore[return-value]
+
+
+def _hide_flag_types(
+    cmd: typer.core.TyperCommand | typer.core.TyperGroup, ctx: typer.Context
+) -> None:
+    for param in cmd.get_params(ctx):  # the help option included
+        if isinstance(param, typer.core.TyperOption) and param.is_flag:
+            param.metavar = ""
+    for name, sub in getattr(cmd, "commands", {}).items():
+        _hide_flag_types(
+            sub, typer.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+        )
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turn hub errors into one line."""
     debug = "--debug" in sys.argv
     try:
-        code = app(standalone_mode=False)
+        code = command().main(prog_name="crm-hub", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -113,4 +138,4 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["Options", "app", "main"]
+__all__ = ["Options", "app", "command", "main"]
