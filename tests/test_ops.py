@@ -244,6 +244,24 @@ def test_airflow_pools_json_and_env_commands(
     assert "SECRET" not in env.stdout and "FERNET" not in env.stdout
 
 
+def test_airflow_port_reaches_the_api_server_and_the_tasks(tmp_path: Path) -> None:
+    """`crm-hub airflow --port 8099`: Airflow 3's API server (the web UI) reads [api] port,
+    and the tasks call the execution API back on the same port."""
+    project, home = local_airflow.project_dir(), tmp_path / "home"
+    env = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={}, port=8099)
+    assert env["AIRFLOW__API__PORT"] == "8099"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8099/execution/"
+    behind_proxy = {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "https://af.example/execution/"}
+    mine = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", behind_proxy, port=8099)
+    assert mine["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "https://af.example/execution/"
+    default = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={})
+    assert "AIRFLOW__API__PORT" not in default
+    helped = crm_hub("airflow", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert helped.returncode == 0 and "--port" in helped.stdout
+    refused = crm_hub("airflow", "--port", "99999", cwd=tmp_path)
+    assert refused.returncode == 2 and "--port" in refused.stderr and "65535" in refused.stderr
+
+
 FAKE_AIRFLOW = """#!/bin/sh
 trap 'echo "stopped by SIGINT"; exit 0' INT
 trap 'echo "SIGTERM is not how airflow standalone stops"; exit 9' TERM

@@ -123,11 +123,12 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # a usage error (typer's own copy of click's ClickException: not click's class)
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         err_console.print(
             f"crm-hub: unexpected error: {type(exc).__name__}: {exc} "
             "(run with --debug for the traceback)",
