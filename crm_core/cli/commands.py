@@ -93,12 +93,16 @@ def sync(
     config: ConfigOption = None,
 ) -> None:
     """Pull streams from the back office into the store (incremental unless --full-refresh)."""
-    cfg, store = open_config_and_store(ctx, config)
+    cfg = open_config(ctx, config)
     names = [source] if source else list(cfg.sources)
     if not names:
         raise ConfigError(f"{cfg.path} declares no sources")
     if stream and len(names) != 1:
         raise ConfigError("--stream needs a SOURCE")
+    missing = cfg.environment_problems(names)  # all at once, not one run at a time
+    if missing:
+        raise ConfigError(f"{len(missing)} problem(s) found:", missing)
+    store = open_store(cfg.store_url())
     engine = SyncEngine(cfg, store)
     results = []
     for name in names:
