@@ -91,6 +91,27 @@ AUTH_FAILURE = re.compile(
     r"role \S+ does not exist|Access denied for user|\b28P01\b"
 )
 AUTH_CODES = {1044, 1045, 1698}
+#: The install line for each database driver module a connector may miss (its extra).
+DRIVER_EXTRAS = {
+    "psycopg": "pip install 'crm-hub[postgres]'",
+    "adbc_driver_postgresql": "pip install 'crm-hub[postgres]'",
+    "psycopg2": "pip install 'crm-hub[postgres]' and write the URL as postgresql+psycopg://",
+    "pymysql": "pip install 'crm-hub[mysql]'",
+    "MySQLdb": "pip install 'crm-hub[mysql]' and write the URL as mysql+pymysql://",
+    "ibm_db": "pip install 'crm-hub[db2]'",
+    "ibm_db_dbi": "pip install 'crm-hub[db2]'",
+    "ibm_db_sa": "pip install 'crm-hub[db2]'",
+    "pyodbc": "pip install 'crm-hub[odbc]'",
+}
+#: The same by SQLAlchemy backend name, for a dialect that is not installed at all.
+BACKEND_EXTRAS = {
+    "postgresql": DRIVER_EXTRAS["psycopg"],
+    "mysql": DRIVER_EXTRAS["pymysql"],
+    "mariadb": DRIVER_EXTRAS["pymysql"],
+    "db2": DRIVER_EXTRAS["ibm_db"],
+    "ibm_db_sa": DRIVER_EXTRAS["ibm_db"],
+    "db2as400": DRIVER_EXTRAS["ibm_db"],
+}
 #: Turns a driver error into a clearer one-line message, or None to keep the driver's line.
 Explain = Callable[[BaseException], "str | None"]
 
@@ -100,6 +121,14 @@ def first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip()
     return text.splitlines()[0][:300] if text else type(orig).__name__
+
+
+def install_hint(exc: BaseException, backend: str = "") -> str:
+    """The ``pip install`` line for a missing driver (by the module the import missed, else
+    by the URL's backend), or a general one."""
+    missing = (getattr(exc, "name", None) or "").split(".")[0]
+    line = DRIVER_EXTRAS.get(missing) or BACKEND_EXTRAS.get(backend)
+    return line or "pip install the DB-API driver the URL names"
 
 
 def scrub(message: str, url: str) -> str:

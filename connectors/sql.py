@@ -41,7 +41,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from connectors import arrow_pg, timeouts
 from connectors.base import BaseConnector, Options, option_lines
-from connectors.errors import first_line, source_errors
+from connectors.errors import first_line, install_hint, source_errors
 from connectors.sql_write import write_record
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
@@ -130,8 +130,10 @@ class SqlConnector(BaseConnector):
             try:
                 self._engine = create_engine(url, **self.engine_options())
             except (NoSuchModuleError, ImportError) as exc:
+                backend = make_url(url).get_backend_name()
                 raise ConfigError(
-                    f"source {self.name!r}: no driver for {redact_url(url)}: {exc}"
+                    f"source {self.name!r}: no driver for {redact_url(url)}: {exc}; "
+                    f"install it with: {install_hint(exc, backend)}"
                 ) from None
             except (SQLAlchemyError, ValueError) as exc:
                 raise ConfigError(

@@ -165,9 +165,9 @@ def _field_expr(
     checks: list[tuple[pl.Expr, str]] = []
     for i, (transform, arg) in enumerate(fmap.steps()):
         col = transform.fn(inputs if i == 0 else [col], arg, ctx)
-        checks.extend(col.checks)
+        checks.extend((mask, f"{why} (transform {transform.name})") for mask, why in col.checks)
     col = coerce(Col(col.expr, col.dtype), fspec.kind, ctx)
-    checks.extend(col.checks)
+    checks.extend((mask, f"{why} (field type {fspec.kind})") for mask, why in col.checks)
     value = col.expr
     if fmap.default is not None:
         fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8()), fspec.kind, ctx)

@@ -82,7 +82,12 @@ def as_text(col: Col) -> pl.Expr:
 
 
 def as_int(col: Col) -> pl.Expr:
-    """The column as Int64 (text is stripped first); failures become null."""
+    """The column as Int64 (text is stripped first); failures become null.
+
+    A date, time or timestamp is not an integer (polars would give its day or microsecond
+    count), so it fails too."""
+    if col.dtype.is_temporal():
+        return pl.lit(None, dtype=pl.Int64)
     if col.dtype == pl.Utf8:
         return col.expr.str.strip_chars().cast(pl.Int64, strict=False)
     return col.expr.cast(pl.Int64, strict=False)
@@ -108,7 +113,7 @@ def _to_str(cols: list[Col], arg: Any, ctx: Context) -> Col:
 
 def _to_int(cols: list[Col], arg: Any, ctx: Context) -> Col:
     out = as_int(cols[0])
-    return checked(out, pl.Int64(), _failed(cols[0].expr, out), "is not a whole number")
+    return checked(out, pl.Int64(), _failed(cols[0].expr, out), "is not an integer")
 
 
 def _decimal_of(col: Col) -> pl.Expr:

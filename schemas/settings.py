@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -262,6 +263,23 @@ class HubConfig(Strict):
         if env:
             return absolutize_sqlite(env, self.base_dir)
         return self.store.resolve_url(self.base_dir, "store")
+
+    def environment_problems(self, sources: Iterable[str] | None = None) -> list[str]:
+        """What the environment lacks for the store and ``sources`` (default: all): every
+        ``url_env`` not set, every Airflow connection not found, reported together."""
+        wanted: list[tuple[str, Connection]] = []
+        if not os.environ.get(STORE_URL_ENV):
+            wanted.append(("store", self.store))
+        names = self.sources if sources is None else sources
+        wanted += [(f"source {name!r}", self.source(name)) for name in names]
+        problems = []
+        for what, conn in wanted:
+            if conn.url_env or conn.airflow_conn_id:
+                try:
+                    conn.resolve_url(self.base_dir, what)
+                except ConfigError as exc:
+                    problems.append(str(exc))
+        return problems
 
     def source(self, name: str) -> SourceConfig:
         """One source by name, or a ConfigError that lists the known ones."""

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,53 @@ def test_config_from_the_environment_variable(shop_dir: tuple[Path, dict[str, st
     folder, _env = shop_dir
     out = crm_hub("status", cwd=folder.parent, env={"CRM_HUB_CONFIG": str(folder / "crm-hub.yaml")})
     assert out.returncode == 0 and "no runs yet" in out.stdout
+
+
+def _command_paths(cmd, path: list[str]) -> Iterator[list[str]]:
+    yield path
+    for name, sub in getattr(cmd, "commands", {}).items():
+        yield from _command_paths(sub, [*path, name])
+
+
+def test_no_flag_is_shown_as_taking_a_value_in_any_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--quiet <bool>` reads as `--quiet true`: no command's help shows a flag's type."""
+    from crm_core.cli.app import command
+
+    monkeypatch.setenv("COLUMNS", "200")
+    paths = list(_command_paths(command(), []))
+    assert len(paths) > 40 and ["outbox", "list"] in paths and ["sync"] in paths
+    for path in paths:
+        command().main([*path, "--help"], prog_name="crm-hub", standalone_mode=False)
+        shown = capsys.readouterr().out
+        assert "Show this message and exit" in shown, path
+        assert "<bool>" not in shown, f"crm-hub {' '.join(path)} --help shows <bool>"
+
+
+def test_sync_reports_every_missing_environment_variable_at_once(tmp_path: Path) -> None:
+    """Three variables not set: one run names all three, not one run per variable."""
+    (tmp_path / "m.yaml").write_text("system: x\nstreams: {}\n", encoding="utf-8")
+    (tmp_path / "crm-hub.yaml").write_text(
+        """
+store: {url_env: HUB_STORE_URL}
+sources:
+  erp:
+    url_env: ERP_URL
+    mapping: m.yaml
+    streams: {orders: {table: O, primary_key: [ID]}}
+  shop:
+    url_env: SHOP_URL
+    mapping: m.yaml
+    streams: {orders: {table: O, primary_key: [ID]}}
+""",
+        encoding="utf-8",
+    )
+    unset = {"HUB_STORE_URL": "", "ERP_URL": "", "SHOP_URL": ""}
+    out = crm_hub("sync", cwd=tmp_path, env=unset)
+    assert out.returncode == 2
+    assert "3 problem(s)" in out.stderr
+    for variable in unset:
+        assert f"environment variable {variable} is not set" in out.stderr
+    one = crm_hub("sync", "shop", cwd=tmp_path, env={**unset, "HUB_STORE_URL": "sqlite://"})
+    assert one.returncode == 2 and "SHOP_URL" in one.stderr and "ERP_URL" not in one.stderr

@@ -204,6 +204,21 @@ def test_odbc_driver_that_is_not_installed_is_a_clear_config_error() -> None:
     assert "\n" not in message and "Db2 For Toasters" in message and "SQLSTATE" in message
 
 
+@pytest.mark.postgres
+def test_odbc_wrong_driver_name_lists_the_installed_drivers(pg_url: str) -> None:
+    """`driver: PostgreSQL` where unixODBC has `PostgreSQL Unicode`: the error names the
+    drivers there are, so the right name is one look away."""
+    create_ledger(pg_url)
+    source = odbc_source(pg_url, "postgres", driver="PostgreSQL")
+    with pytest.raises(ConfigError) as info, source:
+        source.check()
+    message = str(info.value)
+    assert "Can't open lib 'PostgreSQL'" in message and "\n" not in message
+    installed = ", ".join(repr(d) for d in pyodbc.drivers())
+    assert f"installed ODBC drivers: {installed}" in message
+    assert "'PostgreSQL Unicode'" in message and "'MariaDB Unicode'" in message
+
+
 def resident_mb() -> float:
     """This process's resident memory in MB."""
     with open("/proc/self/statm", encoding="ascii") as f:

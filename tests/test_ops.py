@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from crm_core.ledger import health
 from crm_core.ledger.metrics import prometheus_text
 from crm_core.pull.sync import SyncEngine
 from crm_core.scheduling import dag_plan, local_airflow
 from crm_core.store.db import open_store
+from crm_core.store.tables import runs as run_table
 from schemas.errors import ConfigError
 from schemas.settings import HubConfig, load_config
 from tests import shop_kit
@@ -243,6 +244,24 @@ def test_airflow_pools_json_and_env_commands(
     assert "SECRET" not in env.stdout and "FERNET" not in env.stdout
 
 
+def test_airflow_port_reaches_the_api_server_and_the_tasks(tmp_path: Path) -> None:
+    """`crm-hub airflow --port 8099`: Airflow 3's API server (the web UI) reads [api] port,
+    and the tasks call the execution API back on the same port."""
+    project, home = local_airflow.project_dir(), tmp_path / "home"
+    env = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={}, port=8099)
+    assert env["AIRFLOW__API__PORT"] == "8099"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8099/execution/"
+    behind_proxy = {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "https://af.example/execution/"}
+    mine = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", behind_proxy, port=8099)
+    assert mine["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "https://af.example/execution/"
+    default = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={})
+    assert "AIRFLOW__API__PORT" not in default
+    helped = crm_hub("airflow", "--help", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert helped.returncode == 0 and "--port" in helped.stdout
+    refused = crm_hub("airflow", "--port", "99999", cwd=tmp_path)
+    assert refused.returncode == 2 and "--port" in refused.stderr and "65535" in refused.stderr
+
+
 FAKE_AIRFLOW = """#!/bin/sh
 trap 'echo "stopped by SIGINT"; exit 0' INT
 trap 'echo "SIGTERM is not how airflow standalone stops"; exit 9' TERM
@@ -271,3 +290,39 @@ def test_standalone_is_stopped_with_one_sigint(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
     assert proc.stdout.read().strip() == "stopped by SIGINT"
+
+
+def test_status_of_a_failed_run_is_honest_and_its_lines_stay_whole_when_piped(
+    ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path
+) -> None:
+    """The orders' last run failed before reading: its contract was not checked (not "ok"),
+    its position is the saved one (not "-", null in JSON), its error is cut at a word with an
+    ellipsis, and `status --check` piped to a monitor is one line per problem."""
+    _config, store, _env = ledger
+    with store.begin() as conn:  # a long error, as a driver may give
+        conn.execute(
+            update(run_table)
+            .where(run_table.c.status == "failed")
+            .values(
+                error="source shop: reading stream orders: the server closed the connection "
+                "unexpectedly; this probably means the server terminated abnormally before or "
+                "while processing the request"
+            )
+        )
+    out = crm_hub("status", cwd=tmp_path, env={"COLUMNS": "400"})
+    assert out.returncode == 0, out.stderr
+    [orders] = [line for line in out.stdout.splitlines() if "│ orders " in line]
+    cells = [c.strip() for c in orders.strip("│").split("│")]
+    contract, watermark, error = cells[-3:]
+    assert cells[3] == "failed" and contract == "-"
+    assert watermark.endswith(", 12 (unchanged)")
+    assert error == "source shop: reading stream orders: the server closed the connection…"
+    customers = next(line for line in out.stdout.splitlines() if "│ customers " in line)
+    assert "customers v1: ok" in customers
+    runs = json.loads(crm_hub("status", "--json", cwd=tmp_path).stdout)
+    assert {r["watermark"] for r in runs if r["status"] == "failed"} == {None}
+    assert all(r["watermark"] for r in runs if r["status"] == "success")
+    check = crm_hub("status", "--check", cwd=tmp_path)
+    [line] = [line for line in check.stderr.splitlines() if line.strip()]
+    assert len(line) > 160 and line.startswith("CRITICAL shop.orders: failed its last 3 runs")
+    assert line.endswith("before or while processing the request")

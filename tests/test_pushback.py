@@ -312,3 +312,41 @@ def test_each_target_gets_only_the_fields_routed_to_it(
         ).one()
     erp.dispose()
     assert phone == "+86 21 5555 0133" and email != "only.legacy@example.com"
+
+
+def test_outbox_commands_take_a_unique_prefix_and_list_wide_prints_whole_ids(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    """`outbox list` may cut an id to fit ("chg_d05ce…"): show, retry and cancel take what
+    it printed, or any unique start of an id; an ambiguous one names the candidates."""
+    path, config, store = world
+    golden, _ = kit.shared_customer(store)
+    ids = [
+        submit.request_credit_limit(
+            store, config, golden_id=golden, credit_limit=str(limit), who="sales.li"
+        ).change_id
+        for limit in (91000, 92000)
+    ]
+    here = path.parent
+    narrow = {"COLUMNS": "60"}
+    unique = next(n for n in range(5, 28) if ids[0][:n] != ids[1][:n])
+    shown = crm_hub("outbox", "show", ids[0][:unique], "--json", cwd=here)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["change_id"] == ids[0]
+    as_cut = crm_hub("outbox", "show", ids[1][: unique + 1] + "…", cwd=here)
+    assert as_cut.returncode == 0 and ids[1] in as_cut.stdout
+    both = crm_hub("outbox", "show", "chg_", cwd=here)
+    assert both.returncode == 1 and "several change ids" in both.stderr
+    assert ids[0] in both.stderr and ids[1] in both.stderr
+    wildcard = crm_hub("outbox", "show", "chg%", cwd=here)  # LIKE's wildcards are literal
+    assert wildcard.returncode == 1 and "no change 'chg%'" in wildcard.stderr
+    cut = crm_hub("outbox", "list", cwd=here, env=narrow)
+    assert not any(i in cut.stdout for i in ids)  # the narrow table cuts them...
+    wide = crm_hub("outbox", "list", "--wide", cwd=here, env=narrow)
+    assert all(i in wide.stdout for i in ids)  # ...--wide does not
+    listed = json.loads(crm_hub("outbox", "list", "--json", cwd=here).stdout)
+    assert sorted(c["change_id"] for c in listed) == sorted(ids)
+    cancelled = crm_hub("outbox", "cancel", ids[1][:unique], cwd=here)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert submit.get_change(store, ids[1]).state == "cancelled"
+    assert submit.get_change(store, ids[0]).state == "pending"

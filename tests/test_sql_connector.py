@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
 from connectors import connector_class, open_source
 from connectors.sql import SqlConnector
+from crm_core.store.db import create_store_engine
 from schemas.errors import ConfigError, RetriableError
 from schemas.settings import SourceConfig
 
@@ -400,3 +402,42 @@ def test_postgres_reads_from_a_position_stream_with_quotes_in_the_key(
         keys = [k for b in conn.read("notes", ("O'Brien \\ 01000",), 500) for k in b["k"]]
     assert keys == [f"O'Brien \\ {i:05d}" for i in range(1001, 3001)]
     assert len(record_batches) > 1  # streamed, not held whole
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "modules", "extra"),
+    [
+        ("sql", "postgresql+psycopg://sync:Sup3rSecret@db/erp", ["psycopg"], "postgres"),
+        ("sql", "mysql+pymysql://sync:Sup3rSecret@db/erp", ["pymysql"], "mysql"),
+        ("db2", "db2+ibm_db://sync:Sup3rSecret@db:50000/ERP", ["ibm_db", "ibm_db_dbi"], "db2"),
+        ("odbc", "odbc://sync:Sup3rSecret@db/erp", ["pyodbc"], "odbc"),
+    ],
+)
+def test_a_missing_driver_says_which_pip_install_brings_it(
+    monkeypatch: pytest.MonkeyPatch, kind: str, url: str, modules: list[str], extra: str
+) -> None:
+    """docs/connectors.md: a missing driver is a one-line error with the pip install to run."""
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    monkeypatch.setenv("ERP_URL", url)
+    options = {"driver": "PostgreSQL Unicode"} if kind == "odbc" else {}
+    cfg = SourceConfig(
+        kind=kind,
+        url_env="ERP_URL",
+        mapping=Path("m.yaml"),
+        options=options,
+        streams={"ledger": {"table": "LEDGER", "primary_key": ["KEY"]}},
+    )
+    with pytest.raises(ConfigError) as info, open_source("erp", cfg) as source:
+        source.check()
+    message = str(info.value)
+    assert f"pip install 'crm-hub[{extra}]'" in message
+    assert "Sup3rSecret" not in message and len(message.splitlines()) == 1
+
+
+def test_a_store_without_its_driver_says_which_pip_install_brings_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ConfigError, match=r"install it with: pip install 'crm-hub\[postgres\]'"):
+        create_store_engine("postgresql+psycopg://hub:Sup3rSecret@db/hub")

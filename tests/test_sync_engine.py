@@ -167,6 +167,21 @@ def test_a_batch_of_mostly_bad_rows_fails_the_run_and_loads_nothing(setup) -> No
     assert result.counts.rows_read < 30  # it stopped early, not at the end
 
 
+def test_a_stream_stopped_by_the_threshold_counts_the_rows_it_read(setup) -> None:
+    """The batch that tips the threshold was read (and judged), just not loaded: the run
+    says so rather than 'read 10' for the batch before it (or 'read 0' on a first batch)."""
+    erp, config, store = setup
+    shop_kit.add_orders(erp, 30)
+    with erp.begin() as conn:
+        conn.execute(update(shop_kit.orders).values(status="?"))
+    [result] = SyncEngine(config, store).sync_source("shop", ["orders"])
+    assert "20 of 20 rows failed" in result.error
+    assert (result.counts.rows_read, result.counts.rows_loaded) == (20, 0)
+    assert result.counts.rows_quarantined == 10  # the first batch; the stopped one is not kept
+    [run] = runs.list_runs(store, "shop", "orders")
+    assert (run["rows_read"], run["status"]) == (20, "failed")
+
+
 def test_full_refresh_rereads_everything_and_changes_nothing(setup) -> None:
     erp, config, store = setup
     shop_kit.add_orders(erp, 12)

@@ -138,3 +138,42 @@ def test_coerce_rejects_more_than_four_decimal_places() -> None:
     out = frame.select(col.expr.alias("v"), pl.any_horizontal(masks).alias("f"))
     assert out["f"].to_list() == [True, False, True]
     assert out["v"][1] == Decimal("2.5000")
+
+
+def test_a_failed_transform_names_itself_and_what_it_expected() -> None:
+    """`int` on a DATE column fails as "not an integer (transform int)", not as "not a
+    date": the reason names the step that failed, not the field type it was headed for."""
+    from mappings import compile_mapping
+    from mappings.spec import MappingFile
+
+    mapping = MappingFile.model_validate(
+        {
+            "system": "erp",
+            "streams": {
+                "kunden": {
+                    "entity": "customers",
+                    "fields": {
+                        "customer_id": "nr",
+                        "name": {"value": "ACME"},
+                        "created_on": {"from": "angelegt", "transforms": ["int"]},
+                        "active": {"from": "aktiv"},
+                    },
+                }
+            },
+        }
+    )
+    raw = pl.DataFrame(
+        {"nr": ["1", "2"], "angelegt": [date(2026, 5, 29), None], "aktiv": ["J", "vielleicht"]}
+    )
+    out = compile_mapping(mapping).stream("kunden").apply(raw)
+    reasons = dict(zip(out.rejects["nr"], out.rejects["_reason"], strict=True))
+    assert reasons["1"] == (
+        "created_on (from angelegt): value '2026-05-29' is not an integer (transform int)"
+    )
+    assert reasons["2"] == (
+        "active (from aktiv): value 'vielleicht' is not a yes/no flag (field type bool)"
+    )
+
+
+def test_int_does_not_turn_a_date_into_its_day_count() -> None:
+    assert run("int", [date(2026, 5, 29)], dtype=pl.Date) == ([None], [True])

@@ -345,5 +345,19 @@ def describe_error(exc: BaseException) -> str | None:
         while message.startswith("[") and "]" in message:  # [state] [unixODBC][driver]
             message = message.split("]", 1)[1].lstrip()
         message = message.replace("(SQLDriverConnect)", "").replace("(SQLExecDirectW)", "")
-        return f"{message.strip()} (SQLSTATE {args[0]})"
+        return f"{message.strip()} (SQLSTATE {args[0]}){_what_is_installed(args[0], message)}"
     return None
+
+
+def _what_is_installed(state: str, message: str) -> str:
+    """For a driver or DSN that unixODBC cannot find, the drivers (and data sources) it
+    has, so a wrong name (``PostgreSQL`` for ``PostgreSQL Unicode``) is one look away."""
+    if "Can't open lib" not in message and state != "IM002":
+        return ""
+    pyodbc = _pyodbc()
+    drivers = ", ".join(repr(d) for d in pyodbc.drivers()) or "none"
+    found = f"; installed ODBC drivers: {drivers}"
+    if state == "IM002":
+        sources = ", ".join(repr(d) for d in pyodbc.dataSources()) or "none"
+        found += f"; data sources (odbc.ini): {sources}"
+    return found

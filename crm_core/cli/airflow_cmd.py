@@ -42,12 +42,16 @@ app = typer.Typer(
 
 
 def _env(
-    ctx: typer.Context, home: Path | None, project: Path | None, with_secrets: bool = True
+    ctx: typer.Context,
+    home: Path | None,
+    project: Path | None,
+    with_secrets: bool = True,
+    port: int | None = None,
 ) -> dict[str, str]:
     folder = local_airflow.project_dir(project)
     home = home or Path(os.environ.get("AIRFLOW_HOME") or folder / local_airflow.HOME_NAME)
     return local_airflow.airflow_env(
-        folder, home, resolve_config_path(ctx, None), with_secrets=with_secrets
+        folder, home, resolve_config_path(ctx, None), with_secrets=with_secrets, port=port
     )
 
 
@@ -62,18 +66,28 @@ def start(
     ctx: typer.Context,
     home: HomeOption = None,
     project: ProjectOption = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="The web UI's (API server's) port, if not 8080 (or $AIRFLOW__API__PORT).",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
 ) -> None:
     """Migrate Airflow's database, set the pools, then run ``airflow standalone`` (Ctrl-C stops).
 
-    The UI is at http://localhost:8080; the admin password is printed at start and kept in
-    AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
+    The UI is at http://localhost:8080 (--port changes it); the admin password is printed
+    at start and kept in AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
     """
     if ctx.invoked_subcommand is not None:
         ctx.meta["crm_hub_airflow"] = (home, project)
         return
     open_config(ctx, None)  # a broken config is reported here, not as a DAG import error
-    env = _env(ctx, home, project)
+    env = _env(ctx, home, project, port=port)
     console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  CRM_HUB_CONFIG={env['CRM_HUB_CONFIG']}")
+    console.print(f"web UI: http://localhost:{env.get('AIRFLOW__API__PORT', '8080')}")
     console.print("migrating Airflow's database ...")
     local_airflow.migrate(env)
     _set_pools(ctx, env)

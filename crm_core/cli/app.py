@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
+import typer.core
+import typer.main
 
 from crm_core import __version__
 from crm_core.cli import (
@@ -79,11 +81,35 @@ api_cmd.register(app)
 pushback_cmd.register(app)
 
 
+def command() -> typer.core.TyperGroup:
+    """The app as a (typer) click command, its flags shown without a value type: typer's
+    help puts ``<bool>`` beside ``--quiet`` as if it took a value."""
+    # an app with subcommands is a group
+    root_command = cast(typer.core.TyperGroup, typer.main.get_command(app))
+    _hide_flag_types(
+        root_command,
+        typer.Context(root_command, info_name="crm-hub", **root_command.context_settings),
+    )
+    return root_command
+
+
+def _hide_flag_types(
+    cmd: typer.core.TyperCommand | typer.core.TyperGroup, ctx: typer.Context
+) -> None:
+    for param in cmd.get_params(ctx):  # the help option included
+        if isinstance(param, typer.core.TyperOption) and param.is_flag:
+            param.metavar = ""
+    for name, sub in getattr(cmd, "commands", {}).items():
+        _hide_flag_types(
+            sub, typer.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+        )
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turn hub errors into one line."""
     debug = "--debug" in sys.argv
     try:
-        code = app(standalone_mode=False)
+        code = command().main(prog_name="crm-hub", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -108,11 +134,12 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # a usage error (typer's own copy of click's ClickException: not click's class)
+        if callable(getattr(exc, "show", None)) and isinstance(
+            getattr(exc, "exit_code", None), int
+        ):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         err_console.print(
             f"crm-hub: unexpected error: {type(exc).__name__}: {mask_secrets(str(exc))} "
             "(run with --debug for the traceback)",
@@ -123,4 +150,4 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["Options", "app", "main"]
+__all__ = ["Options", "app", "command", "main"]

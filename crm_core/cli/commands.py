@@ -14,12 +14,19 @@ from crm_core.cli.context import (
     open_config_and_store,
     resolve_config_path,
 )
-from crm_core.cli.render import console, print_json, progress_printer, results_table, table
+from crm_core.cli.render import (
+    console,
+    print_json,
+    progress_printer,
+    results_table,
+    shorten,
+    table,
+)
 from crm_core.cli.starter import STARTER_CONFIG
 from crm_core.ledger import health, runs
-from crm_core.pull import positions
+from crm_core.pull import positions, state
 from crm_core.pull.sync import SyncEngine, unmapped_streams
-from crm_core.store.db import probe_store
+from crm_core.store.db import open_store, probe_store
 from mappings import load_mapping
 from schemas.errors import ConfigError, HubError
 from schemas.settings import redact_url
@@ -115,12 +122,16 @@ def sync(
     config: ConfigOption = None,
 ) -> None:
     """Pull streams from the back office into the store (incremental unless --full-refresh)."""
-    cfg, store = open_config_and_store(ctx, config)
+    cfg = open_config(ctx, config)
     names = [source] if source else list(cfg.sources)
     if not names:
         raise ConfigError(f"{cfg.path} declares no sources")
     if stream and len(names) != 1:
         raise ConfigError("--stream needs a SOURCE")
+    missing = cfg.environment_problems(names)  # all at once, not one run at a time
+    if missing:
+        raise ConfigError(f"{len(missing)} problem(s) found:", missing)
+    store = open_store(cfg.store_url())
     engine = SyncEngine(cfg, store)
     results = []
     for name in names:
@@ -164,6 +175,11 @@ def status(
         return
     rows = sorted(last, key=lambda r: (r["source"], r["id"]))
     held = sum(r["rows_quarantined"] for r in rows)
+    with store.connect() as conn:
+        saved = {
+            (r["source"], r["stream"]): state.get_position(conn, r["source"], r["stream"])
+            for r in rows
+        }
     console.print(
         table(
             "last run per stream",
@@ -192,9 +208,9 @@ def status(
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     _quarantined_text(r["rows_quarantined"]),
-                    contract_summary(r.get("checks")),
-                    positions.describe(positions.decode(r["watermark"])),
-                    (r["error"] or "")[:80],
+                    contract_summary(r.get("checks"), r["status"]),
+                    _watermark_text(r["watermark"], saved[(r["source"], r["stream"])]),
+                    shorten(r["error"]),
                 )
                 for r in rows
             ),
@@ -213,14 +229,28 @@ def _quarantined_text(n: int) -> str:
     return f"[yellow]{n:,} ![/yellow]" if n else "0"
 
 
-def contract_summary(checks: dict[str, Any] | None) -> str:
-    """A run's contract outcome in a few words: its name, failures, schema drift."""
+def _watermark_text(watermark: list[dict[str, Any]] | None, saved: tuple[Any, ...] | None) -> str:
+    """The run's watermark; for a run that moved none (it read nothing, or failed before
+    its first batch), the stream's saved position, which it left as it was."""
+    if watermark:
+        return positions.describe(positions.decode(watermark))
+    if saved is None:
+        return "-"
+    return f"{positions.describe(saved)} (unchanged)"
+
+
+def contract_summary(checks: dict[str, Any] | None, status: str = runs.SUCCESS) -> str:
+    """A run's contract outcome in a few words: its name, failures, schema drift. Only a
+    finished run's contract is "ok"; a failed run's shows its failures, or "-"."""
     if not checks:
         return "-"
     parts = []
     if "contract" in checks:
         failed = sum(checks.get("failed", {}).values())
-        parts.append(f"{checks['contract']}: " + (f"{failed:,} failed" if failed else "ok"))
+        if failed:
+            parts.append(f"{checks['contract']}: {failed:,} failed")
+        elif status == runs.SUCCESS:
+            parts.append(f"{checks['contract']}: ok")
     drift = checks.get("schema_drift")
     if drift:
         parts.append(

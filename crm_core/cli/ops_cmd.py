@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import Engine
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
-from crm_core.cli.render import console, err_console, print_json, table
+from crm_core.cli.render import console, err_console, print_json, shorten, table
 from crm_core.ledger import health, metrics, runs
 from crm_core.pull import positions
 from schemas.settings import HubConfig
@@ -89,7 +89,7 @@ def runs_cmd(
                     f"{r['rows_loaded']:,}",
                     f"{r['rows_quarantined']:,}",
                     positions.describe(positions.decode(r["watermark"])),
-                    (r["error"] or "")[:80],
+                    shorten(r["error"]),
                 )
                 for r in rows
             ),

@@ -218,37 +218,48 @@ def outbox_list(
     ] = None,
     customer: Annotated[str | None, typer.Option(help="Only this golden customer.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Whole change ids, fields and errors, however wide."),
+    ] = False,
     as_json: JsonOpt = False,
     config: ConfigOption = None,
 ) -> None:
-    """List changes, newest first."""
+    """List changes, newest first (ids a narrow table cuts: 'outbox show' takes a prefix)."""
     _, store = open_config_and_store(ctx, config)
     changes = outbox_ops.list_changes(store, PushState.FAILED if failed else state, customer, limit)
     if as_json:
         print_json([c.as_dict() for c in changes])
         return
-    rows = outbox_ops.as_rows(changes)
+    rows = outbox_ops.as_rows(changes, wide)
     columns = list(rows[0]) if rows else ["change", "state", "customer", "entity", "fields"]
     title = "dead letters" if failed else "outbox"
-    console.print(table(f"{title}: {len(rows)} change(s)", columns, [r.values() for r in rows]))
+    out = table(f"{title}: {len(rows)} change(s)", columns, [r.values() for r in rows])
+    if wide:
+        for column in out.columns:
+            column.overflow = "fold"  # long values go on to the next line, never cut
+        out.columns[0].no_wrap = True
+        out.columns[0].min_width = max((len(c.change_id) for c in changes), default=6)
+    console.print(out)
 
 
 @outbox_app.command("show")
 def outbox_show(
     ctx: typer.Context,
-    change_id: Annotated[str, typer.Argument(help="The change id (chg_...).")],
+    change_id: Annotated[str, typer.Argument(help="The change id (chg_...) or its start.")],
     as_json: JsonOpt = False,
     config: ConfigOption = None,
 ) -> None:
     """One change: its fields, old and new values, and each target's delivery."""
     _, store = open_config_and_store(ctx, config)
-    _show_change(submit.get_change(store, change_id), as_json)
+    whole = outbox_ops.resolve_change_id(store, change_id)
+    _show_change(submit.get_change(store, whole), as_json)
 
 
 @outbox_app.command("retry")
 def outbox_retry(
     ctx: typer.Context,
-    change_id: Annotated[str, typer.Argument(help="A failed change's id.")],
+    change_id: Annotated[str, typer.Argument(help="A failed change's id, or its start.")],
     by: ByOpt = None,
     config: ConfigOption = None,
 ) -> None:
@@ -259,7 +270,7 @@ def outbox_retry(
 @outbox_app.command("cancel")
 def outbox_cancel(
     ctx: typer.Context,
-    change_id: Annotated[str, typer.Argument(help="The change id.")],
+    change_id: Annotated[str, typer.Argument(help="The change id, or its start.")],
     by: ByOpt = None,
     config: ConfigOption = None,
 ) -> None:
@@ -275,7 +286,8 @@ def _act(
     by: str | None,
 ) -> None:
     _, store = open_config_and_store(ctx, config)
-    _show_change(action(store, change_id, who(by)), False)
+    whole = outbox_ops.resolve_change_id(store, change_id)
+    _show_change(action(store, whole, who(by)), False)
 
 
 @conflicts_app.command("list")

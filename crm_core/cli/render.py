@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,13 +13,31 @@ from rich.table import Table
 from crm_core.pull.sync import StreamResult
 from schemas.exact_json import to_json
 
-# Piped output (logs, CI, `| less`) is not cut at 80 columns.
+# Piped output (logs, CI, `| less`, a monitoring check): tables fit 160 columns rather
+# than 80, and lines of text are never wrapped, so one message stays one line for grep.
 PIPED_WIDTH = 160
 console = Console()
 err_console = Console(stderr=True)
 for _c in (console, err_console):
     if not _c.is_terminal:
-        _c.width = PIPED_WIDTH
+        if "COLUMNS" not in os.environ:  # an explicit COLUMNS is what rich uses
+            _c.width = PIPED_WIDTH
+        _c.soft_wrap = True
+#: Errors in a table cell are cut to about this many characters (the ledger has them whole).
+ERROR_IN_TABLE = 80
+
+
+def shorten(text: str | None, limit: int = ERROR_IN_TABLE) -> str:
+    """``text`` cut at the last word boundary before ``limit`` characters, with an ellipsis
+    when anything was cut; whole when it fits."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def print_json(data: Any) -> None:
@@ -36,11 +55,16 @@ def _json_default(value: Any) -> str:
 def table(
     title: str, columns: Sequence[str], rows: Iterable[Iterable[Any]], numeric: Iterable[str] = ()
 ) -> Table:
-    """A rich table; columns named in ``numeric`` are right-aligned."""
+    """A rich table; columns named in ``numeric`` are right-aligned. An ``error`` column
+    folds a long word (a URL) onto the next line rather than cropping it."""
     right = set(numeric)
     out = Table(title=title, title_justify="left", header_style="bold")
     for name in columns:
-        out.add_column(name, justify="right" if name in right else "left")
+        out.add_column(
+            name,
+            justify="right" if name in right else "left",
+            overflow="fold" if name == "error" else "ellipsis",
+        )
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     return out

@@ -51,7 +51,9 @@ def run_json(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in JSON_FIELDS}
     out["error"] = masked({"error": row["error"]})["error"]
     out["run_id"] = row["id"]
-    out["watermark"] = positions.describe(positions.decode(row["watermark"]))
+    position = positions.decode(row["watermark"])
+    # null for a run that moved no position (it read nothing): not the tables' "-"
+    out["watermark"] = None if position is None else positions.describe(position)
     out["duration_seconds"] = duration_seconds(row)
     out["checks"] = row.get("checks")
     return out

@@ -287,6 +287,7 @@ class SyncEngine:
         bad = counts.rows_quarantined + mapped.reject_count
         seen = counts.rows_read + raw.height
         if seen >= MIN_ROWS_FOR_THRESHOLD and bad / seen > threshold:
+            counts.rows_read = seen  # the stopped batch was read, just not loaded
             raise FatalSyncError(
                 f"{bad} of {seen} rows failed the mapping or the contract, more than "
                 f"the threshold "

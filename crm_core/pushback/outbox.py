@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
-from crm_core.pushback.errors import ChangeRejected
+from crm_core.pushback.errors import ChangeRejected, UnknownChange
 from crm_core.pushback.submit import ChangeView, load_change
 from crm_core.store.tables import outbox, outbox_targets
 from schemas.pushback import CHANGE_STATES, PushState
@@ -30,6 +30,36 @@ def list_changes(
     with store.connect() as conn:
         ids = [r[0] for r in conn.execute(stmt)]
         return [load_change(conn, i) for i in ids]
+
+
+#: At most this many candidates are named when a prefix is ambiguous.
+CANDIDATES_SHOWN = 10
+
+
+def resolve_change_id(store: Engine, given: str) -> str:
+    """The whole id of the change ``given`` names: the id itself, or a unique prefix of one
+    (a table cell cut with "…" included). An unknown or ambiguous prefix is an error that
+    lists the candidates."""
+    prefix = given.strip().rstrip("…").rstrip(".")
+    if not prefix:
+        raise UnknownChange(f"no change {given!r}")
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(outbox.c.change_id)
+        .where(outbox.c.change_id.like(f"{escaped}%", escape="\\"))
+        .order_by(outbox.c.change_id)
+        .limit(CANDIDATES_SHOWN + 1)
+    )
+    with store.connect() as conn:
+        found = [r[0] for r in conn.execute(stmt)]
+    if prefix in found:
+        return prefix
+    if len(found) == 1:
+        return str(found[0])
+    if not found:
+        raise UnknownChange(f"no change {given!r} (nor one whose id starts so)")
+    shown = ", ".join(found[:CANDIDATES_SHOWN]) + (", ..." if len(found) > CANDIDATES_SHOWN else "")
+    raise UnknownChange(f"{given!r} is the start of several change ids: {shown}; give more of it")
 
 
 def counts(store: Engine) -> dict[str, int]:
@@ -100,8 +130,10 @@ def cancel(store: Engine, change_id: str, who: str) -> ChangeView:
         return load_change(conn, change_id)
 
 
-def as_rows(changes: list[ChangeView]) -> list[dict[str, Any]]:
-    """Changes as table rows for the CLI."""
+def as_rows(changes: list[ChangeView], wide: bool = False) -> list[dict[str, Any]]:
+    """Changes as table rows for the CLI: fields and error cut at 60 characters unless
+    ``wide``."""
+    cut = None if wide else 60
     return [
         {
             "change": c.change_id,
@@ -109,11 +141,11 @@ def as_rows(changes: list[ChangeView]) -> list[dict[str, Any]]:
             "customer": c.golden_id or "",
             "entity": c.entity,
             "op": c.op,
-            "fields": ", ".join(f"{f}={v['new']}" for f, v in c.changes.items())[:60],
+            "fields": ", ".join(f"{f}={v['new']}" for f, v in c.changes.items())[:cut],
             "targets": ", ".join(f"{t['target']}:{t['state']}" for t in c.targets),
             "who": c.who,
             "attempts": c.attempts,
-            "error": (c.last_error or "")[:60],
+            "error": (c.last_error or "")[:cut],
         }
         for c in changes
     ]

@@ -70,11 +70,14 @@ def airflow_env(
     config_path: Path,
     base: Mapping[str, str] | None = None,
     with_secrets: bool = True,
+    port: int | None = None,
 ) -> dict[str, str]:
     """The environment Airflow needs to run the hub's DAGs from ``project`` in ``home``.
 
     Values already in ``base`` (default: this process's environment) for the shared secrets
-    and the metadata database win, so production settings pass through unchanged.
+    and the metadata database win, so production settings pass through unchanged. ``port``
+    is the API server's (the web UI's; Airflow's default is 8080): ``[api] port``, and the
+    execution API the tasks call back on, unless ``base`` names that one itself.
     """
     env = dict(os.environ if base is None else base)
     bin_dir = str(Path(sys.executable).parent)
@@ -85,6 +88,11 @@ def airflow_env(
         CRM_HUB_CONFIG=str(config_path.resolve()),
         PATH=os.pathsep.join([bin_dir, env.get("PATH", "")]),
     )
+    if port is not None:
+        env["AIRFLOW__API__PORT"] = str(port)
+        env.setdefault(
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/"
+        )
     if with_secrets:
         generated = _shared_secrets(home)
         for var, key in SHARED_SECRETS.items():

@@ -12,9 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from connectors.errors import first_line, is_transient
+from connectors.errors import first_line, install_hint, is_transient
 from connectors.timeouts import connect_args
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
@@ -38,7 +38,10 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
             parsed.get_backend_name(), parsed.get_driver_name(), timeouts or Timeouts()
         )
         engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=args)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
+    except (NoSuchModuleError, ImportError) as exc:
+        hint = install_hint(exc, make_url(url).get_backend_name())
+        raise ConfigError(f"store {redact_url(url)}: {exc}; install it with: {hint}") from None
+    except (SQLAlchemyError, ValueError) as exc:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
