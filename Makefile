@@ -49,7 +49,7 @@ bench-smoke: install-dev bench-env
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench extract --rows 20000 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench scaling --sizes 2000,20000 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench connectors --rows 20000 --json
-	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench matching --sizes 2000,5000 --no-baseline --json
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench matching --sizes 2000,5000 --no-baseline --unseen-size 300 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench api --customers 2000 --lines 20000 --seconds 5 --warmup 2 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench pushback --changes 200 --concessions 20 --latency-changes 20 --period 5 --cycles 3 --json
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api, connectors, docs, extract, matching, pushback, scaling
+from bench import api, connectors, docs, extract, matching, pushback, scaling, unseen_cjk
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> None:
         "--sizes", default="100000,1000000", help="generated customer records (comma-separated)"
     )
     ma.add_argument("--no-baseline", action="store_true", help="skip the plain Splink model")
+    ma.add_argument(
+        "--unseen-size",
+        type=int,
+        default=unseen_cjk.DEFAULT_ENTITIES,
+        help="true customers of the unseen Chinese set (default 4,000, about 11,000 "
+        "records; 0 skips it)",
+    )
     ma.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     co = sub.add_parser(
         "connectors", help="each connector's read against its bare driver, PostgreSQL and MariaDB"
@@ -79,7 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         scaling.run(sizes, peers=not args.no_peers, as_json=args.json)
     elif args.name == "matching":
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-        matching.run(sizes, baseline=not args.no_baseline, as_json=args.json)
+        matching.run(
+            sizes, baseline=not args.no_baseline, as_json=args.json, unseen_size=args.unseen_size
+        )
     elif args.name == "connectors":
         connectors.run(args.rows, as_json=args.json)
     elif args.name == "api":

