@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetAny, TriggerRule, Variable, task
@@ -125,18 +125,36 @@ def run_job(job: str) -> dict[str, Any]:
     return _call(getattr(jobs, job), CONFIG)
 
 
-def pull_dag(hub: HubPlan, pull: PullPlan) -> DAG:
-    """The pull DAG of one source."""
-    with DAG(
-        dag_id=pull.dag_id,
-        description=f"Pull {len(pull.streams)} stream(s) of {pull.source} into the store",
-        schedule=pull.schedule,
+def _dag(
+    dag_id: str,
+    description: str,
+    schedule: Any,
+    tags: Iterable[str],
+    default_args: dict[str, Any],
+) -> DAG:
+    """A crm-hub DAG: from ``START_DATE``, no catch-up, one run at a time, this module's
+    docstring as its documentation."""
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=schedule,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=list(pull.tags),
-        default_args=_default_args(hub, pull.pool.name),
+        tags=list(tags),
+        default_args=default_args,
         doc_md=__doc__,
+    )
+
+
+def pull_dag(hub: HubPlan, pull: PullPlan) -> DAG:
+    """The pull DAG of one source."""
+    with _dag(
+        pull.dag_id,
+        f"Pull {len(pull.streams)} stream(s) of {pull.source} into the store",
+        pull.schedule,
+        pull.tags,
+        _default_args(hub, pull.pool.name),
     ) as dag:
         streams = [
             sync_stream.override(
@@ -161,16 +179,12 @@ def job_dag(hub: HubPlan, job: JobPlan) -> DAG:
         schedule: Any = AssetAny(*(Asset(a) for a in job.assets))
     else:
         schedule = job.schedule
-    with DAG(
-        dag_id=job.dag_id,
-        description=f"crm-hub {job.job.replace('_', '-')}",
-        schedule=schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=list(job.tags),
-        default_args=_default_args(hub, hub.core_pool.name),
-        doc_md=__doc__,
+    with _dag(
+        job.dag_id,
+        f"crm-hub {job.job.replace('_', '-')}",
+        schedule,
+        job.tags,
+        _default_args(hub, hub.core_pool.name),
     ) as dag:
         run_job.override(task_id=job.job, on_failure_callback=_on_failure(HUB_SOURCE, job.job))(
             job.job

@@ -49,6 +49,8 @@ AsOf = Annotated[
     ),
 ]
 Name = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+#: a stream's name in a query: free text of at most 200 characters
+StreamName = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 
 
 def today(as_of: date | None) -> date:

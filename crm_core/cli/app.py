@@ -7,7 +7,6 @@ configuration problem, 1 for a failed sync); ``--debug`` shows the traceback ins
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, cast
 
 import typer
@@ -26,7 +25,7 @@ from crm_core.cli import (
     quarantine_cmd,
     resolve_cmd,
 )
-from crm_core.cli.context import Options, options
+from crm_core.cli.context import ConfigOption, Options, options
 from crm_core.cli.render import err_console
 from schemas.errors import ConfigError, HubError, InvalidInput, MappingError
 from schemas.secrets import mask_secrets
@@ -50,15 +49,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            help="Config file (default: $CRM_HUB_CONFIG, else ./crm-hub.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    config: ConfigOption = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -52,6 +54,20 @@ def reconcile_cmd(
     )
 
 
+def _steward(
+    ctx: typer.Context,
+    config: Path | None,
+    act: Callable[..., dict[str, Any]],
+    *args: str,
+    by: str | None,
+    note: str | None,
+) -> dict[str, Any]:
+    """Do a steward's action (merge, unmerge, pin, unpin) on the configured store with
+    its survivorship rules; the action as recorded."""
+    cfg, store = open_config_and_store(ctx, config)
+    return act(store, *args, cfg.reconcile.survivorship, by=by, note=note)
+
+
 def merge_cmd(
     ctx: typer.Context,
     into: Annotated[str, typer.Argument(help="Golden id (or source:key) that stays.")],
@@ -63,8 +79,7 @@ def merge_cmd(
     """Merge golden customer B into A: A keeps its id, B is recorded as merged into it."""
     from crm_core.golden import merge
 
-    cfg, store = open_config_and_store(ctx, config)
-    action = merge(store, into, other, cfg.reconcile.survivorship, by=by, note=note)
+    action = _steward(ctx, config, merge, into, other, by=by, note=note)
     args = action["args"]
     console.print(
         f"merged {args['merged']} into {args['into']} ({len(args['records'])} record(s) "
@@ -87,8 +102,7 @@ def unmerge_cmd(
     """Take a source record out of a golden customer into one of its own, for good."""
     from crm_core.golden import unmerge
 
-    cfg, store = open_config_and_store(ctx, config)
-    action = unmerge(store, golden_id, source_ref, cfg.reconcile.survivorship, by=by, note=note)
+    action = _steward(ctx, config, unmerge, golden_id, source_ref, by=by, note=note)
     args = action["args"]
     console.print(
         f"{':'.join(args['record'])} taken out of {args['from']} into {args['new_golden']} "
@@ -109,8 +123,7 @@ def pin_cmd(
     """Make a golden field keep a value, whatever its sources say later."""
     from crm_core.golden import pin
 
-    cfg, store = open_config_and_store(ctx, config)
-    action = pin(store, golden_id, field, value, cfg.reconcile.survivorship, by=by, note=note)
+    action = _steward(ctx, config, pin, golden_id, field, value, by=by, note=note)
     console.print(
         f"{action['golden_id']}.{field} pinned to {value!r} (action {action['id']})",
         markup=False,
@@ -128,8 +141,7 @@ def unpin_cmd(
     """Let survivorship choose a pinned field again."""
     from crm_core.golden import unpin
 
-    cfg, store = open_config_and_store(ctx, config)
-    action = unpin(store, golden_id, field, cfg.reconcile.survivorship, by=by, note=note)
+    action = _steward(ctx, config, unpin, golden_id, field, by=by, note=note)
     console.print(f"{action['golden_id']}.{field} unpinned (action {action['id']})", markup=False)
 
 

@@ -1,20 +1,18 @@
 """``crm-hub resolve``: identity resolution on any CSV files of customer-like records.
 
 Records are linked across the files and deduplicated within each, with the same rules
-and model the hub uses on its store; OUT.csv gets ``source,record_id,cluster_id``.
+and model the hub uses on its store (:mod:`crm_core.identity.csv_files`); OUT.csv gets
+``source,record_id,cluster_id``.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from crm_core.cli.render import console
-from schemas.errors import ConfigError
 
 
 def resolve(
@@ -55,107 +53,37 @@ def resolve(
     ] = None,
 ) -> None:
     """Find the records that are the same customer in CSV files (across and within them)."""
-    from crm_core.identity import columns, load_match_config
-    from crm_core.identity import resolve as run
+    from crm_core.identity.csv_files import ReadFile, resolve_files
 
-    started = time.perf_counter()
-    config = load_match_config(rules)
-    if threshold is not None:
-        update = {"threshold": threshold}
-        if config.review_threshold > threshold:
-            update["review_threshold"] = threshold
-        config = config.model_copy(update=update)
-    try:
-        overrides = columns.parse_overrides(column or [])
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    names = _source_names(files)
-    frames = []
-    for path, source in zip(files, names, strict=True):
-        frame, roles = _read(path, source, id_column, overrides)
-        frames.append(frame)
-        shown = ", ".join(f"{role}={col}" for role, col in roles.items())
+    def shown(read: ReadFile) -> None:
+        roles = ", ".join(f"{role}={col}" for role, col in read.roles.items())
         console.print(
-            f"{path}: {frame.height:,} records as {source!r}; {shown or 'no known columns'}",
+            f"{read.path}: {read.records:,} records as {read.source!r}; "
+            f"{roles or 'no known columns'}",
             markup=False,
             highlight=False,
         )
-    records = pl.concat(frames, how="diagonal_relaxed")
-    if records.is_empty():
-        raise ConfigError("the files hold no records")
-    result = run(records, config=config)
-    clusters = result.clusters
-    numbers = (
-        clusters.select("cluster_id").unique(maintain_order=True).with_row_index("number", offset=1)
+
+    found = resolve_files(
+        files,
+        output,
+        pairs_output=pairs,
+        id_column=id_column,
+        column_overrides=column or [],
+        rules=rules,
+        threshold=threshold,
+        on_read=shown,
     )
-    out = clusters.join(numbers, on="cluster_id", how="left", maintain_order="left").select(
-        "source", pl.col("customer_id").alias("record_id"), pl.col("number").alias("cluster_id")
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    out.write_csv(output)
-    if pairs is not None:
-        pairs.parent.mkdir(parents=True, exist_ok=True)
-        result.pairs.rename(
-            {"customer_id_l": "record_id_l", "customer_id_r": "record_id_r"}
-        ).write_csv(pairs)
-    linked = result.pairs.filter("is_match")
-    by_rule = linked.group_by("decided_by").len().sort("len", descending=True)
-    clustered = out.group_by("cluster_id").len().filter(pl.col("len") > 1)
     console.print(
-        f"{out.height:,} records -> {numbers.height:,} customers; "
-        f"{int(clustered['len'].sum() or 0):,} records in {clustered.height:,} groups "
-        "of 2 or more; "
-        f"{linked.height:,} linked pairs ("
-        + ", ".join(f"{r}: {n:,}" for r, n in by_rule.iter_rows())
-        + f"); {time.perf_counter() - started:.1f}s",
+        f"{found.records:,} records -> {found.customers:,} customers; "
+        f"{found.grouped_records:,} records in {found.groups:,} groups of 2 or more; "
+        f"{found.linked_pairs:,} linked pairs ("
+        + ", ".join(f"{rule}: {n:,}" for rule, n in found.linked_by_rule)
+        + f"); {found.seconds:.1f}s",
         markup=False,
         highlight=False,
     )
     console.print(f"wrote {output}" + (f" and {pairs}" if pairs else ""), markup=False)
-
-
-def _source_names(files: list[Path]) -> list[str]:
-    stems = [f.stem for f in files]
-    return [str(f) if stems.count(f.stem) > 1 else f.stem for f in files]
-
-
-def _read(
-    path: Path, source: str, id_column: str | None, overrides: dict[str, str]
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    from crm_core.identity import columns
-
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    try:
-        raw = pl.read_csv(
-            path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ConfigError(f"{path}: cannot be read as CSV: {str(exc).splitlines()[0]}") from None
-    raw = raw.rename({c: c.strip() for c in raw.columns}).with_columns(
-        pl.all().str.strip_chars().replace("", None)
-    )
-    if id_column is not None and id_column not in raw.columns:
-        raise ConfigError(
-            f"{path}: no id column {id_column!r}; columns are: {', '.join(raw.columns)}"
-        )
-    headers = [c for c in raw.columns if c != id_column]
-    try:
-        roles = columns.recognise(headers, overrides)
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    ids = (
-        raw.get_column(id_column)
-        if id_column is not None
-        else pl.int_range(1, raw.height + 1, eager=True).cast(pl.String)
-    )
-    frame = raw.select([pl.col(col).alias(role) for role, col in roles.items()]).with_columns(
-        source=pl.lit(source), customer_id=ids
-    )
-    missing = frame.get_column("customer_id").null_count()
-    if missing:
-        raise ConfigError(f"{path}: {missing} record(s) have no {id_column}")
-    return frame, roles
 
 
 def register(app: typer.Typer) -> None:

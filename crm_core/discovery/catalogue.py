@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import create_engine, inspect, types
 from sqlalchemy.engine import make_url
@@ -77,24 +77,27 @@ def kind_of_name(type_name: str, scale: int | None = None, length: int | None = 
     return "text"
 
 
+#: SQLAlchemy's generic types and their kinds, the first that matches wins (``Float`` is a
+#: ``Numeric``; any other ``Numeric`` is ``int`` or ``decimal`` by its scale)
+_KIND_OF_TYPE: tuple[tuple[type[types.TypeEngine[Any]], Kind], ...] = (
+    (types.Boolean, "bool"),
+    (types.DateTime, "datetime"),
+    (types.Date, "date"),
+    (types.Time, "time"),
+    (types.Integer, "int"),
+    (types.Float, "float"),
+    (types.CHAR, "char"),
+    (types.NCHAR, "char"),
+)
+
+
 def kind_of_type(sqltype: types.TypeEngine[object]) -> Kind:
     """The coarse kind of a type SQLAlchemy's inspector reflected."""
-    if isinstance(sqltype, types.Boolean):
-        return "bool"
-    if isinstance(sqltype, types.DateTime):
-        return "datetime"
-    if isinstance(sqltype, types.Date):
-        return "date"
-    if isinstance(sqltype, types.Time):
-        return "time"
-    if isinstance(sqltype, types.Integer):
-        return "int"
-    if isinstance(sqltype, types.Float):
-        return "float"
+    for generic, kind in _KIND_OF_TYPE:
+        if isinstance(sqltype, generic):
+            return kind
     if isinstance(sqltype, types.Numeric):
         return "int" if sqltype.scale == 0 else "decimal"
-    if isinstance(sqltype, types.CHAR | types.NCHAR):
-        return "char"
     return kind_of_name(str(sqltype.__class__.__name__))
 
 

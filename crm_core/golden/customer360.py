@@ -77,6 +77,7 @@ def linked(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
     ``golden_id`` (``table`` has ``source`` and ``customer_id``)."""
     return (
         select(*(columns or (table,)))
+        .select_from(table)
         .join(
             source_links,
             and_(
@@ -108,24 +109,15 @@ def linked_rows(
 def source_records(conn: Connection, golden_id: str) -> list[dict[str, Any]]:
     """The source customer records linked to ``golden_id``, with how and when each was linked."""
     customers = RECORD_TABLES["customers"]
-    stmt = (
-        select(
-            source_links.c.stream,
-            source_links.c.source_key,
-            source_links.c.rule,
-            source_links.c.linked_at,
-            customers,
-        )
-        .join(
-            customers,
-            and_(
-                customers.c.source == source_links.c.source,
-                customers.c.customer_id == source_links.c.source_key,
-            ),
-        )
-        .where(source_links.c.golden_id == golden_id)
-        .order_by(source_links.c.source, source_links.c.source_key)
-    )
+    stmt = linked(
+        customers,
+        golden_id,
+        source_links.c.stream,
+        source_links.c.source_key,
+        source_links.c.rule,
+        source_links.c.linked_at,
+        customers,
+    ).order_by(source_links.c.source, source_links.c.source_key)
     out = []
     for row in conn.execute(stmt):
         data = dict(row._mapping)

@@ -33,8 +33,8 @@ from crm_core.golden.store_io import (
 )
 from crm_core.identity import MatchConfig, load_match_config
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import SUCCESS, RunCounts, finish_run, start_run
-from crm_core.store.tables import golden_customers, golden_match_models, runs, source_links
+from crm_core.ledger.runs import RunCounts, finish_run, start_run
+from crm_core.store.tables import golden_customers, golden_match_models, source_links
 from schemas.reconcile import ReconcileConfig
 
 FULL, INCREMENTAL, UNCHANGED = "full", "incremental", "unchanged"
@@ -322,15 +322,6 @@ def _rules_hash(settings: ReconcileConfig) -> str:
 
 def _previous_rules_hash(conn: Connection, run_id: int) -> str | None:
     """The survivorship rules the last successful reconcile applied (None: none ran)."""
-    checks = conn.execute(
-        select(runs.c.checks)
-        .where(
-            runs.c.source == HUB_SOURCE,
-            runs.c.stream == RECONCILE,
-            runs.c.status == SUCCESS,
-            runs.c.id < run_id,
-        )
-        .order_by(runs.c.id.desc())
-        .limit(1)
-    ).scalar()
+    previous = stocktake.previous_reconcile(conn, run_id)
+    checks = previous.checks if previous is not None else None
     return (checks or {}).get("survivorship")

@@ -12,27 +12,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
 from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, record_progress
 from crm_core.store.tables import runs
 
 
+def previous_reconcile(conn: Connection, before_id: int) -> Row[datetime, Any] | None:
+    """The ledger row (``started_at``, its cutoff, and ``checks``) of the last successful
+    reconcile run before ``before_id``; None when none ran."""
+    return conn.execute(
+        select(runs.c.started_at, runs.c.checks)
+        .where(
+            runs.c.source == HUB_SOURCE,
+            runs.c.stream == RECONCILE,
+            runs.c.status == SUCCESS,
+            runs.c.id < before_id,
+        )
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    ).first()
+
+
 def _previous_cutoff(store: Engine, before_id: int) -> datetime | None:
     """The cutoff (start) of the last successful reconcile run before ``before_id``."""
     with store.connect() as conn:
-        return conn.execute(
-            select(runs.c.started_at)
-            .where(
-                runs.c.source == HUB_SOURCE,
-                runs.c.stream == RECONCILE,
-                runs.c.status == SUCCESS,
-                runs.c.id < before_id,
-            )
-            .order_by(runs.c.id.desc())
-            .limit(1)
-        ).scalar()
+        previous = previous_reconcile(conn, before_id)
+    return previous.started_at if previous is not None else None
 
 
 def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from crm_core.identity.addresses import (
     region_key,
     street_keys,
 )
+from crm_core.identity.columns import ROLES
 from crm_core.identity.config import Feature
 from crm_core.identity.emails import normalise_email
 from crm_core.identity.names import name_keys, person_part
@@ -32,27 +33,9 @@ from crm_core.identity.phones import normalise_phone
 from crm_core.identity.tax_ids import normalise_tax_id
 from crm_core.identity.text import fold
 
-#: The columns :func:`prepare` reads (all optional but ``customer_id``).
-INPUT_COLUMNS = (
-    "source",
-    "customer_id",
-    "kind",
-    "name",
-    "company",
-    "given_name",
-    "surname",
-    "tax_id",
-    "email",
-    "phone",
-    "street",
-    "street_number",
-    "street2",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "date_of_birth",
-)
+#: The columns :func:`prepare` reads (all optional but ``customer_id``): the record's
+#: identity and every role a column of a file can have (:data:`columns.ROLES`).
+INPUT_COLUMNS = ("source", "customer_id", *ROLES)
 #: The columns :func:`prepare` makes, ``rid`` (row number) first.
 FEATURES: tuple[str, ...] = get_args(Feature)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%m/%d/%Y")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
@@ -13,7 +13,7 @@ from crm_core import __version__
 from crm_core.access.api_keys import Scope
 from crm_core.api import service
 from crm_core.api.auth import reject_unknown_query, require
-from crm_core.api.params import TEXT_PATTERN, Limit, Name, Offset, with_next
+from crm_core.api.params import Limit, Name, Offset, StreamName, with_next
 from crm_core.api.problems import documented
 from crm_core.api.service.views import Health, Page, QuarantineRow, RunDetail, RunView
 from crm_core.ledger import metrics
@@ -40,7 +40,7 @@ def get_health(request: Request) -> Health:
 def get_runs(
     request: Request,
     source: Name = None,
-    stream: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
+    stream: StreamName = None,
     status: RunStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -70,7 +70,7 @@ def get_run(
 def get_quarantine(
     request: Request,
     source: Name = None,
-    stream: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
+    stream: StreamName = None,
     status: QuarantineStatus = "open",
     limit: Limit = 50,
     offset: Offset = 0,

@@ -77,15 +77,15 @@ def _view(row: dict[str, Any]) -> StewardAction:
     return StewardAction(**{k: v for k, v in row.items() if k in known})
 
 
-def _rules(request: Request) -> Any:
-    return request.app.state.config.reconcile.survivorship
-
-
-def _act(action: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> StewardAction:
-    """Run one stewardship action; a refusal is a 409 problem, a value the field cannot
-    hold (or text with a control character) a 422."""
+def _act(
+    action: Callable[..., dict[str, Any]], request: Request, *args: Any, **kwargs: Any
+) -> StewardAction:
+    """Run one stewardship action on the app's store with its survivorship rules; a
+    refusal is a 409 problem, a value the field cannot hold (or text with a control
+    character) a 422."""
+    store, rules = request.app.state.store, request.app.state.config.reconcile.survivorship
     try:
-        return _view(action(*args, **kwargs))
+        return _view(action(store, *args, rules, **kwargs))
     except HubError as exc:
         raise HTTPException(422 if isinstance(exc, InvalidInput) else 409, str(exc)) from None
 
@@ -107,8 +107,7 @@ def post_merge(
     caller: Steward, request: Request, id: GoldenId, body: MergeRequest
 ) -> StewardAction:
     """This golden customer keeps its id; the other is recorded as merged into it."""
-    store, rules = request.app.state.store, _rules(request)
-    return _act(merge, store, id, body.other, rules, by=caller.name, note=body.note)
+    return _act(merge, request, id, body.other, by=caller.name, note=body.note)
 
 
 @stewardship.post("/customers/{id}/unmerge", summary="Take a source record out")
@@ -116,15 +115,7 @@ def post_unmerge(
     caller: Steward, request: Request, id: GoldenId, body: UnmergeRequest
 ) -> StewardAction:
     """The record becomes a golden customer of its own; automatic runs never merge it back."""
-    return _act(
-        unmerge,
-        request.app.state.store,
-        id,
-        body.record,
-        _rules(request),
-        by=caller.name,
-        note=body.note,
-    )
+    return _act(unmerge, request, id, body.record, by=caller.name, note=body.note)
 
 
 @stewardship.put("/customers/{id}/pins/{field}", summary="Pin a field's value")
@@ -132,22 +123,13 @@ def put_pin(
     caller: Steward, request: Request, id: GoldenId, field: FieldName, body: PinRequest
 ) -> StewardAction:
     """The golden field keeps this value until it is unpinned."""
-    return _act(
-        pin,
-        request.app.state.store,
-        id,
-        field,
-        body.value,
-        _rules(request),
-        by=caller.name,
-        note=body.note,
-    )
+    return _act(pin, request, id, field, body.value, by=caller.name, note=body.note)
 
 
 @stewardship.delete("/customers/{id}/pins/{field}", summary="Unpin a field")
 def delete_pin(caller: Steward, request: Request, id: GoldenId, field: FieldName) -> StewardAction:
     """Survivorship chooses the field's value again."""
-    return _act(unpin, request.app.state.store, id, field, _rules(request), by=caller.name)
+    return _act(unpin, request, id, field, by=caller.name)
 
 
 @stewardship.post("/stewardship/{action_id}/undo", summary="Undo an action")
@@ -155,4 +137,4 @@ def post_undo(
     caller: Steward, request: Request, action_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> StewardAction:
     """The action stays on record, marked undone by the caller."""
-    return _act(undo, request.app.state.store, action_id, _rules(request), by=caller.name)
+    return _act(undo, request, action_id, by=caller.name)

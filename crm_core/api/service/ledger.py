@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Table, func, select
 
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.service.views import Page, QuarantineRow, RunDetail, RunView
 from crm_core.ledger import health
 from crm_core.store.tables import quarantine, runs
+
+
+def _newest_first(
+    store: Engine, table: Table, filters: dict[str, str | None], limit: int, offset: int
+) -> tuple[int, Sequence[Row[Any]]]:
+    """How many rows of ``table`` match ``filters`` (column -> value; an empty value does
+    not filter) and one page of them, newest (highest id) first."""
+    stmt = select(table)
+    for column, value in filters.items():
+        if value:
+            stmt = stmt.where(table.c[column] == value)
+    with store.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
+        rows = conn.execute(stmt.order_by(table.c.id.desc()).limit(limit).offset(offset)).all()
+    return int(total), rows
 
 
 def _run(row: dict[str, Any]) -> dict[str, Any]:
@@ -29,16 +45,11 @@ def list_runs(
     offset: int = 0,
 ) -> Page[RunView]:
     """Runs, newest first, filtered by source, stream and status."""
-    stmt = select(runs)
-    for column, value in (("source", source), ("stream", stream), ("status", status)):
-        if value:
-            stmt = stmt.where(runs.c[column] == value)
-    with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
-        rows = conn.execute(stmt.order_by(runs.c.id.desc()).limit(limit).offset(offset)).all()
+    filters = {"source": source, "stream": stream, "status": status}
+    total, rows = _newest_first(store, runs, filters, limit, offset)
     return Page[RunView](
         items=[RunView(**_run(dict(r._mapping))) for r in rows],
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
     )
@@ -65,16 +76,11 @@ def list_quarantine(
 ) -> Page[QuarantineRow]:
     """Quarantined rows, newest first (open ones unless ``status`` says otherwise; None
     for all), with the raw row and the reason."""
-    stmt = select(quarantine)
-    for column, value in (("source", source), ("stream", stream), ("status", status)):
-        if value:
-            stmt = stmt.where(quarantine.c[column] == value)
-    with store.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
-        rows = conn.execute(stmt.order_by(quarantine.c.id.desc()).limit(limit).offset(offset)).all()
+    filters = {"source": source, "stream": stream, "status": status}
+    total, rows = _newest_first(store, quarantine, filters, limit, offset)
     return Page[QuarantineRow](
         items=[QuarantineRow(**dict(r._mapping)) for r in rows],
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
     )

@@ -19,11 +19,11 @@ from babel.numbers import NumberFormatError, parse_decimal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from crm_core.access.api_keys import ApiKey, Scope
+from crm_core.access.api_keys import ApiKey
 from crm_core.api.problems import refusal_status
 from crm_core.api.web.formats import BABEL_LOCALES
-from crm_core.api.web.i18n import labeller, role_name, translator
-from crm_core.api.web.pages import ID, Lang, caller, customer_response, language, to_login
+from crm_core.api.web.i18n import labeller, translator
+from crm_core.api.web.pages import ID, Lang, customer_response, editor, language
 from crm_core.pushback import submit
 from schemas.errors import HubError
 
@@ -32,6 +32,8 @@ changes = APIRouter(prefix="/ui", include_in_schema=False)
 CONTACT_FIELDS = ("phone", "email", "street", "city", "postcode")
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 Short = Annotated[str, Form(max_length=100)]
+#: the form's one-off token (see :func:`_idempotency_key`)
+Token = Annotated[str, Form(max_length=64)]
 
 
 class _BadInput(ValueError):
@@ -81,15 +83,9 @@ def _refused(
 def _editor(request: Request, golden_id: str, lang: str | None) -> ApiKey | Response:
     """The signed-in editor's key, or the answer for anyone else: sign in, 403 for a
     role that may not submit changes, 404 for an id that cannot be a customer's."""
-    key = caller(request)
-    if key is None:
-        return to_login()
-    if not key.allows(Scope.CHANGES):
-        reading = language(request, lang)
-        refused = translator(reading)("correct.refused", role=role_name(reading, key.role.value))
-        return customer_response(
-            request, key, golden_id, lang, None, notice=("error", refused), status=403
-        )
+    key = editor(request, golden_id, lang)
+    if not isinstance(key, ApiKey):
+        return key
     if not ID.match(golden_id):
         return customer_response(request, key, golden_id, lang, None)  # the 404 page
     return key
@@ -108,7 +104,7 @@ def record_concession(
     valid_from: Annotated[str, Form(max_length=20)] = "",
     valid_to: Annotated[str, Form(max_length=20)] = "",
     order_id: Annotated[str, Form(max_length=64)] = "",
-    token: Annotated[str, Form(max_length=64)] = "",
+    token: Token = "",
     lang: Lang = None,
 ) -> Response:
     """Record a manager-approved concession (an amount with its currency, or a
@@ -176,7 +172,7 @@ def change_contact(
     street: Annotated[str, Form(max_length=200)] = "",
     city: Short = "",
     postcode: Annotated[str, Form(max_length=20)] = "",
-    token: Annotated[str, Form(max_length=64)] = "",
+    token: Token = "",
     lang: Lang = None,
 ) -> Response:
     """Change the customer's phone, e-mail or address (the fields filled in), queued for

@@ -201,6 +201,21 @@ def customer_page(
     return customer_response(request, key, id, lang, as_of)
 
 
+def editor(request: Request, golden_id: str, lang: str | None) -> ApiKey | Response:
+    """The signed-in key if its role may change data (editors and admins), else the
+    answer: the sign-in page, or the customer's page refusing the role (403)."""
+    key = caller(request)
+    if key is None:
+        return to_login()
+    if not key.allows(Scope.CHANGES):
+        reading = language(request, lang)
+        refused = translator(reading)("correct.refused", role=role_name(reading, key.role.value))
+        return customer_response(
+            request, key, golden_id, lang, None, notice=("error", refused), status=403
+        )
+    return key
+
+
 @web.post("/customers/{id}/correct")
 def correct_field(
     request: Request,
@@ -212,14 +227,10 @@ def correct_field(
 ) -> Response:
     """Pin a golden field to a corrected value (editors and admins); the page says
     whether it was saved, refused for the role, or not possible and why."""
-    key = caller(request)
-    if key is None:
-        return to_login()
+    key = editor(request, id, lang)
+    if not isinstance(key, ApiKey):
+        return key
     t = translator(language(request, lang))
-    if not key.allows(Scope.CHANGES):
-        refused = t("correct.refused", role=role_name(language(request, lang), key.role.value))
-        notice = ("error", refused)
-        return customer_response(request, key, id, lang, None, notice=notice, status=403)
     if field not in GOLDEN_FIELDS or not value.strip():
         reason = f"no golden field {field!r}" if field not in GOLDEN_FIELDS else "empty value"
         notice = ("error", t("correct.failed", reason=reason))
