@@ -56,7 +56,7 @@ class Training(FrozenStrict):
     """How the probabilistic model's parameters are estimated from the data itself."""
 
     #: u probabilities: at most this many random pairs are compared
-    max_pairs: float = Field(default=5e5, gt=0)
+    max_pairs: float = Field(default=2e5, gt=0)
     #: one EM session per rule; each estimates m of the comparisons it does not block on
     em_blocking: list[list[Feature]] = [["postcode"], ["date_of_birth"], ["phone"], ["email"]]
     #: tried in turn only when no ``em_blocking`` session could run: blocks of one name

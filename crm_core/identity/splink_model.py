@@ -18,6 +18,11 @@ from schemas.errors import ConfigError
 log = logging.getLogger(__name__)
 NAME_FEATURES = frozenset({"name", "name_key", "name_latin"})
 MAX_PRIOR = 0.5
+#: EM stops after this many iterations or once no parameter moves by more than
+#: :data:`EM_CONVERGENCE` (Splink's defaults, 25 and 0.0001, cost time for digits
+#: that do not change a decision)
+EM_MAX_ITERATIONS = 12
+EM_CONVERGENCE = 0.001
 
 
 def splink() -> Any:
@@ -180,6 +185,8 @@ def settings(present: set[str], block_columns: Iterable[str]) -> Any:
         blocking_rules_to_generate_predictions=[sp.block_on(c) for c in block_columns],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+        max_iterations=EM_MAX_ITERATIONS,
+        em_convergence=EM_CONVERGENCE,
     )
 
 
@@ -219,8 +226,10 @@ def train(
         linker.training.estimate_probability_two_random_records_match(
             deterministic, recall=training.deterministic_recall
         )
+    # one pass over the sample per comparison: Splink's chunks (with a probe first)
+    # save memory on samples far larger than ours and cost a query each
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.max_pairs, seed=training.seed
+        max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
     )
     ran = 0
     for rule in training.em_blocking:
