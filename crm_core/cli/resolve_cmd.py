@@ -53,13 +53,19 @@ def resolve(
         float | None,
         typer.Option(help="Match probability from which the model links a pair.", min=0.0, max=1.0),
     ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country", help="Region of phones without one, e.g. CN (default: inferred)."
+        ),
+    ] = None,
 ) -> None:
     """Find the records that are the same customer in CSV files (across and within them)."""
     from crm_core.identity import columns, load_match_config
     from crm_core.identity import resolve as run
 
     started = time.perf_counter()
-    config = load_match_config(rules)
+    config = load_match_config(rules, default_country=country)
     if threshold is not None:
         update = {"threshold": threshold}
         if config.review_threshold > threshold:
