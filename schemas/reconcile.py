@@ -6,6 +6,8 @@ value. The section may also live in a file of its own, named from the config fil
 
     reconcile:
       match_rules: match_rules.yaml        # default: the rules crm-hub ships with
+      identity:
+        default_country: CN                # phones without a country code (default: inferred)
       survivorship:
         source_priority: [finance_erp, legacy_erp]
         fields:
@@ -106,6 +108,15 @@ class Survivorship(FrozenStrict):
         return self
 
 
+class IdentitySettings(FrozenStrict):
+    """How customer records are read for matching."""
+
+    #: the region (ISO 3166 code, e.g. ``CN``) of phone numbers without a country code
+    #: in records without a country; default: inferred from each record (script, place
+    #: names, the number's shape), then from the majority of its source
+    default_country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+
+
 class ReconcileConfig(FrozenStrict):
     """Identity resolution and golden records."""
 
@@ -118,6 +129,7 @@ class ReconcileConfig(FrozenStrict):
     #: since it was trained (matching stays incremental)
     retrain_growth: float = Field(default=2.0, gt=1)
     survivorship: Survivorship = Survivorship()
+    identity: IdentitySettings = IdentitySettings()
 
     @field_validator("match_rules")
     @classmethod

@@ -51,6 +51,12 @@ def resolve(
         float | None,
         typer.Option(help="Match probability from which the model links a pair.", min=0.0, max=1.0),
     ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country", help="Region of phones without one, e.g. CN (default: inferred)."
+        ),
+    ] = None,
 ) -> None:
     """Find the records that are the same customer in CSV files (across and within them)."""
     from crm_core.identity.csv_files import ReadFile, resolve_files
@@ -72,6 +78,7 @@ def resolve(
         column_overrides=column or [],
         rules=rules,
         threshold=threshold,
+        default_country=country,
         on_read=shown,
     )
     console.print(

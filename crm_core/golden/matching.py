@@ -62,7 +62,7 @@ def match_all(
             )
         else:
             return _from_resolution(result, None if model is not None else result.model)
-    features = prepare(records)
+    features = prepare(records, default_country=config.default_country)
     pairs = _rule_pairs(features, config)
     clusters = full_clusters(features, pairs.select("rid_l", "rid_r"))
     return _from_rules(features, clusters, pairs)
@@ -91,9 +91,13 @@ def match_new(
     if "name_key" in existing.columns:  # features already
         old = existing.select(*FEATURES, "cluster_id")
     else:
-        old = prepare(existing).drop("rid").with_columns(existing.get_column("cluster_id"))
+        old = (
+            prepare(existing, default_country=config.default_country)
+            .drop("rid")
+            .with_columns(existing.get_column("cluster_id"))
+        )
     old = old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
-    fresh = prepare(new, first_rid=old.height)
+    fresh = prepare(new, first_rid=old.height, default_country=config.default_country)
     everything = pl.concat([old.drop("cluster_id"), fresh])
     pairs = _rule_pairs(everything, config, new_from=old.height)
     clusters, _merges = incremental_clusters(old.select("rid", "cluster_id"), fresh, pairs)

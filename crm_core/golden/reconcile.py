@@ -75,7 +75,9 @@ def reconcile(
     counts = RunCounts()
     try:
         stock = stocktake.count_changes(store, run_id, counts)
-        config = match_config or load_match_config(settings.match_rules)
+        config = match_config or load_match_config(
+            settings.match_rules, default_country=settings.identity.default_country
+        )
         outcome = _reconcile(store, settings, config, run_id, full)
         counts.rows_loaded = outcome.golden_created + outcome.golden_updated
         counts.checks = {"reconcile": outcome.as_dict(), "survivorship": _rules_hash(settings)}

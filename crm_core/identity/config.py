@@ -25,11 +25,16 @@ Feature = Literal[
     "name",
     "name_key",
     "name_latin",
+    "company_place",
+    "company_brand",
+    "company_industry",
+    "company_form",
     "given_name",
     "surname",
     "tax_id",
     "email",
     "phone",
+    "phone_national",
     "street",
     "street_number",
     "street2",
@@ -56,7 +61,7 @@ class Training(FrozenStrict):
     """How the probabilistic model's parameters are estimated from the data itself."""
 
     #: u probabilities: at most this many random pairs are compared
-    max_pairs: float = Field(default=5e5, gt=0)
+    max_pairs: float = Field(default=2e5, gt=0)
     #: one EM session per rule; each estimates m of the comparisons it does not block on
     em_blocking: list[list[Feature]] = [["postcode"], ["date_of_birth"], ["phone"], ["email"]]
     #: tried in turn only when no ``em_blocking`` session could run: blocks of one name
@@ -80,6 +85,18 @@ class MatchConfig(FrozenStrict):
         DeterministicRule(name="same_email", equal=["email"], unless_different=["tax_id", "phone"]),
         DeterministicRule(name="same_phone", equal=["phone"], unless_different=["tax_id"]),
         DeterministicRule(
+            name="same_national_phone",
+            equal=["phone_national"],
+            unless_different=["tax_id", "country", "company_place"],
+        ),
+        # a Chinese company's registered name (place, brand, industry) is unique where
+        # it is registered; the same brand in another city is another company
+        DeterministicRule(
+            name="same_company_name",
+            equal=["company_place", "company_brand", "company_industry"],
+            unless_different=["tax_id", "phone", "email", "postcode"],
+        ),
+        DeterministicRule(
             name="same_name_postcode",
             equal=["name_key", "postcode"],
             unless_different=["tax_id", "phone", "email", "date_of_birth", "street_number"],
@@ -95,8 +112,10 @@ class MatchConfig(FrozenStrict):
         ["tax_id"],
         ["email"],
         ["phone"],
+        ["phone_national"],
         ["name_key"],
         ["name_latin"],
+        ["company_brand"],
         ["given_name", "surname"],
         ["surname", "date_of_birth"],
         ["given_name", "date_of_birth"],
@@ -115,6 +134,9 @@ class MatchConfig(FrozenStrict):
     #: pairs between this and ``threshold`` are reported for review, not linked
     review_threshold: float = Field(default=0.5, gt=0, lt=1)
     training: Training = Training()
+    #: the region (ISO 3166 code, e.g. ``CN``) of phone numbers without a country code
+    #: in records without a country; None: inferred per record, then per file
+    default_country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
 
     @model_validator(mode="after")
     def _check(self) -> MatchConfig:
@@ -126,8 +148,31 @@ class MatchConfig(FrozenStrict):
         return self
 
 
-def load_match_config(path: Path | None = None) -> MatchConfig:
-    """The rules in ``path`` (every problem reported at once), or the defaults."""
-    if path is None:
-        return MatchConfig()
-    return load_model(path, MatchConfig, ConfigError, "match rules file")
+def load_match_config(
+    path: Path | None = None, *, default_country: str | None = None
+) -> MatchConfig:
+    """The rules in ``path`` (every problem reported at once), or the defaults; with
+    ``default_country`` (``--country``, ``identity.default_country``) as the phone region
+    of records without a country."""
+    config = (
+        MatchConfig()
+        if path is None
+        else load_model(path, MatchConfig, ConfigError, "match rules file")
+    )
+    return with_default_country(config, default_country)
+
+
+def with_default_country(config: MatchConfig, country: str | None) -> MatchConfig:
+    """``config`` with ``country`` as its default phone region (unchanged when None).
+    Raises :class:`ConfigError` for a code ``phonenumbers`` does not know."""
+    if country is None:
+        return config
+    import phonenumbers
+
+    code = country.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"default country {country!r}: not a region code phone numbers know "
+            "(two letters of ISO 3166, e.g. CN, US, DE)"
+        )
+    return config.model_copy(update={"default_country": code})

@@ -55,6 +55,7 @@ def resolve_files(
     column_overrides: Iterable[str] = (),
     rules: Path | None = None,
     threshold: float | None = None,
+    default_country: str | None = None,
     on_read: Callable[[ReadFile], None] | None = None,
 ) -> FilesResolution:
     """Resolve the records of the CSV files ``paths``; write the clusters to ``output``
@@ -62,11 +63,12 @@ def resolve_files(
 
     ``id_column`` identifies a record in its file (default: the row number);
     ``column_overrides`` are ``ROLE=COLUMN`` items; ``rules`` a matching-rules file;
-    ``threshold`` the match probability from which the model links a pair. ``on_read`` is
+    ``threshold`` the match probability from which the model links a pair;
+    ``default_country`` the region of phones written without one. ``on_read`` is
     called after each file is read. Raises ``ConfigError`` naming the file and the reason.
     """
     started = time.perf_counter()
-    config = match_config(rules, threshold)
+    config = match_config(rules, threshold, default_country)
     try:
         overrides = columns.parse_overrides(column_overrides)
     except ValueError as exc:
@@ -109,10 +111,12 @@ def resolve_files(
     )
 
 
-def match_config(rules: Path | None, threshold: float | None) -> MatchConfig:
+def match_config(
+    rules: Path | None, threshold: float | None, default_country: str | None = None
+) -> MatchConfig:
     """The rules of ``rules`` (default: the built-in ones) with the model's link
     ``threshold`` when given (the review threshold lowered to it if above)."""
-    config = load_match_config(rules)
+    config = load_match_config(rules, default_country=default_country)
     if threshold is None:
         return config
     update = {"threshold": threshold}

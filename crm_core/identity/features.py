@@ -25,11 +25,13 @@ from crm_core.identity.addresses import (
     region_key,
     street_keys,
 )
+from crm_core.identity.chinese import split_person_name
 from crm_core.identity.columns import ROLES
+from crm_core.identity.company_names import company_name
 from crm_core.identity.config import Feature
 from crm_core.identity.emails import normalise_email
-from crm_core.identity.names import name_keys, person_part
-from crm_core.identity.phones import normalise_phone
+from crm_core.identity.names import fold_name, name_keys, person_part
+from crm_core.identity.phones import infer_region, phone_keys, record_region
 from crm_core.identity.tax_ids import normalise_tax_id
 from crm_core.identity.text import fold
 
@@ -41,9 +43,13 @@ FEATURES: tuple[str, ...] = get_args(Feature)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%m/%d/%Y")
 
 
-def prepare(records: pl.DataFrame, first_rid: int = 0) -> pl.DataFrame:
+def prepare(
+    records: pl.DataFrame, first_rid: int = 0, *, default_country: str | None = None
+) -> pl.DataFrame:
     """The normalised features of ``records``, one row per record in the same order,
-    with ``rid`` numbering the rows from ``first_rid``."""
+    with ``rid`` numbering the rows from ``first_rid``. Phone numbers without a country
+    code are read in the record's region (:func:`phone_regions`): its country, else
+    ``default_country``, else what the record says, else its file's majority."""
     if "customer_id" not in records.columns:
         raise ValueError("records need a customer_id column")
     if records.is_empty():
@@ -58,6 +64,8 @@ def prepare(records: pl.DataFrame, first_rid: int = 0) -> pl.DataFrame:
     raw = raw.with_columns(kind=kind)
     names = _map(raw, ["name", "company", "given_name", "surname", "kind", "city", "region"], _name)
     streets = _map(raw, ["street"], lambda s: _struct(street_keys(s)))
+    raw = raw.with_columns(phone_region=phone_regions(raw, default_country))
+    phones = _map(raw, ["phone", "phone_region"], lambda p, r: _struct(phone_keys(p, r)))
     out = pl.DataFrame(
         {
             "rid": pl.int_range(first_rid, first_rid + raw.height, dtype=pl.Int64, eager=True),
@@ -69,11 +77,16 @@ def prepare(records: pl.DataFrame, first_rid: int = 0) -> pl.DataFrame:
         name=names.struct.field("core"),
         name_key=names.struct.field("key"),
         name_latin=names.struct.field("latin"),
+        company_place=names.struct.field("place"),
+        company_brand=names.struct.field("brand"),
+        company_industry=names.struct.field("industry"),
+        company_form=names.struct.field("form"),
         given_name=_map(raw, ["given_name"], person_part),
         surname=_map(raw, ["surname"], person_part),
         tax_id=_map(raw, ["tax_id", "country"], normalise_tax_id),
         email=_map(raw, ["email"], normalise_email),
-        phone=_map(raw, ["phone", "country"], normalise_phone),
+        phone=phones.struct.field("phone"),
+        phone_national=phones.struct.field("national"),
         street=streets.struct.field("street"),
         street_number=pl.coalesce(
             _map(raw, ["street_number"], house_number), streets.struct.field("number")
@@ -86,6 +99,37 @@ def prepare(records: pl.DataFrame, first_rid: int = 0) -> pl.DataFrame:
         date_of_birth=_map(raw, ["date_of_birth"], normalise_date),
     )
     return out.select("rid", *[pl.col(f).cast(pl.String) for f in FEATURES])
+
+
+def phone_regions(raw: pl.DataFrame, default_country: str | None = None) -> pl.Series:
+    """Each record's phone region: its ``country`` column (ISO code or a known name),
+    else ``default_country``, else what its phone, name and address suggest
+    (:func:`crm_core.identity.phones.infer_region`), else the region most records of
+    its ``source`` (file) have; None when nothing says."""
+    default = default_country.strip().upper() if default_country else None
+    own = _map(raw, ["country"], lambda c: record_region(c, default))
+    guessed = _map(
+        raw.with_columns(own=own),
+        ["own", "phone", "name", "company", "street", "city", "region"],
+        lambda known, phone, name, company, street, city, region: (
+            known or infer_region(phone, name or company, street, city, region)
+        ),
+    )
+    frame = pl.DataFrame({"source": raw["source"], "region": guessed})
+    majority = (
+        frame.drop_nulls("region")
+        .group_by("source", "region")
+        .len()
+        .sort(["source", "len", "region"], descending=[False, True, False])
+        .group_by("source", maintain_order=True)
+        .agg(pl.col("region").first().alias("majority"))
+    )
+    return (
+        frame.join(majority, on="source", how="left", maintain_order="left")
+        .select(pl.coalesce("region", "majority"))
+        .to_series()
+        .rename("phone_region")
+    )
 
 
 def normalise_date(raw: str | None) -> str | None:
@@ -126,7 +170,13 @@ def _name(
         name = " ".join(p for p in (given, surname) if p and p.strip()) or None
         kind = kind or ("person" if name else None)
     keys = name_keys(name, kind=kind, city=city, region=region)
-    return {"core": keys.core, "key": keys.key, "latin": keys.latin}
+    out: dict[str, str | None] = {"core": keys.core, "key": keys.key, "latin": keys.latin}
+    parts = company_name(name) if kind != "person" else company_name(None)
+    bare = not (parts.place or parts.industry or parts.form)
+    if kind is None and bare and split_person_name(fold_name(name)) is not None:
+        parts = company_name(None)  # 周建华: a person's name, no company's
+    out.update(place=parts.place, brand=parts.brand, industry=parts.industry, form=parts.form)
+    return out
 
 
 def _struct(value: Any) -> dict[str, Any]:

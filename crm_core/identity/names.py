@@ -198,6 +198,9 @@ def name_keys(
 
 
 def _latin(core: str, person: bool) -> str:
+    whole = split_person_name(core) if person else None
+    if whole:  # 周 建华 and 周建华 alike: surname, given name
+        return " ".join(sorted("".join(pinyin_syllables(part)) for part in whole))
     words: list[str] = []
     for word in core.split():
         if not has_han(word):

@@ -69,7 +69,7 @@ def resolve(
     """
     config = config or MatchConfig()
     clock = _Clock()
-    features = prepare(records)
+    features = prepare(records, default_country=config.default_country)
     clock.lap("normalise")
     present = _present(features)
     keyed, keys = _with_keys(features, config, present)
@@ -110,9 +110,13 @@ def resolve_new(
     if {"name_key", "name_latin"} <= set(existing.columns):
         old = existing.select(*FEATURES, "cluster_id")
     else:
-        old = prepare(existing).drop("rid").with_columns(existing.get_column("cluster_id"))
+        old = (
+            prepare(existing, default_country=config.default_country)
+            .drop("rid")
+            .with_columns(existing.get_column("cluster_id"))
+        )
     old = old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
-    new_features = prepare(new, first_rid=old.height)
+    new_features = prepare(new, first_rid=old.height, default_country=config.default_country)
     clock.lap("normalise")
     everything = pl.concat([old.drop("cluster_id"), new_features])
     present = _present(everything)

@@ -18,6 +18,11 @@ from schemas.errors import ConfigError
 log = logging.getLogger(__name__)
 NAME_FEATURES = frozenset({"name", "name_key", "name_latin"})
 MAX_PRIOR = 0.5
+#: EM stops after this many iterations or once no parameter moves by more than
+#: :data:`EM_CONVERGENCE` (Splink's defaults, 25 and 0.0001, cost time for digits
+#: that do not change a decision)
+EM_MAX_ITERATIONS = 12
+EM_CONVERGENCE = 0.001
 
 
 def splink() -> Any:
@@ -41,24 +46,7 @@ def comparisons(present: set[str]) -> list[Any]:
     if {"given_name", "surname"} <= present:
         out.append(_person_name(cll, cl))
     elif "name_key" in present:
-        out.append(
-            cl.CustomComparison(
-                output_column_name="name",
-                comparison_description="name without company form; romanised, words sorted",
-                comparison_levels=[
-                    cll.NullLevel("name_key"),
-                    cll.ExactMatchLevel("name_key"),
-                    cll.ExactMatchLevel("name_latin"),
-                    cll.Or(
-                        cll.JaroWinklerLevel("name", 0.92), cll.JaroWinklerLevel("name_latin", 0.92)
-                    ),
-                    cll.Or(
-                        cll.JaroWinklerLevel("name", 0.8), cll.JaroWinklerLevel("name_latin", 0.8)
-                    ),
-                    cll.ElseLevel(),
-                ],
-            )
-        )
+        out.append(_name(cll, cl, present))
     if "date_of_birth" in present:
         out.append(
             cl.DateOfBirthComparison(
@@ -75,12 +63,56 @@ def comparisons(present: set[str]) -> list[Any]:
     if present & {"postcode", "city"}:
         out.append(_place(cll, cl, present))
     if "phone" in present:
-        out.append(cl.LevenshteinAtThresholds("phone", [1]))
+        out.append(_phone(cll, cl, present))
     if "email" in present:
         out.append(_email(cll, cl))
     if "tax_id" in present:
         out.append(cl.LevenshteinAtThresholds("tax_id", [1]))
     return out
+
+
+def _name(cll: Any, cl: Any, present: set[str]) -> Any:
+    """A customer's whole name: exact, romanised, similar; and for companies, their parts
+    (:mod:`crm_core.identity.company_names`) across scripts and word orders. The same
+    brand with another place named (both named) is a level of its own, ahead of the
+    others: group companies of one brand in different cities are not one customer."""
+    levels = [cll.NullLevel("name_key")]
+    company = {"company_brand", "company_place"} <= present
+    if company:
+        brand, place = "company_brand", "company_place"
+        levels.append(
+            cll.And(
+                cll.ExactMatchLevel(brand),
+                cll.Not(cll.NullLevel(place)),
+                cll.Not(cll.ExactMatchLevel(place)),
+            )
+        )
+    levels += [cll.ExactMatchLevel("name_key"), cll.ExactMatchLevel("name_latin")]
+    if company:
+        levels.append(cll.And(cll.ExactMatchLevel(brand), cll.ExactMatchLevel(place)))
+    levels += [
+        cll.Or(cll.JaroWinklerLevel("name", 0.92), cll.JaroWinklerLevel("name_latin", 0.92)),
+        cll.Or(cll.JaroWinklerLevel("name", 0.8), cll.JaroWinklerLevel("name_latin", 0.8)),
+    ]
+    if company:
+        levels.append(cll.ExactMatchLevel(brand))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="name without company form; romanised, words sorted; "
+        "company place, brand (pinyin)",
+        comparison_levels=levels,
+    )
+
+
+def _phone(cll: Any, cl: Any, present: set[str]) -> Any:
+    """Phone: E.164, then the national number alone (a number whose region is unknown
+    against the same number with its country code), then one typo."""
+    levels = [cll.NullLevel("phone"), cll.ExactMatchLevel("phone")]
+    if "phone_national" in present:
+        levels.append(cll.ExactMatchLevel("phone_national"))
+    levels += [cll.LevenshteinLevel("phone", 1), cll.ElseLevel()]
+    return cl.CustomComparison(output_column_name="phone", comparison_levels=levels)
 
 
 def _person_name(cll: Any, cl: Any) -> Any:
@@ -180,6 +212,8 @@ def settings(present: set[str], block_columns: Iterable[str]) -> Any:
         blocking_rules_to_generate_predictions=[sp.block_on(c) for c in block_columns],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+        max_iterations=EM_MAX_ITERATIONS,
+        em_convergence=EM_CONVERGENCE,
     )
 
 
@@ -219,8 +253,10 @@ def train(
         linker.training.estimate_probability_two_random_records_match(
             deterministic, recall=training.deterministic_recall
         )
+    # one pass over the sample per comparison: Splink's chunks (with a probe first)
+    # save memory on samples far larger than ours and cost a query each
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.max_pairs, seed=training.seed
+        max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
     )
     ran = 0
     for rule in training.em_blocking:
