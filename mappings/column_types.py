@@ -1,7 +1,7 @@
 """Which source column types a mapping may load into which model fields.
 
 A source column has a coarse kind: ``char``, ``text``, ``int``, ``decimal``, ``float``,
-``date``, ``datetime``, ``time`` or ``bool`` (the kinds of ``crm_core.discovery.catalogue``;
+``date``, ``datetime``, ``time`` or ``bool``, told from its type's name (:func:`kind_of_name`;
 an empty kind is unknown and never a problem). A field's transforms change the kind (``trim``
 gives text, ``decimal`` a decimal, ``cyyddd`` a date); what comes out of the last one must
 suit the model field. Text into a number or a date with no transform that converts it is
@@ -11,13 +11,16 @@ code or a local date format would fail every row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Literal
 
 from mappings.spec import FieldMap, StreamMap
 from schemas.entities import ENTITIES
 from schemas.yamlfile import Problem
 
-TEXT = frozenset({"char", "text"})
+#: A source column's coarse type: ``char`` is fixed width (blank padded).
+ColumnKind = Literal["char", "text", "int", "decimal", "float", "date", "datetime", "time", "bool"]
 NUMBERS = frozenset({"int", "decimal", "float", "bool"})
 TIMES = frozenset({"date", "datetime"})
 #: What each transform gives, whatever it is given.
@@ -53,6 +56,29 @@ CONVERTERS: dict[str, str] = {
     "date": "date (with a format), yyyymmdd or cyyddd",
     "datetime": "datetime (with a format), yyyymmdd_hhmmss or cyyddd_hhmmss",
 }
+
+
+def kind_of_name(type_name: str, scale: int | None = None, length: int | None = None) -> ColumnKind:
+    """The coarse kind of a declared type name: a SQL type (``CHAR(10)``, ``NUMERIC(9, 2)``),
+    a polars type (``String``, ``Datetime(...)``) or a Python one (``str``, ``Decimal``)."""
+    name = type_name.upper()
+    if re.search(r"TIMESTAMP|TIMESTMP|DATETIME", name):
+        return "datetime"
+    if name.startswith("DATE"):
+        return "date"
+    if name.startswith("TIME"):
+        return "time"
+    if re.search(r"BOOL|^BIT$", name):
+        return "bool"
+    if re.search(r"INT|SERIAL", name):
+        return "int"
+    if re.search(r"DEC|NUM|MONEY", name):
+        return "int" if scale == 0 else "decimal"
+    if re.search(r"FLOAT|REAL|DOUBLE", name):
+        return "float"
+    if re.search(r"^(N|W)?CHAR|^GRAPHIC|^CHARACTER$|^BPCHAR", name) and "VAR" not in name:
+        return "char"
+    return "text"
 
 
 def _described(kind: str) -> str:

@@ -15,8 +15,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from crm_core.discovery.catalogue import kind_of_name
-from mappings.column_types import type_problems
+from mappings.column_types import kind_of_name, type_problems
 from mappings.spec import StreamMap
 from schemas.source import StreamSpec
 from schemas.yamlfile import Problem, located_all
