@@ -12,7 +12,7 @@ position at the last of them: the next run goes on from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ class RestConnector(BaseConnector):
 
     def pages(
         self, spec: StreamSpec, opts: StreamOptions, since: tuple[Any, ...] | None
-    ) -> Iterator[pl.DataFrame]:
+    ) -> Generator[pl.DataFrame]:
         """Every page of one read as a typed frame (not yet filtered by position)."""
         client = self.client
         params: dict[str, Any] = dict(opts.params)
