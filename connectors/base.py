@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 GROUP = "crm_hub.connectors"
+#: Rows read to tell a stream's columns and their types where no catalogue says them.
+SAMPLE_ROWS = 20
 #: The hub's own kinds, for when no entry point of the group is installed.
 BUILTIN = {
     "sql": "connectors.sql:SqlConnector",
@@ -114,6 +116,20 @@ class BaseConnector:
         """Connect and touch every stream; subclasses implement it."""
         raise NotImplementedError
 
+    def column_types(self, stream: str) -> dict[str, str] | None:
+        """The columns a read of ``stream`` gives, each with the source's name of its type
+        ("" when unknown), for ``crm-hub check`` to hold the mapping against; None when the
+        source cannot tell them (nothing to read). By default from the first batch of a
+        full read; connectors that can ask their catalogue do so."""
+        batches = iter(self.read(stream, None, SAMPLE_ROWS))
+        try:
+            first = next(batches, None)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # a generator's cursor or connection is released now
+        return None if first is None else frame_types(first)
+
     def close(self) -> None:
         """Release connections (nothing by default)."""
 
@@ -171,6 +187,13 @@ def source_option_problems(config: SourceConfig) -> list[Problem]:
     connector declares no ``options_model``); raises ConfigError for an unknown kind."""
     check = getattr(connector_class(config.kind), "option_problems", None)
     return list(check(config.options)) if check is not None else []
+
+
+def frame_types(frame: pl.DataFrame) -> dict[str, str]:
+    """A frame's columns with their polars type names ("" for a column of nulls only)."""
+    import polars as pl
+
+    return {name: "" if dtype == pl.Null else str(dtype) for name, dtype in frame.schema.items()}
 
 
 def option_lines(problems: list[Problem]) -> list[str]:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     and_,
     column,
     create_engine,
+    inspect,
     literal_column,
     or_,
     select,
@@ -38,9 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.types import NullType
 
 from connectors import arrow_pg, timeouts
-from connectors.base import BaseConnector, Options, option_lines
+from connectors.base import SAMPLE_ROWS, BaseConnector, Options, frame_types, option_lines
 from connectors.errors import first_line, install_hint, source_errors
 from connectors.sql_write import write_record
 from schemas.errors import ConfigError
@@ -178,9 +180,10 @@ class SqlConnector(BaseConnector):
         row_value = self.backend in self.row_value_backends
         return ordered_select(self.source_of(spec), spec, since, row_value=row_value)
 
-    def probe_query(self, spec: StreamSpec) -> Select[Any]:
-        """The one-row query ``check`` runs for a stream (dialect connectors may page it)."""
-        return self.query(spec, None).limit(1)
+    def probe_query(self, spec: StreamSpec, rows: int = 1) -> Select[Any]:
+        """The first ``rows`` rows of a stream, the query ``check`` runs (dialect connectors
+        may page it)."""
+        return self.query(spec, None).limit(rows)
 
     def describe_error(self, exc: BaseException) -> str | None:
         """A clearer one-line message for a driver error, or None for the driver's own."""
@@ -244,6 +247,21 @@ class SqlConnector(BaseConnector):
         if problems:
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
 
+    def column_types(self, stream: str) -> dict[str, str]:
+        """The columns of the stream's first rows, typed as the table declares them (the
+        rows' own types for a query, or where the catalogue cannot be read)."""
+        spec = self.stream(stream)
+        with (
+            self._errors(f"reading the columns of stream {stream!r}"),
+            self.engine.connect() as conn,
+        ):
+            result = conn.execute(self.probe_query(spec, SAMPLE_ROWS))
+            # the driver's own names: SQLAlchemy would lower-case Db2's upper-case ones
+            names = [d[0] for d in result.cursor.description]
+            sampled = frame_types(rows_to_frame(names, result.fetchall()))
+            declared = declared_types(conn, spec)
+        return {n: declared.get(n, declared.get(n.lower(), "")) or sampled[n] for n in names}
+
     def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
         """Apply one change in one transaction, the record locked while ``decide`` looks
         at it (see :mod:`connectors.sql_write`)."""
@@ -261,6 +279,29 @@ class SqlConnector(BaseConnector):
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, self.describe_error)
+
+
+def declared_types(conn: Connection, spec: StreamSpec) -> dict[str, str]:
+    """The declared types of a table stream's columns by name (also lower-cased, as
+    SQLAlchemy reflects Db2's names), in the database's own words; empty for a query or a
+    table whose catalogue cannot be read."""
+    table_name = spec.options.get("table")
+    if not table_name or spec.options.get("query"):
+        return {}
+    try:
+        reflected = inspect(conn).get_columns(table_name, schema=spec.options.get("schema"))
+    except SQLAlchemyError:
+        conn.rollback()
+        return {}
+    out: dict[str, str] = {}
+    for col in reflected:
+        sqltype = col["type"]
+        try:
+            name = "" if isinstance(sqltype, NullType) else sqltype.compile(dialect=conn.dialect)
+        except SQLAlchemyError:
+            name = ""
+        out[col["name"]] = out[col["name"].lower()] = name
+    return out
 
 
 def stream_from(spec: StreamSpec) -> FromClause:

@@ -142,8 +142,14 @@ def load_model(
 def located(path: Path, loc: Sequence[int | str], message: str) -> str:
     """``file:line: key.path: message`` for a place in a YAML file that loaded, for checks
     made later than loading (the file is read again for its lines)."""
+    return located_all(path, [(loc, message)])[0]
+
+
+def located_all(path: Path, problems: Sequence[Problem]) -> list[str]:
+    """Each problem (key path, reason) as ``file:line: key.path: reason``, the file read
+    once for the lines."""
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=BASE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         root = None
-    return f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {message}"
+    return [f"{path}:{_line_of(root, loc)}: {_dotted(loc)}: {message}" for loc, message in problems]

@@ -125,9 +125,9 @@ class Db2Connector(SqlConnector):
         """One page: the first ``size`` rows after ``after``, in position order."""
         return fetch_first(self.query(spec, after), size, self.engine.dialect)
 
-    def probe_query(self, spec: StreamSpec) -> Select[Any]:
-        """The first row of a stream, for ``check``."""
-        return self.page_query(spec, None, 1)
+    def probe_query(self, spec: StreamSpec, rows: int = 1) -> Select[Any]:
+        """The first ``rows`` rows of a stream, for ``check``."""
+        return self.page_query(spec, None, rows)
 
     def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
         """Yield pages of ``batch_size`` rows after ``since`` until a short page ends it."""

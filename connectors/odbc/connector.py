@@ -271,6 +271,22 @@ class OdbcConnector(BaseConnector):
         if problems:
             raise ConfigError(f"source {self.name!r} ({redact_url(self.url)}):", problems)
 
+    def column_types(self, stream: str) -> dict[str, str]:
+        """The columns of the stream's first row with the type the driver gives for each
+        (``str``, ``Decimal``, ``date``, ``datetime``...: ODBC's SQL types as Python's)."""
+        spec = self.stream(stream)
+        with (
+            self._errors(f"reading the columns of stream {stream!r}"),
+            closing(self.connect()) as conn,
+        ):
+            sql, params = self.query(conn, spec, None, limit=1)
+            with closing(conn.cursor()) as cur:
+                cur.execute(sql, params)
+                description = cur.description
+                cur.fetchall()
+            conn.rollback()
+        return {d[0]: getattr(d[1], "__name__", "") for d in description}
+
     def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
         """Apply one change in one transaction: the record read with ``FOR UPDATE``, then
         updated or inserted if ``decide`` says so (see :mod:`connectors.sql_write`)."""

@@ -12,13 +12,13 @@ position at the last of them: the next run goes on from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from connectors.base import BaseConnector
+from connectors.base import BaseConnector, frame_types
 from connectors.rest import frames
 from connectors.rest.client import HttpClient
 from connectors.rest.options import StreamOptions, parse_options
@@ -99,7 +99,7 @@ class RestConnector(BaseConnector):
 
     def pages(
         self, spec: StreamSpec, opts: StreamOptions, since: tuple[Any, ...] | None
-    ) -> Iterator[pl.DataFrame]:
+    ) -> Generator[pl.DataFrame]:
         """Every page of one read as a typed frame (not yet filtered by position)."""
         client = self.client
         params: dict[str, Any] = dict(opts.params)
@@ -154,6 +154,17 @@ class RestConnector(BaseConnector):
         )
 
     # -- checking ---------------------------------------------------------------------
+    def column_types(self, stream: str) -> dict[str, str] | None:
+        """The fields of the stream's first page (and its declared ``columns``) with their
+        polars types; None when the API has no record to show."""
+        spec = self.stream(stream)
+        pages = self.pages(spec, self.stream_options[stream], None)
+        try:
+            first = next(pages, None)
+        finally:
+            pages.close()
+        return None if first is None else frame_types(first)
+
     def check(self) -> None:
         """Fetch the first page of every stream; report missing key or cursor fields."""
         problems = []

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from connectors import open_source, source_option_problems
+from connectors import source_option_problems
 from crm_core.cli import ops_cmd
 from crm_core.cli.context import (
     ConfigOption,
@@ -25,8 +25,9 @@ from crm_core.cli.render import (
 from crm_core.cli.starter import STARTER_CONFIG
 from crm_core.ledger import health, runs
 from crm_core.pull import positions, state
+from crm_core.pull.source_check import check_source
 from crm_core.pull.sync import SyncEngine, unmapped_streams
-from crm_core.store.db import open_store, probe_store
+from crm_core.store.db import open_store, probe_store, read_only_store
 from mappings import load_mapping
 from schemas.errors import ConfigError, HubError
 from schemas.settings import redact_url
@@ -68,42 +69,58 @@ def init(
     console.print(f"wrote {path}: declare your sources there, then run 'crm-hub check'")
 
 
-def check(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Validate the config and mappings, then connect to the store and every source.
+def check(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Check the config and mapping files only: connect to no store and no source.",
+        ),
+    ] = False,
+) -> None:
+    """Validate the config and mappings, then connect to the store and every source and hold
+    each mapping against the columns and types the source has now.
 
     Nothing is created or written: not the store (a SQLite file that does not exist stays
     so), not its tables. Every problem is reported at once, with file and line where it has
-    one.
+    one; a mapped column the source lacks is told apart as a typo (with the closest column
+    the source has) or as drift (the last run saw it).
     """
     cfg = open_config(ctx, config)
     problems: list[str] = []
-    try:
-        state = probe_store(cfg.store_url())
-        console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())} ({state})")
-    except HubError as exc:
-        problems.append(str(exc))
-    for name, source_cfg in cfg.sources.items():
+    ledger = None
+    if not offline:
         try:
-            found = [
-                located(cfg.path, ["sources", name, *loc], reason) if cfg.path else reason
-                for loc, reason in source_option_problems(source_cfg)
-            ]
-            mapping = load_mapping(source_cfg.mapping)
-            found += unmapped_streams(cfg, name, mapping.streams, source_cfg.streams)
-            if found:
-                problems += found
-                continue
-            source = open_source(name, source_cfg, cfg.base_dir)
-            try:
-                source.check()
-            finally:
-                source.close()
-            console.print(
-                f"[green]ok[/green] source {name} ({source_cfg.kind}, "
-                f"{len(source_cfg.streams)} streams)"
-            )
+            state = probe_store(cfg.store_url())
+            console.print(f"[green]ok[/green] store {redact_url(cfg.store_url())} ({state})")
+            ledger = read_only_store(cfg.store_url())
         except HubError as exc:
             problems.append(str(exc))
+    try:
+        for name, source_cfg in cfg.sources.items():
+            try:
+                found = [
+                    located(cfg.path, ["sources", name, *loc], reason) if cfg.path else reason
+                    for loc, reason in source_option_problems(source_cfg)
+                ]
+                mapping = load_mapping(source_cfg.mapping)
+                found += unmapped_streams(cfg, name, mapping.streams, source_cfg.streams)
+                if not found and not offline:
+                    found = check_source(cfg, name, mapping, ledger)
+                if found:
+                    problems += found
+                    continue
+                console.print(
+                    f"[green]ok[/green] source {name} ({source_cfg.kind}, "
+                    f"{len(source_cfg.streams)} streams{', not connected' if offline else ''})"
+                )
+            except HubError as exc:
+                problems.append(str(exc))
+    finally:
+        if ledger is not None:
+            ledger.dispose()
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) found:", problems)
     console.print("all checks passed")

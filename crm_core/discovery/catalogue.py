@@ -7,14 +7,14 @@ source's OpenAPI document (``discovery.openapi``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, inspect, types
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from mappings.column_types import ColumnKind, kind_of_name
 from schemas.errors import ConfigError
 from schemas.settings import redact_url
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from connectors.db2.catalogue import CatalogueColumn
 
 #: A column's type as discovery needs it: ``char`` is fixed width (blank padded).
-Kind = Literal["char", "text", "int", "decimal", "float", "date", "datetime", "time", "bool"]
+Kind = ColumnKind
 DB2_BACKENDS = {"db2", "ibm_db_sa", "db2as400"}
 
 
@@ -53,28 +53,6 @@ class Table:
     def column(self, name: str) -> Column:
         """A column by name."""
         return next(c for c in self.columns if c.name == name)
-
-
-def kind_of_name(type_name: str, scale: int | None = None, length: int | None = None) -> Kind:
-    """The coarse kind of a declared SQL type name (ODBC and Db2 catalogues give names)."""
-    name = type_name.upper()
-    if re.search(r"TIMESTAMP|TIMESTMP|DATETIME", name):
-        return "datetime"
-    if name.startswith("DATE"):
-        return "date"
-    if name.startswith("TIME"):
-        return "time"
-    if re.search(r"BOOL|^BIT$", name):
-        return "bool"
-    if re.search(r"INT|SERIAL", name):
-        return "int"
-    if re.search(r"DEC|NUM|MONEY", name):
-        return "int" if scale == 0 else "decimal"
-    if re.search(r"FLOAT|REAL|DOUBLE", name):
-        return "float"
-    if re.search(r"^(N|W)?CHAR|^GRAPHIC|^CHARACTER$|^BPCHAR", name) and "VAR" not in name:
-        return "char"
-    return "text"
 
 
 #: SQLAlchemy's generic types and their kinds, the first that matches wins (``Float`` is a

@@ -195,16 +195,23 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
 
 def last_columns(engine: Engine, source: str, stream: str) -> list[str] | None:
     """The source columns the last run of a stream that read anything saw (None if none)."""
+    found = last_columns_run(engine, source, stream)
+    return None if found is None else found[1]
+
+
+def last_columns_run(engine: Engine, source: str, stream: str) -> tuple[int, list[str]] | None:
+    """The id of the last run of a stream that read anything, and the source columns it
+    saw (None if no run read any)."""
     stmt = (
-        select(runs.c.checks)
+        select(runs.c.id, runs.c.checks)
         .where(runs.c.source == source, runs.c.stream == stream, runs.c.rows_read > 0)
         .order_by(runs.c.id.desc())
         .limit(20)
     )
     with engine.connect() as conn:
-        for (checks,) in conn.execute(stmt):
+        for run_id, checks in conn.execute(stmt):
             if checks and "columns" in checks:
-                return list(checks["columns"])
+                return int(run_id), list(checks["columns"])
     return None
 
 

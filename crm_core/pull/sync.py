@@ -27,12 +27,13 @@ from crm_core.ledger import runs
 from crm_core.pull import filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
+from crm_core.pull.mapped_columns import column_problems, stream_label
 from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pushback import echo
 from crm_core.store.db import store_error
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
-from mappings.compile import REASON
+from mappings.compile import REASON, CompiledStream
 from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, MappingError, RetriableError
 from schemas.secrets import mask_secrets
@@ -121,6 +122,28 @@ class SyncEngine:
                 ),
             )
 
+    def _require_columns(
+        self, source: str, spec: StreamSpec, compiled: CompiledStream, present: list[str]
+    ) -> None:
+        """Stop the stream when a batch lacks a column the mapping reads, naming each at its
+        line in the mapping file, as a typo or as drift (:mod:`crm_core.pull.mapped_columns`)."""
+        if all(c in present for c in compiled.source_columns):
+            return
+        problems = column_problems(
+            self.config.source(source).mapping,
+            spec.name,
+            compiled.spec,
+            dict.fromkeys(present, ""),
+            stream_label(spec),
+            runs.last_columns_run(self.store, source, spec.name),
+            types=False,
+        )
+        raise FatalSyncError(
+            f"schema drift in stream {spec.name!r}: the mapping reads column(s) the source "
+            "does not have:",
+            problems,
+        )
+
     def checker_for(self, entity: str, source: str) -> ContractChecker | None:
         """The contract checker of an entity's stream from ``source`` (None if switched off
         or the entity has no contract); references resolve against this store."""
@@ -185,6 +208,7 @@ class SyncEngine:
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
             for raw in source.read(spec.name, since, batch_size):
+                self._require_columns(source.name, spec, compiled, raw.columns)
                 mapped = compiled.apply(raw)
                 outcome = checker.check(mapped.records) if checker is not None else None
                 if outcome is not None:

@@ -86,6 +86,31 @@ def probe_store(url: str) -> str:
     """Connect to the store and say what state its schema is in, creating and changing
     nothing (``crm-hub check``): a SQLite file that does not exist stays so, an existing one
     is read only (no journal files made), no migration runs."""
+    engine = read_only_store(url)
+    if engine is None:
+        return "not created yet: the first sync or serve creates it"
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+        raise ConfigError(
+            f"store {redact_url(url)}: cannot connect: {type(exc).__name__}: {detail[0][:300]}"
+        ) from None
+    finally:
+        engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current is None:
+        return "empty: the first sync or serve creates its tables"
+    if current != head:
+        return f"schema {current}: the next sync or serve migrates it to {head}"
+    return "schema current"
+
+
+def read_only_store(url: str) -> Engine | None:
+    """An engine that reads the store without creating or changing anything (None for a
+    SQLite file that does not exist yet): an existing SQLite file is opened read only, with
+    no journal files made; the caller disposes of it."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -96,32 +121,15 @@ def probe_store(url: str) -> str:
         if not file.exists():
             if not file.parent.is_dir():
                 raise ConfigError(f"store {redact_url(url)}: folder {file.parent} does not exist")
-            return "not created yet: the first sync or serve creates it"
+            return None
         # a WAL file holds commits not yet in the database file: read it (it and its index
         # exist then, nothing new is made); without one, immutable touches no other file
         mode = "mode=ro" if Path(f"{file}-wal").exists() else "immutable=1"
         url = f"sqlite:///file:{quote(str(file.resolve()))}?{mode}&uri=true"
     try:
-        engine = create_engine(url)
+        return create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
-    try:
-        with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
-        raise ConfigError(
-            f"store {redact_url(str(parsed))}: cannot connect: {type(exc).__name__}: "
-            f"{detail[0][:300]}"
-        ) from None
-    finally:
-        engine.dispose()
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if current is None:
-        return "empty: the first sync or serve creates its tables"
-    if current != head:
-        return f"schema {current}: the next sync or serve migrates it to {head}"
-    return "schema current"
 
 
 def open_store(url: str, timeouts: Timeouts | None = None) -> Engine:
