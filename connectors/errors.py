@@ -236,3 +236,16 @@ def source_errors(
         if is_transient(exc):
             raise RetriableError(message) from None
         raise ConfigError(message) from None
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    """Whether an integrity error is a unique-key violation (another writer inserted the
+    same key), as opposed to a constraint refusing the values: SQLSTATE 23505, MySQL's
+    1062, SQLite's "UNIQUE constraint failed"."""
+    orig = getattr(exc, "orig", None) or exc
+    return (
+        sqlstate(exc) == "23505"
+        or _error_number(orig) == 1062
+        or "UNIQUE constraint failed" in str(orig)
+        or "duplicate key" in str(orig).lower()
+    )

@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from schemas.errors import ConfigError, RetriableError
+from connectors.errors import first_line, is_duplicate_key
+from schemas.errors import ConfigError, InvalidRecord, RetriableError
 from schemas.source import Decide, StreamSpec, WriteOutcome, WriteRequest, missing_record
 
 
@@ -111,19 +112,27 @@ def write_record(
     """Apply one change to the stream's table in one transaction on ``conn`` (kept open
     between writes by the connector), if ``decide`` says so."""
     sql = statements(conn.dialect.name, spec, request)
+    inserted = False
+
+    def write(insert: bool) -> None:
+        nonlocal inserted
+        inserted = insert
+        _execute(conn, sql.insert if insert else sql.update)
+
     try:
         with conn.begin():
-            return decide_and_write(
-                request,
-                decide,
-                lambda: conn.execute(sql.read).first(),
-                lambda insert: _execute(conn, sql.insert if insert else sql.update),
-            )
+            return decide_and_write(request, decide, lambda: conn.execute(sql.read).first(), write)
     except IntegrityError as exc:
-        # another writer inserted the same key between our read and our insert: the next
-        # attempt reads it and decides again
-        raise RetriableError(
-            f"stream {spec.name!r}: record {dict(request.key)} appeared meanwhile"
+        if inserted and is_duplicate_key(exc):
+            # another writer inserted the same key between our read and our insert: the
+            # next attempt reads it and decides again
+            raise RetriableError(
+                f"stream {spec.name!r}: record {dict(request.key)} appeared meanwhile"
+            ) from exc
+        # a constraint of the target refuses the values: no retry will change that
+        raise InvalidRecord(
+            f"stream {spec.name!r}: record {dict(request.key)} refused by the target: "
+            f"{first_line(exc)}"
         ) from exc
 
 
