@@ -51,8 +51,8 @@ def replace(
         for part in chunks(list(golden_ids)):
             conn.execute(golden_phones.delete().where(golden_phones.c.golden_id.in_(part)))
     rows = index_rows(entries, region)
-    for part in chunks(rows, 5000):
-        conn.execute(golden_phones.insert(), list(part))
+    for start in range(0, len(rows), 5000):
+        conn.execute(golden_phones.insert(), rows[start : start + 5000])
     return len(rows)
 
 

@@ -21,7 +21,6 @@ from crm_core.api.params import (
     with_next,
 )
 from crm_core.api.problems import documented
-from crm_core.api.summaries import summary_of
 from crm_core.api.service.views import (
     CreditView,
     CustomerDetail,
@@ -32,6 +31,7 @@ from crm_core.api.service.views import (
     Page,
     ReceivablesView,
 )
+from crm_core.api.summaries import summary_of
 from schemas.model import OrderStatus
 
 customers = APIRouter(

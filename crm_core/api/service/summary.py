@@ -125,7 +125,7 @@ def _overdue(conn: Connection, golden_id: str, as_of: date) -> dict[str, Any]:
     per: dict[str, Decimal] = defaultdict(lambda: ZERO)
     oldest = 0
     for row in conn.execute(linked(table, golden_id).where(table.c.status == "open")):
-        invoice = row._mapping
+        invoice = dict(row._mapping)
         if not is_open(invoice):
             continue
         days = days_past_due(invoice, as_of)
