@@ -128,8 +128,8 @@ def test_summary_says_how_fresh_each_part_is(site: Site) -> None:
             r.entity: r.finished_at
             for r in conn.execute(select(runs).where(runs.c.status == "success"))
         }
-    assert summary["as_of"]["credit"].replace("Z", "+00:00") == finished["credit"].isoformat()
-    assert summary["as_of"]["orders"].replace("Z", "+00:00") == finished["orders"].isoformat()
+    assert summary["freshness"]["credit"].replace("Z", "+00:00") == finished["credit"].isoformat()
+    assert summary["freshness"]["orders"].replace("Z", "+00:00") == finished["orders"].isoformat()
 
 
 def test_summary_figures_follow_the_setting(site: Site, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from crm_core.api.service.segments import Population
 from crm_core.api.service.views import (
     AvailableBand,
     MoneyView,
-    SummaryAsOf,
+    SummaryFreshness,
     SummaryStatus,
     SummaryView,
 )
@@ -75,7 +75,7 @@ def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand |
     return "low" if share < LOW else "medium" if share < MEDIUM else "high"
 
 
-def freshness(conn: Connection, golden_id: str) -> SummaryAsOf:
+def freshness(conn: Connection, golden_id: str) -> SummaryFreshness:
     """Per part, the oldest of the last successful runs of the customer's sources."""
     sources = sorted(
         set(
@@ -90,7 +90,7 @@ def freshness(conn: Connection, golden_id: str) -> SummaryAsOf:
     for part, entity in parts.items():
         times = [t for s in sources if (t := last_success(conn, s, entity)) is not None]
         found[part] = min(times, default=None)
-    return SummaryAsOf(**found)
+    return SummaryFreshness(**found)
 
 
 def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def summary(
         open_concessions=len(still_valid),
         tier=tier,
         churn=churn.flag,
-        as_of=fresh,
+        freshness=fresh,
     )
 
 

@@ -114,7 +114,7 @@ class MoneyView(View):
     amount: Decimal
 
 
-class SummaryAsOf(View):
+class SummaryFreshness(View):
     """How fresh each part of a summary is: when the last successful run of the
     customer's sources' streams of that entity finished (the oldest of those sources;
     null: never pulled)."""
@@ -159,7 +159,7 @@ class SummaryView(View):
     open_concessions: int = Field(description="Approved concessions not expired.")
     tier: Tier
     churn: bool
-    as_of: SummaryAsOf
+    freshness: SummaryFreshness
 
 
 class CustomerDetail(View):
