@@ -17,7 +17,7 @@ from crm_core.api.service.phone_lookup import (
     CARD_ORDERS,
     PhoneCard,
     PhoneCards,
-    find_by_phone,
+    matches,
     open_issues,
 )
 from crm_core.api.summaries import summary_of
@@ -44,21 +44,19 @@ def cards(request: Request, key: ApiKey, number: str, as_of: AsOf = None) -> Pho
     """The cards of the customers ``number`` leads to, as ``key`` may see them."""
     store = request.app.state.store
     day = today(as_of)
-    e164, found = find_by_phone(store, number, request.app.state.config.reconcile.phone_region)
-    items = []
-    for golden_id in found:
-        detail = service.detail(store, golden_id)
-        items.append(
-            PhoneCard(
-                id=detail.id,
-                name=detail.name,
-                phone=detail.phone,
-                city=detail.address.city,
-                summary=summary_of(request, key, detail.id, day),
-                last_orders=service.orders(store, detail.id, limit=CARD_ORDERS).items,
-                open_issues=open_issues(store, detail.id),
-            )
+    e164, found = matches(store, number, request.app.state.config.reconcile.phone_region)
+    items = [
+        PhoneCard(
+            id=m.golden_id,
+            name=m.name,
+            phone=m.phone,
+            city=m.city,
+            summary=summary_of(request, key, m.golden_id, day),
+            last_orders=service.orders(store, m.golden_id, limit=CARD_ORDERS).items,
+            open_issues=open_issues(store, m.golden_id),
         )
+        for m in found
+    ]
     return PhoneCards(number=number, e164=e164, items=items)
 
 

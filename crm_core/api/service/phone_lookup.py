@@ -10,6 +10,7 @@ significant number (a number sent in its national form from another country).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import Field
@@ -63,19 +64,37 @@ class PhoneCards(View):
 def find_by_phone(store: Engine, number: str, region: str) -> tuple[str | None, list[str]]:
     """The number in E.164 (None: no phone number) and the golden ids (standing ones,
     by id) it leads to."""
+    e164, found = matches(store, number, region)
+    return e164, [m.golden_id for m in found]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A golden customer a number leads to, as the card heads it."""
+
+    golden_id: str
+    name: str
+    phone: str | None
+    city: str | None
+
+
+def matches(store: Engine, number: str, region: str) -> tuple[str | None, list[Match]]:
+    """The number in E.164 (None: no phone number) and the standing golden customers it
+    leads to, by id: those with the same E.164 form, else the same national number."""
     keys = phone_keys(number, region)
     if not keys:
         return None, []
+    g = golden_customers
     stmt = (
-        select(golden_phones.c.phone_key, golden_phones.c.golden_id)
-        .join(golden_customers, golden_customers.c.golden_id == golden_phones.c.golden_id)
-        .where(golden_phones.c.phone_key.in_(keys), golden_customers.c.merged_into.is_(None))
-        .order_by(golden_phones.c.golden_id)
+        select(golden_phones.c.phone_key, g.c.golden_id, g.c.name, g.c.phone, g.c.city)
+        .join(g, g.c.golden_id == golden_phones.c.golden_id)
+        .where(golden_phones.c.phone_key.in_(keys), g.c.merged_into.is_(None))
+        .order_by(g.c.golden_id)
     )
     with store.connect() as conn:
         rows = conn.execute(stmt.limit(2 * MAX_MATCHES)).all()
-    exact = [g for k, g in rows if k == keys[0]]
-    national = [g for k, g in rows if k != keys[0]]
+    exact = [Match(*r[1:]) for r in rows if r[0] == keys[0]]
+    national = [Match(*r[1:]) for r in rows if r[0] != keys[0]]
     return keys[0], list(dict.fromkeys(exact or national))[:MAX_MATCHES]
 
 
