@@ -4,10 +4,11 @@ On PostgreSQL, a store of N golden customers and M order lines (default 1,000,00
 10,000,000; see :mod:`bench.apidata`, reused when already built) is served by
 ``crm-hub serve`` in a process of its own, as a user runs it; a second process
 (:mod:`bench.apiload`) plays customer page views over loopback with a few keep-alive
-connections: a search (Chinese name, pinyin, Latin name or phone), then the page's
-calls. Before the timed run: the first insights call (which ranks every customer, see
-``crm_core.api.service.segments``) is timed alone, then a warm-up. Reports p50, p99 and
-max per call and requests per second; the target is p99 under 100 ms for every call.
+connections: a screen pop by phone number (``lookup_phone``), a search (Chinese name,
+pinyin, Latin name or phone), then the page's calls. Before the timed run: the first
+insights call (which ranks every customer, see ``crm_core.api.service.segments``) is
+timed alone, then a warm-up. Reports p50, p99 and max per call and requests per second;
+the target is p99 under 100 ms for every call, under 50 ms for the screen pop.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from bench import apidata, apivocab, report
 from bench.measure import ROOT
 
 TARGET_MS = 100.0
+#: calls with a tighter target: a screen pop must be there before the phone is picked up
+CALL_TARGET_MS = {"lookup_phone": 50.0}
 #: the share of page views of the 1% key accounts and of the 100 top accounts
 KEY_SHARE, TOP_SHARE = 0.20, 0.01
 CALL_ORDER = (
+    "lookup_phone",
     "search_chinese",
     "search_pinyin",
     "search_latin",
@@ -174,17 +178,26 @@ def _load(base: str, key: str, plan_file: Path, concurrency: int, seconds: float
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def met(call: str, figures: dict[str, float]) -> bool:
+    """Whether ``call``'s p99 is under its target."""
+    return figures["p99_ms"] < CALL_TARGET_MS.get(call, TARGET_MS)
+
+
+def _tighter() -> str:
+    return ", ".join(f"{c}: {ms:.0f} ms" for c, ms in CALL_TARGET_MS.items())
+
+
 def table(title: str, calls: dict[str, dict[str, float]]) -> str:
     """The figures as a plain-text table."""
     head = (
         f"{'call':<16} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8}  p99 < {TARGET_MS:.0f} ms"
+        f"{'max ms':>8}  p99 < {TARGET_MS:.0f} ms ({_tighter()})"
     )
     lines = [title, head, "-" * len(head)]
     for call, f in calls.items():
         lines.append(
             f"{call:<16} {f['requests']:>9,} {f['per_s']:>8.1f} {f['p50_ms']:>8.1f} "
-            f"{f['p99_ms']:>8.1f} {f['max_ms']:>8.1f}  {'yes' if f['p99_ms'] < TARGET_MS else 'NO'}"
+            f"{f['p99_ms']:>8.1f} {f['max_ms']:>8.1f}  {'yes' if met(call, f) else 'NO'}"
         )
     return "\n".join(lines)
 
@@ -247,6 +260,11 @@ def run(
     engine = create_engine(apidata.store_url(database))
     checked = apidata.verify_search_index(engine, 300)
     say(f"search index: {checked} random entries equal what the hub computes")
+    filled = apidata.ensure_phone_index(database)
+    if filled:
+        say(f"phone index: {filled:,} entries written")
+    checked = apidata.verify_phone_index(engine, 300)
+    say(f"phone index: {checked} random customers found by what the hub computes")
     counts = apidata.counts(database)
     info, key = api_keys.create_key(engine, api_keys.Role.FINANCE, "bench api", "bench")
     page_views = plan(customers, 5000)
@@ -294,7 +312,8 @@ def run(
         "search_found_on_first_page": load["found"],
         "calls": calls,
         "target_p99_ms": TARGET_MS,
-        "target_met": all(c["p99_ms"] < TARGET_MS for c in calls.values()) and not load["failed"],
+        "call_target_p99_ms": CALL_TARGET_MS,
+        "target_met": all(met(n, c) for n, c in calls.items()) and not load["failed"],
     }
     title = (
         f"API: {customers:,} customers, {lines:,} order lines, {concurrency} connections, "

@@ -470,6 +470,65 @@ def build(
     return {"build_seconds": seconds, "reused": False}
 
 
+PHONE_INDEX_SQL = """
+INSERT INTO golden_phones (phone_key, golden_id)
+SELECT phone_e164, golden_id FROM bench.cust
+UNION
+SELECT CASE country WHEN 'US' THEN substr(phone_e164, 3) ELSE substr(phone_e164, 4) END,
+       golden_id
+FROM bench.cust
+ON CONFLICT DO NOTHING
+"""
+
+
+def ensure_phone_index(database: str = DATABASE) -> int:
+    """Fill the phone index (``golden_phones``, as reconcile writes it: each customer's
+    number in E.164 and its national significant number) when it is empty, as in a store
+    built before the index existed; returns the entries written."""
+    with psycopg.connect(url(database), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM golden_phones LIMIT 1").fetchone():
+            return 0
+        started = time.perf_counter()
+        done = conn.execute(PHONE_INDEX_SQL).rowcount
+        conn.execute("ANALYZE golden_phones")
+    _say(f"  phone index: {done:,} rows, {time.perf_counter() - started:.1f} s")
+    return max(done, 0)
+
+
+def verify_phone_index(store: Any, sample: int = 300) -> int:
+    """Check that ``sample`` random customers' index entries are those the hub computes
+    from their phones (:func:`crm_core.golden.phone_index.index_rows`); returns how many
+    were checked."""
+    from sqlalchemy import text
+
+    from crm_core.golden.phone_index import index_rows
+    from schemas.reconcile import DEFAULT_PHONE_REGION
+
+    with store.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT golden_id, phone, country FROM golden_customers ORDER BY random() LIMIT :n"
+            ),
+            {"n": sample},
+        ).all()
+        for golden_id, phone, country in rows:
+            wanted = {
+                r["phone_key"]
+                for r in index_rows([(golden_id, phone, country)], DEFAULT_PHONE_REGION)
+            }
+            stored = set(
+                conn.execute(
+                    text("SELECT phone_key FROM golden_phones WHERE golden_id = :g"),
+                    {"g": golden_id},
+                ).scalars()
+            )
+            if wanted != stored:
+                raise RuntimeError(
+                    f"phone index of {golden_id}: {sorted(stored)} != {sorted(wanted)}"
+                )
+    return len(rows)
+
+
 def counts(database: str = DATABASE) -> dict[str, int]:
     """Rows in the store's main tables."""
     tables = (

@@ -3,9 +3,10 @@
 ``python -m bench.apiload --base URL --plan PLAN.json --concurrency N --seconds S``, with
 the API key in ``$BENCH_API_KEY`` (never on the command line). Each of N threads holds
 one keep-alive HTTP connection and plays page views back to back until S seconds have
-passed: a search (by the customer's Chinese name, its pinyin, a Latin name or the phone
-number, in turn), then the customer page's calls: the golden record, orders, credit,
-receivables, inventory and insights. Prints one JSON object: every call's latencies in
+passed: a screen pop (``/lookup/phone/`` with the customer's number as the legacy ERP
+writes it), a search (by the customer's Chinese name, its pinyin, a Latin name or the
+phone number, in turn), then the customer page's calls: the golden record, orders,
+credit, receivables, inventory and insights. Prints one JSON object: every call's latencies in
 milliseconds, failures, and how often a search found the customer on its first page.
 """
 
@@ -89,6 +90,16 @@ def _search(client: Client, rec: Recorder, kind: str, query: str, wanted: str) -
             rec.found[kind][1] += 1
 
 
+def _pop(client: Client, rec: Recorder, number: str, wanted: str) -> None:
+    ms, status, body = client.get(f"/lookup/phone/{quote(number, safe='')}")
+    rec.add("lookup_phone", ms, status)
+    if status == 200:
+        hit = any(item["id"] == wanted for item in json.loads(body)["items"])
+        with rec.lock:
+            rec.found["lookup_phone"][0] += hit
+            rec.found["lookup_phone"][1] += 1
+
+
 def worker(
     base: str, key: str, plan: list[dict[str, Any]], seed: int, deadline: float, rec: Recorder
 ) -> None:
@@ -101,6 +112,8 @@ def worker(
         kinds = sorted(customer["queries"])
         kind = kinds[turn % len(kinds)]
         turn += 1
+        if "phone" in customer["queries"]:
+            _pop(client, rec, customer["queries"]["phone"], customer["id"])
         _search(client, rec, kind, customer["queries"][kind], customer["id"])
         for call in PAGE:
             ms, status, _body = client.get(PATHS[call].format(id=customer["id"]))

@@ -33,6 +33,8 @@ RuleName = Literal[
     "source_priority", "most_recent", "most_complete", "most_frequent", "never_empty_over_value"
 ]
 RULES: tuple[str, ...] = get_args(RuleName)
+#: The country a phone number without a country code is read in, unless its record says
+DEFAULT_PHONE_REGION = "CN"
 
 
 class FieldRule(FrozenStrict):
@@ -130,6 +132,10 @@ class ReconcileConfig(FrozenStrict):
     retrain_growth: float = Field(default=2.0, gt=1)
     survivorship: Survivorship = Survivorship()
     identity: IdentitySettings = IdentitySettings()
+    #: the country (ISO 3166 alpha-2) a phone number written without a country code is
+    #: read in when its record has no country: the golden records' phone index and the
+    #: API's phone lookup (``GET /lookup/phone/{number}``) both read numbers so
+    phone_region: str = Field(default=DEFAULT_PHONE_REGION, pattern=r"^[A-Z]{2}$")
 
     @field_validator("match_rules")
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from schemas import airflow_env
+from schemas.api_settings import ApiConfig
 from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
@@ -218,6 +219,8 @@ class HubConfig(Strict):
     reconcile: ReconcileConfig = ReconcileConfig()
     #: CRM-side changes: field ownership, routing and retries (see schemas.pushback)
     push_back: PushBackConfig = PushBackConfig()
+    #: what the HTTP API and the customer page show to whom (see schemas.api_settings)
+    api: ApiConfig = ApiConfig()
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from crm_core.golden import phone_index
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES, golden_customers, golden_lineage, source_links
+from schemas.reconcile import DEFAULT_PHONE_REGION
 from schemas.settings import HubConfig, load_config
 
 AS_OF = date(2026, 11, 20)
@@ -118,6 +120,7 @@ def link_goldens(store: Engine) -> int:
         conn.execute(golden_customers.insert(), [*goldens, merged])
         conn.execute(source_links.insert(), links)
         conn.execute(golden_lineage.insert(), lineage)
+        phone_index.index_all(conn, DEFAULT_PHONE_REGION)  # as reconcile does
     return len(goldens)
 
 

@@ -15,7 +15,15 @@ from crm_core.api import create_app
 from tests.api_kit import AS_OF, demo_copy, demo_into
 
 #: fields that say when something was written, which differ between two stores
-_WHEN = {"linked_at", "loaded_at", "created_at", "updated_at", "decided_at", "run_id"}
+_WHEN = {
+    "linked_at",
+    "loaded_at",
+    "created_at",
+    "updated_at",
+    "decided_at",
+    "run_id",
+    "freshness",  # the customer summary's: when the last pulls finished
+}
 
 
 def _strip(value: Any) -> Any:

@@ -177,7 +177,9 @@ def test_web_viewer_never_sees_credit_or_receivables(site) -> None:
     text = _text(page.text)
     balance = service.receivables(store, ON_HOLD, as_of=AS_OF).balances[0].balance
     assert 'id="credit"' not in page.text and 'id="receivables"' not in page.text
-    assert "On hold" not in text and f"{balance:,.2f}" not in text and "Limit" not in text
+    # issue 19: the hold itself is never hidden (the summary), its amounts are
+    assert 'id="summary-hold"' in page.text and "On hold" in text
+    assert f"{balance:,.2f}" not in text and "Limit" not in text
     assert "Credit and receivables need a finance key; your role is viewer." in text
     assert 'action="/ui/customers/' not in page.text  # no correction form either
     finance = _as(client, keys[Role.FINANCE]).get(f"/ui/customers/{ON_HOLD}")

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_core import __version__
 from crm_core.api import problems
-from crm_core.api.routers import changes, customers, ops, stewardship
+from crm_core.api.routers import changes, customers, lookup, ops, stewardship
 from crm_core.api.service import PopulationCache, refresh_search_index
 from crm_core.api.web import install as install_web
 from crm_core.api.web.pages import bad_input
@@ -185,6 +185,7 @@ def create_app(
     app.include_router(ops.health)
     app.include_router(customers.customers)
     app.include_router(customers.finance)
+    app.include_router(lookup.lookup)
     app.include_router(ops.ops)
     app.include_router(stewardship.stewardship)
     app.include_router(changes.changes)

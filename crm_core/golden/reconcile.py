@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from crm_core.golden import constraints, features_cache, matching, stocktake
+from crm_core.golden import constraints, features_cache, matching, phone_index, stocktake
 from crm_core.golden.ids import IdSequence, Record, assign
 from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.stewardship import in_force
@@ -135,8 +135,14 @@ def _reconcile(
                 features_cache.save(conn, matched.features, state.records, to_keep)
         everything = out.mode == FULL or state.rules_changed
         built = rebuild(
-            conn, None if everything else touched, settings.survivorship, run_id=run_id, now=now
+            conn,
+            None if everything else touched,
+            settings.survivorship,
+            run_id=run_id,
+            now=now,
+            phone_region=settings.phone_region,
         )
+        phone_index.fill_if_empty(conn, settings.phone_region)
         out.golden_created, out.golden_updated = built.created, built.updated
         out.golden_total = conn.execute(
             select(func.count())

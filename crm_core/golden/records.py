@@ -11,10 +11,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
+from crm_core.golden import phone_index
 from crm_core.golden.store_io import active_pins, chunks, read_members
 from crm_core.golden.survivorship import LINEAGE_SCHEMA, golden_values, survive
-from crm_core.store.tables import golden_customers, golden_lineage
-from schemas.reconcile import GOLDEN_FIELDS, Survivorship
+from crm_core.store.tables import golden_customers, golden_lineage, golden_phones
+from schemas.reconcile import DEFAULT_PHONE_REGION, GOLDEN_FIELDS, Survivorship
 
 _SUPPLIER = ("value", "rule", "source", "stream", "source_key", "run_id")
 
@@ -35,9 +36,11 @@ def rebuild(
     *,
     run_id: int | None,
     now: datetime,
+    phone_region: str = DEFAULT_PHONE_REGION,
 ) -> Rebuilt:
     """Recompute the golden records ``golden_ids`` (None: every one with linked records)
-    from the records linked to them.
+    from the records linked to them, and their entries in the phone index (numbers
+    without a country code read in ``phone_region`` unless their record has a country).
 
     Golden ids without linked records are left as they are. ``run_id`` is the reconcile
     run deciding (None for a steward's action).
@@ -54,8 +57,14 @@ def rebuild(
     wanted = set(members["golden_id"])
     pins = {k: v for k, v in active_pins(conn).items() if k[0] in wanted}
     lineage = survive(members, rules, pins=pins, previous=previous)
-    _write_goldens(conn, golden_values(lineage), now, out)
+    values = golden_values(lineage)
+    _write_goldens(conn, values, now, out)
     _write_lineage(conn, lineage, previous, run_id, now, out)
+    phones: list[phone_index.Entry] = [
+        (g, f.get("phone"), f.get("country")) for g, f in values.items()
+    ]
+    phones += list(members.select("golden_id", "phone", "country").iter_rows())
+    phone_index.replace(conn, None if ids is None else sorted(wanted), phones, phone_region)
     return out
 
 
@@ -142,9 +151,13 @@ def _write_lineage(
 def mark_merged(conn: Connection, merged: dict[str, str | None], now: datetime) -> None:
     """Record golden customers as merged into others (None: standing on its own again).
 
-    A merged golden record keeps its last values and their lineage, as history."""
+    A merged golden record keeps its last values and their lineage, as history; it
+    leaves the phone index (the one it was merged into is found instead)."""
     if not merged:
         return
+    gone = [k for k, v in merged.items() if v is not None]
+    for part in chunks(gone):
+        conn.execute(golden_phones.delete().where(golden_phones.c.golden_id.in_(part)))
     stmt = (
         update(golden_customers)
         .where(golden_customers.c.golden_id == bindparam("b_id"))

@@ -120,3 +120,30 @@ def infer_region(
 def record_region(country: str | None, default: str | None) -> str | None:
     """The region a record's country column names, else ``default``."""
     return country_code(country) or default
+
+
+def lookup_keys(raw: str | None, region: str, country: str | None = None) -> tuple[str, ...]:
+    """The keys a number is found by in the phone index: its E.164 form and its national
+    significant number (``+8613812345678``, ``13812345678``), or () when it is no phone
+    number. Read as a phone system or a person writes it: full-width forms, separators,
+    a trunk prefix (``0755 ...``), an international prefix (``0086 ...``) and an
+    extension (``ext. 12``, ``#12``, ``转 8``) are all fine. A number without a country
+    code is read in ``country`` (the record's), else in ``region``."""
+    import phonenumbers
+
+    if not raw:
+        return ()
+    text = _EXTENSION.sub("", nfkc(raw)).strip()
+    digits = re.sub(r"\D", "", text)
+    if not 6 <= len(digits) <= 20 or len(set(digits)) == 1:
+        return ()
+    home = (country or "").strip().upper()
+    home = home if len(home) == 2 and home.isalpha() else region
+    try:
+        number = phonenumbers.parse(text, home)
+    except phonenumbers.NumberParseException:
+        return ()
+    if not phonenumbers.is_possible_number(number):
+        return ()
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return (e164, phonenumbers.national_significant_number(number))

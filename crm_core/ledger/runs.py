@@ -300,3 +300,12 @@ def record_failed_attempt(
         key = result.inserted_primary_key
         assert key is not None  # an INSERT into a table with a primary key
         return int(key[0])
+
+
+def last_success(conn: Connection, source: str, entity: str) -> datetime | None:
+    """When the last successful run of ``source``'s stream(s) of ``entity`` finished
+    (None: never): how fresh what the hub holds of it is."""
+    stmt = select(func.max(runs.c.finished_at)).where(
+        runs.c.source == source, runs.c.entity == entity, runs.c.status == SUCCESS
+    )
+    return conn.execute(stmt).scalar()

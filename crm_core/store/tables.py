@@ -98,6 +98,8 @@ runs = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Index(None, "source", "stream", "started_at"),
+    #: the last successful run of a source's entity (the API's "as of", migration 0010)
+    Index(None, "source", "entity", "status", "finished_at"),
 )
 
 stream_state = Table(
@@ -243,6 +245,17 @@ customer_search = Table(
     Column("key_terms", Text, nullable=False),
     #: the newest change of the golden record or its links when it was indexed
     Column("mark", UTCDateTime, nullable=False, index=True),
+)
+
+#: The phone numbers a golden customer is found by (its own and its source records'),
+#: each under its E.164 form and its national significant number; written where golden
+#: records are (crm_core.golden.phone_index), read by ``GET /lookup/phone/{number}``
+golden_phones = Table(
+    "golden_phones",
+    metadata,
+    Column("phone_key", String(24), primary_key=True),
+    Column("golden_id", String(64), primary_key=True),
+    Index(None, "golden_id"),
 )
 
 #: Indexes on PostgreSQL only (migration 0007): pg_trgm's GIN trigram indexes, with which

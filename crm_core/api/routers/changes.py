@@ -23,6 +23,7 @@ from crm_core.api.params import FREE_TEXT, LINE
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
+from crm_core.api.service.summary import credit_hold
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
 from crm_core.pushback.conflicts import list_conflicts
 from schemas.strict import Strict
@@ -133,6 +134,12 @@ class Delivery(BaseModel):
     echoed_at: datetime | None = None
 
 
+class CreditHold(BaseModel):
+    """The customer is on credit hold in a back office: the change is recorded anyway."""
+
+    reason: str = Field(description="Why, as the back office says (else 'on hold').")
+
+
 class ChangeOut(BaseModel):
     """A CRM-side change: what it changes, who made it, and where it stands."""
 
@@ -149,6 +156,10 @@ class ChangeOut(BaseModel):
     last_error: str | None = None
     finished_at: datetime | None = None
     targets: list[Delivery]
+    credit_hold: CreditHold | None = Field(
+        None,
+        description="Set on a concession or credit-limit request for a customer on credit hold.",
+    )
 
 
 class ConflictOut(BaseModel):
@@ -202,6 +213,13 @@ def _submit(
     return _out(view)
 
 
+def _with_hold(request: Request, out: ChangeOut) -> ChangeOut:
+    """``out`` with the customer's credit hold, when it is on hold."""
+    if out.golden_id and (reason := credit_hold(request.app.state.store, out.golden_id)):
+        out.credit_hold = CreditHold(reason=reason)
+    return out
+
+
 @changes.patch(
     "/customers/{id}",
     summary="Change a customer's contact data",
@@ -245,8 +263,9 @@ def post_credit_limit(
     idempotency_key: IdempotencyKey = None,
 ) -> ChangeOut:
     """Queued for the system that owns credit limits, which keeps its own value if it
-    changed the limit meanwhile (owner wins)."""
-    return _submit(
+    changed the limit meanwhile (owner wins); ``credit_hold`` says when the customer is
+    on credit hold."""
+    out = _submit(
         request,
         response,
         submit.request_credit_limit,
@@ -255,6 +274,7 @@ def post_credit_limit(
         who=caller.name,
         idempotency_key=idempotency_key,
     )
+    return _with_hold(request, out)
 
 
 @changes.post(
@@ -271,8 +291,9 @@ def post_concession(
     body: ConcessionRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> ChangeOut:
-    """Recorded now (the customer page shows it at once) and queued for finance."""
-    return _submit(
+    """Recorded now (the customer page shows it at once) and queued for finance;
+    ``credit_hold`` says when the customer is on credit hold."""
+    out = _submit(
         request,
         response,
         submit.record_concession,
@@ -281,6 +302,7 @@ def post_concession(
         who=caller.name,
         idempotency_key=idempotency_key,
     )
+    return _with_hold(request, out)
 
 
 @changes.post("/customers", summary="Create a customer", status_code=202, responses=REPLAYED)

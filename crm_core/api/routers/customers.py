@@ -31,6 +31,7 @@ from crm_core.api.service.views import (
     Page,
     ReceivablesView,
 )
+from crm_core.api.summaries import summary_of
 from schemas.model import OrderStatus
 
 customers = APIRouter(
@@ -67,9 +68,13 @@ def search_customers(
 
 
 @customers.get("/customers/{id}", summary="One customer")
-def get_customer(request: Request, customer_id: CustomerId) -> CustomerDetail:
-    """The golden record, its source records and each field's lineage."""
-    return service.detail(request.app.state.store, customer_id)
+def get_customer(request: Request, customer_id: CustomerId, as_of: AsOf = None) -> CustomerDetail:
+    """The golden record, its source records, each field's lineage, and the summary:
+    credit status and hold, overdue, open orders and concessions, tier and churn as of
+    ``as_of`` (amounts for the roles of ``api.summary_figures``, bands for the others)."""
+    found = service.detail(request.app.state.store, customer_id)
+    found.summary = summary_of(request, request.state.api_key, found.id, today(as_of))
+    return found
 
 
 @customers.get("/customers/{id}/orders", summary="The customer's orders")

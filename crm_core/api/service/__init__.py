@@ -13,11 +13,13 @@ from crm_core.api.service.lookup import NotFound
 from crm_core.api.service.orders import orders
 from crm_core.api.service.search_index import refresh as refresh_search_index
 from crm_core.api.service.segments import PopulationCache
+from crm_core.api.service.summary import credit_hold, summary
 
 __all__ = [
     "NotFound",
     "PopulationCache",
     "credit",
+    "credit_hold",
     "detail",
     "insights",
     "inventory_for",
@@ -28,4 +30,5 @@ __all__ = [
     "refresh_search_index",
     "run_detail",
     "search",
+    "summary",
 ]

@@ -16,7 +16,13 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from crm_core.api.service.lookup import resolve
-from crm_core.api.service.purchases import Purchase, order_totals, product_lines, purchases
+from crm_core.api.service.purchases import (
+    OrderTotal,
+    Purchase,
+    order_totals,
+    product_lines,
+    purchases,
+)
 from crm_core.api.service.segments import CHURN_DAYS, Population, population, quintile, tier
 from crm_core.api.service.views import (
     ChurnView,
@@ -25,6 +31,7 @@ from crm_core.api.service.views import (
     ProductLineYear,
     RevenueView,
     RfmView,
+    Tier,
 )
 
 ZERO = Decimal(0)
@@ -103,6 +110,50 @@ def _lapsed(
     return products, sorted(line for line in lines_before - lines_now if line)
 
 
+def _standing(
+    totals: list[OrderTotal], as_of: date
+) -> tuple[str | None, float, date | None, int | None]:
+    """The currency most orders are in, 12-month revenue in it, the last order date and
+    the days since (``totals``: the orders up to ``as_of``)."""
+    year_ago = as_of - timedelta(days=365)
+    currency = (
+        max(Counter(o.currency for o in totals).items(), key=lambda kv: (kv[1], kv[0]))[0]
+        if totals
+        else None
+    )
+    revenue_12 = float(
+        sum(
+            (o.total_amount for o in totals if o.currency == currency and o.order_date > year_ago),
+            ZERO,
+        )
+    )
+    last_order = max((o.order_date for o in totals), default=None)
+    days_since = (as_of - last_order).days if last_order else None
+    return currency, revenue_12, last_order, days_since
+
+
+def _churn(value_tier: Tier, days_since: int | None) -> ChurnView:
+    if days_since is None:
+        return ChurnView(flag=False, threshold_days=None, rule="no orders yet: nothing to lose")
+    limit = CHURN_DAYS[value_tier]
+    return ChurnView(
+        flag=days_since > limit,
+        threshold_days=limit,
+        rule=f"tier {value_tier}: churned after more than {limit} days without an order",
+    )
+
+
+def value_and_churn(
+    totals: list[OrderTotal], as_of: date, pop: Population
+) -> tuple[Tier, ChurnView, date | None]:
+    """The value tier, the churn flag and the last order date of a customer whose orders
+    (not cancelled) are ``totals``, as :func:`insights` gives them."""
+    totals = [o for o in totals if o.order_date <= as_of]
+    currency, revenue_12, last_order, days_since = _standing(totals, as_of)
+    value_tier = tier(pop, currency, revenue_12)
+    return value_tier, _churn(value_tier, days_since), last_order
+
+
 def insights(
     store: Engine, golden_id: str, *, as_of: date, pop: Population | None = None
 ) -> InsightsView:
@@ -124,15 +175,8 @@ def insights(
         if order.order_date > year_ago:
             entry.last_12_months += order.total_amount
             entry.orders_12_months += 1
-    currency = (
-        max(Counter(o.currency for o in totals).items(), key=lambda kv: (kv[1], kv[0]))[0]
-        if totals
-        else None
-    )
-    last_order = max((o.order_date for o in totals), default=None)
-    days_since = (as_of - last_order).days if last_order else None
+    currency, revenue_12, last_order, days_since = _standing(totals, as_of)
     orders_12 = sum(1 for o in totals if o.order_date > year_ago)
-    revenue_12 = float(revenue[currency].last_12_months) if currency else 0.0
     if last_order is None:
         rfm = RfmView(recency=1, frequency=1, monetary=1, score="111")
     else:
@@ -141,15 +185,7 @@ def insights(
         m = quintile(pop.monetary.get(currency or "", []), revenue_12) if revenue_12 > 0 else 1
         rfm = RfmView(recency=r, frequency=f, monetary=m, score=f"{r}{f}{m}")
     value_tier = tier(pop, currency, revenue_12)
-    if last_order is None:
-        churn = ChurnView(flag=False, threshold_days=None, rule="no orders yet: nothing to lose")
-    else:
-        limit = CHURN_DAYS[value_tier]
-        churn = ChurnView(
-            flag=(days_since or 0) > limit,
-            threshold_days=limit,
-            rule=f"tier {value_tier}: churned after more than {limit} days without an order",
-        )
+    churn = _churn(value_tier, days_since)
     lapsed, lapsed_lines = _lapsed(bought, lines, as_of)
     return InsightsView(
         id=standing,

@@ -103,6 +103,65 @@ class LineageView(View):
     decided_at: datetime | None = None
 
 
+SummaryStatus = Literal["ok", "near_limit", "hold", "unknown"]
+AvailableBand = Literal["none", "low", "medium", "high"]
+
+
+class MoneyView(View):
+    """An amount in one currency."""
+
+    currency: str
+    amount: Decimal
+
+
+class SummaryFreshness(View):
+    """How fresh each part of a summary is: when the last successful run of the
+    customer's sources' streams of that entity finished (the oldest of those sources;
+    null: never pulled)."""
+
+    credit: datetime | None = None
+    receivables: datetime | None = None
+    orders: datetime | None = None
+    concessions: datetime | None = None
+
+
+class SummaryView(View):
+    """What the person on the phone must see first: credit standing, what is overdue,
+    open orders and concessions, value and churn. Every role that may open a customer
+    gets it; roles without figures (``api.summary_figures``) get bands instead of
+    amounts, but always the hold."""
+
+    credit_status: SummaryStatus = Field(
+        description="hold: a source has the customer on credit hold; near_limit: exposure "
+        "reaches 90% of a limit; unknown: no credit profile."
+    )
+    on_hold: bool
+    hold_reason: str | None = None
+    figures: bool = Field(description="Whether the amounts are given (else null, bands only).")
+    available_credit: list[MoneyView] | None = Field(
+        None, description="Credit still available per currency (figures only)."
+    )
+    available_band: AvailableBand | None = Field(
+        None,
+        description="The tightest profile's available credit over its limit: none (0 or "
+        "less), low (under 20%), medium (under 50%), high; null without a profile.",
+    )
+    overdue: list[MoneyView] | None = Field(
+        None, description="Open amounts past their due date per currency (figures only)."
+    )
+    overdue_band: Bucket = Field(
+        description="The overdue bucket of the oldest overdue open item (current: nothing overdue)."
+    )
+    oldest_overdue_days: int | None = Field(None, description="Days the oldest item is late.")
+    open_orders: int = Field(description="Orders neither invoiced nor cancelled.")
+    open_orders_value: list[MoneyView]
+    last_order_date: date | None = None
+    open_concessions: int = Field(description="Approved concessions not expired.")
+    tier: Tier
+    churn: bool
+    freshness: SummaryFreshness
+
+
 class CustomerDetail(View):
     """The golden record with its source records and each field's lineage."""
 
@@ -120,6 +179,9 @@ class CustomerDetail(View):
     updated_at: datetime | None = None
     sources: list[SourceRecordView]
     lineage: list[LineageView]
+    summary: SummaryView | None = Field(
+        None, description="Credit, overdue, orders, concessions, value: what to see first."
+    )
 
 
 class OrderLineView(View):

@@ -21,6 +21,7 @@ from crm_core.api import service
 from crm_core.api.params import FIRST_DAY, LAST_DAY
 from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
+from crm_core.api.summaries import summary_of
 from crm_core.api.web.formats import Formats, zone
 from crm_core.api.web.i18n import (
     EN,
@@ -330,6 +331,7 @@ def _customer_data(request: Request, key: ApiKey, golden_id: str, day: date) -> 
         "pending": pushback.pending_changes(store, gid),
         "inventory": service.inventory_for(store, gid, as_of=day, limit=PAGE_SIZE),
         "insights": insights,
+        "summary": summary_of(request, key, gid, day),
         "history_max": history_max,
         "credit": service.credit(store, gid) if finance else None,
         "receivables": service.receivables(store, gid, as_of=day) if finance else None,

@@ -1,0 +1,204 @@
+"""The customer summary: what the person on the phone must see first, for every role that
+may open a customer (``GET /customers/{id}``, the top of the customer page, the phone
+lookup's cards).
+
+Credit status follows :func:`crm_core.api.service.finance.credit_status` (the worst of
+the customer's profiles, ``on_hold`` being ``hold`` here); overdue items follow
+:mod:`crm_core.golden.receivables`; tier and churn follow
+:func:`crm_core.api.service.insights.value_and_churn`. Roles without figures get bands
+instead of credit and receivables amounts; a hold is never hidden. Each part says how
+fresh it is (:func:`crm_core.ledger.runs.last_success`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from crm_core.api.service.finance import credit_status
+from crm_core.api.service.insights import value_and_churn
+from crm_core.api.service.lookup import resolve
+from crm_core.api.service.purchases import order_totals
+from crm_core.api.service.pushback import concessions
+from crm_core.api.service.segments import Population
+from crm_core.api.service.views import (
+    AvailableBand,
+    MoneyView,
+    SummaryFreshness,
+    SummaryStatus,
+    SummaryView,
+)
+from crm_core.golden.customer360 import linked
+from crm_core.golden.receivables import bucket_of, days_past_due, is_open
+from crm_core.ledger.runs import last_success
+from crm_core.store.tables import RECORD_TABLES, source_links
+from schemas.model import ConcessionStatus, OrderStatus
+
+ZERO = Decimal(0)
+#: orders still to be delivered or invoiced
+OPEN_ORDERS = tuple(
+    s.value
+    for s in (
+        OrderStatus.ENTERED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.IN_PRODUCTION,
+        OrderStatus.SHIPPED,
+    )
+)
+#: finance's credit status -> the summary's word for it
+_STATUS: dict[str, SummaryStatus] = {
+    "on_hold": "hold",
+    "near_limit": "near_limit",
+    "ok": "ok",
+    "unknown": "unknown",
+}
+_WORST: tuple[SummaryStatus, ...] = ("hold", "near_limit", "ok", "unknown")
+#: available credit over the limit below which the band is low, medium
+LOW, MEDIUM = Decimal("0.2"), Decimal("0.5")
+
+
+def _money(per: dict[str, Decimal]) -> list[MoneyView]:
+    return [MoneyView(currency=c, amount=a) for c, a in sorted(per.items())]
+
+
+def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand | None:
+    """How much of a credit limit is left, as a band (None: not known)."""
+    if available is None:
+        return None
+    if available <= 0 or limit <= 0:
+        return "none"
+    share = available / limit
+    return "low" if share < LOW else "medium" if share < MEDIUM else "high"
+
+
+def freshness(conn: Connection, golden_id: str) -> SummaryFreshness:
+    """Per part, the oldest of the last successful runs of the customer's sources."""
+    sources = sorted(
+        set(
+            conn.execute(
+                select(source_links.c.source).where(source_links.c.golden_id == golden_id)
+            ).scalars()
+        )
+    )
+    parts = {"credit": "credit", "receivables": "invoices", "orders": "orders"}
+    parts["concessions"] = "concessions"
+    found: dict[str, datetime | None] = {}
+    for part, entity in parts.items():
+        times = [t for s in sources if (t := last_success(conn, s, entity)) is not None]
+        found[part] = min(times, default=None)
+    return SummaryFreshness(**found)
+
+
+def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
+    table = RECORD_TABLES["credit"]
+    statuses: list[SummaryStatus] = []
+    reasons: list[str] = []
+    available: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    bands: list[AvailableBand] = []
+    for row in conn.execute(linked(table, golden_id).order_by(table.c.source)):
+        status, _utilisation = credit_status(row.credit_limit, row.exposure, bool(row.on_hold))
+        statuses.append(_STATUS[status])
+        if row.on_hold and row.hold_reason:
+            reasons.append(row.hold_reason)
+        left = row.available
+        if left is None and row.exposure is not None:
+            left = row.credit_limit - row.exposure
+        if left is not None:
+            available[row.currency] += left
+        if (band := available_band(left, row.credit_limit)) is not None:
+            bands.append(band)
+    order: tuple[AvailableBand, ...] = ("none", "low", "medium", "high")
+    return {
+        "credit_status": min(statuses, key=_WORST.index, default="unknown"),
+        "hold_reason": "; ".join(dict.fromkeys(reasons)) or None,
+        "available": _money(available),
+        "available_band": min(bands, key=order.index, default=None),
+    }
+
+
+def _overdue(conn: Connection, golden_id: str, as_of: date) -> dict[str, Any]:
+    table = RECORD_TABLES["invoices"]
+    per: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    oldest = 0
+    for row in conn.execute(linked(table, golden_id).where(table.c.status == "open")):
+        invoice = dict(row._mapping)
+        if not is_open(invoice):
+            continue
+        days = days_past_due(invoice, as_of)
+        if days > 0:
+            per[invoice["currency"]] += invoice["open_amount"]
+            oldest = max(oldest, days)
+    return {
+        "overdue": _money(per),
+        "overdue_band": bucket_of(oldest),
+        "oldest_overdue_days": oldest or None,
+    }
+
+
+def _open_orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView]]:
+    table = RECORD_TABLES["orders"]
+    stmt = linked(table, golden_id, table.c.currency, table.c.total_amount).where(
+        table.c.status.in_(OPEN_ORDERS)
+    )
+    per: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    count = 0
+    for currency, amount in conn.execute(stmt):
+        per[currency] += amount
+        count += 1
+    return count, _money(per)
+
+
+def summary(
+    store: Engine, golden_id: str, *, as_of: date, pop: Population, figures: bool
+) -> SummaryView:
+    """The summary of customer ``golden_id`` (or the one it was merged into) as of
+    ``as_of``; ``figures``: with credit and receivables amounts (else bands only);
+    ``pop``: every customer's standing (for the tier)."""
+    with store.connect() as conn:
+        standing = resolve(conn, golden_id)["golden_id"]
+        credit = _credit(conn, standing)
+        overdue = _overdue(conn, standing, as_of)
+        open_count, open_value = _open_orders(conn, standing)
+        tier, churn, last_order = value_and_churn(order_totals(conn, standing), as_of, pop)
+        fresh = freshness(conn, standing)
+    still_valid = [
+        c
+        for c in concessions(store, standing)
+        if c.status == ConcessionStatus.APPROVED and (c.valid_to is None or c.valid_to >= as_of)
+    ]
+    return SummaryView(
+        credit_status=credit["credit_status"],
+        on_hold=credit["credit_status"] == "hold",
+        hold_reason=credit["hold_reason"],
+        figures=figures,
+        available_credit=credit["available"] if figures else None,
+        available_band=credit["available_band"],
+        overdue=overdue["overdue"] if figures else None,
+        overdue_band=overdue["overdue_band"],
+        oldest_overdue_days=overdue["oldest_overdue_days"],
+        open_orders=open_count,
+        open_orders_value=open_value,
+        last_order_date=last_order,
+        open_concessions=len(still_valid),
+        tier=tier,
+        churn=churn.flag,
+        freshness=fresh,
+    )
+
+
+def credit_hold(store: Engine, golden_id: str) -> str | None:
+    """Why the customer is on credit hold ("on hold" when no source says why), or None
+    when no source has it on hold (nor an unknown customer)."""
+    table = RECORD_TABLES["credit"]
+    with store.connect() as conn:
+        standing = resolve(conn, golden_id)["golden_id"]
+        rows = conn.execute(
+            linked(table, standing, table.c.hold_reason).where(table.c.on_hold.is_(True))
+        ).all()
+    if not rows:
+        return None
+    return "; ".join(dict.fromkeys(r.hold_reason for r in rows if r.hold_reason)) or "on hold"
