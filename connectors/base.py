@@ -151,7 +151,7 @@ def _registry() -> dict[str, str | EntryPoint]:
 
 def available_kinds() -> dict[str, str]:
     """Connector kinds and where they come from (``module:Class``)."""
-    return {k: v if isinstance(v, str) else v.value for k, v in _registry().items()}
+    return {k: v if isinstance(v, str) else str(v.value) for k, v in _registry().items()}
 
 
 def connector_class(kind: str) -> type[Source]:
@@ -160,7 +160,9 @@ def connector_class(kind: str) -> type[Source]:
     if found is None:
         known = ", ".join(sorted(available_kinds()))
         raise ConfigError(f"unknown connector kind {kind!r} (installed: {known})")
-    if isinstance(found, EntryPoint):
+    if not isinstance(found, str):
+        # an entry point (of importlib.metadata, or of the importlib_metadata backport
+        # where a host such as Airflow has put it in its place)
         return _load(kind, found.load)
     module, _, attr = found.partition(":")
     return _load(kind, lambda: getattr(__import__(module, fromlist=[attr]), attr))
