@@ -26,6 +26,7 @@ from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.stewardship import in_force
 from crm_core.golden.store_io import (
     StoredLink,
+    deleted_since,
     read_customers,
     read_goldens,
     read_links,
@@ -131,6 +132,7 @@ def _reconcile(
                 out.model_trained = True
             if matched.features is not None:
                 features_cache.save(conn, matched.features, state.records, to_keep)
+        touched |= _deleted_since_last(conn, run_id)  # re-survived, or retired
         everything = out.mode == FULL or state.rules_changed
         built = rebuild(
             conn, None if everything else touched, settings.survivorship, run_id=run_id, now=now
@@ -318,6 +320,19 @@ def _save_model(
 def _rules_hash(settings: ReconcileConfig) -> str:
     text = json.dumps(settings.survivorship.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _deleted_since_last(conn: Connection, run_id: int) -> set[str]:
+    """Golden ids with a source record deleted since the last successful reconcile."""
+    before = conn.execute(
+        select(func.max(runs.c.id)).where(
+            runs.c.source == HUB_SOURCE,
+            runs.c.stream == RECONCILE,
+            runs.c.status == SUCCESS,
+            runs.c.id < run_id,
+        )
+    ).scalar()
+    return deleted_since(conn, int(before or 0))
 
 
 def _previous_rules_hash(conn: Connection, run_id: int) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
-from crm_core.golden.store_io import active_pins, chunks, read_members
+from crm_core.golden.store_io import active_pins, chunks, linked_goldens, read_members
 from crm_core.golden.survivorship import LINEAGE_SCHEMA, golden_values, survive
 from crm_core.store.tables import golden_customers, golden_lineage
 from schemas.reconcile import GOLDEN_FIELDS, Survivorship
@@ -21,11 +21,12 @@ _SUPPLIER = ("value", "rule", "source", "stream", "source_key", "run_id")
 
 @dataclass
 class Rebuilt:
-    """How many golden records a rebuild created and changed."""
+    """How many golden records a rebuild created, changed and retired."""
 
     created: int = 0
     updated: int = 0
     lineage_changed: int = 0
+    retired: int = 0
 
 
 def rebuild(
@@ -39,14 +40,17 @@ def rebuild(
     """Recompute the golden records ``golden_ids`` (None: every one with linked records)
     from the records linked to them.
 
-    Golden ids without linked records are left as they are. ``run_id`` is the reconcile
-    run deciding (None for a steward's action).
+    Golden ids without linked records are left as they are; one whose every linked
+    record is deleted in its source is retired (its values and id kept), and one with a
+    live record again stands again. ``run_id`` is the reconcile run deciding (None for a
+    steward's action).
     """
     ids = None if golden_ids is None else sorted(set(golden_ids))
     out = Rebuilt()
     if ids is not None and not ids:
         return out
     members = read_members(conn, ids)
+    _retire(conn, linked_goldens(conn, ids), set(members["golden_id"]), now, out)
     if members.is_empty():
         return out
     members = members.with_columns(changed_at=pl.coalesce("updated_at", "loaded_at"))
@@ -57,6 +61,29 @@ def rebuild(
     _write_goldens(conn, golden_values(lineage), now, out)
     _write_lineage(conn, lineage, previous, run_id, now, out)
     return out
+
+
+def _retire(
+    conn: Connection, linked: set[str], live: set[str], now: datetime, out: Rebuilt
+) -> None:
+    """Retire the golden customers with linked records none of which is live; stand the
+    live ones again."""
+    g = golden_customers
+    for part in chunks(sorted(linked - live)):
+        out.retired += (
+            conn.execute(
+                update(g)
+                .where(g.c.golden_id.in_(part), g.c.retired_at.is_(None))
+                .values(retired_at=now, updated_at=now)
+            ).rowcount
+            or 0
+        )
+    for part in chunks(sorted(live)):
+        conn.execute(
+            update(g)
+            .where(g.c.golden_id.in_(part), g.c.retired_at.is_not(None))
+            .values(retired_at=None, updated_at=now)
+        )
 
 
 def read_lineage(conn: Connection, golden_ids: Sequence[str] | None) -> pl.DataFrame:

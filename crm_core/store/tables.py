@@ -154,6 +154,8 @@ golden_customers = Table(
     Column("merged_into", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    #: every source record of the customer is deleted: the id is kept, never reused
+    Column("retired_at", UTCDateTime),
 )
 
 source_links = Table(

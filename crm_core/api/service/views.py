@@ -89,6 +89,7 @@ class SourceRecordView(View):
     updated_at: datetime | None = None
     run_id: int | None = Field(None, description="The sync run that last wrote it.")
     loaded_at: datetime | None = None
+    deleted: bool = Field(False, description="The source deleted the record.")
 
 
 class LineageView(View):
@@ -118,6 +119,12 @@ class CustomerDetail(View):
     address: AddressView
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    status: Literal["active", "retired"] = Field(
+        "active",
+        description="retired: every source record of the customer was deleted in its "
+        "source (the id is kept, never reused).",
+    )
+    retired_at: datetime | None = None
     sources: list[SourceRecordView]
     lineage: list[LineageView]
 
@@ -133,6 +140,9 @@ class OrderLineView(View):
     amount: Decimal
     currency: str | None = None
     status: OrderStatus | None = None
+    deleted: bool = Field(
+        default=False, description="The source deleted the line (shown with include_deleted)."
+    )
 
 
 class OrderView(View):
@@ -148,6 +158,9 @@ class OrderView(View):
     total_amount: Decimal
     updated_at: datetime | None = None
     lines: list[OrderLineView]
+    deleted: bool = Field(
+        default=False, description="The source deleted the order (shown with include_deleted)."
+    )
 
 
 class CreditProfileView(View):

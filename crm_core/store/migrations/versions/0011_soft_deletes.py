@@ -1,7 +1,9 @@
-"""soft deletes: every record table's deleted_at and deleted_run_id; hub_runs.rows_deleted
+"""soft deletes: every record table's deleted_at and deleted_run_id; hub_runs.rows_deleted;
+golden_customers.retired_at
 
 A record the source no longer has keeps its row and gains when, and by which run, it was
-seen deleted; a run counts the records it marked deleted.
+seen deleted; a run counts the records it marked deleted; a golden customer whose every
+source record is deleted is retired (its id kept).
 
 Revision ID: 0011_soft_deletes
 Revises: 0010_run_heartbeat
@@ -39,6 +41,8 @@ def upgrade() -> None:
         with op.batch_alter_table(entity) as batch:
             batch.add_column(sa.Column("deleted_at", UTCDateTime(timezone=True), nullable=True))
             batch.add_column(sa.Column("deleted_run_id", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("golden_customers") as batch:
+        batch.add_column(sa.Column("retired_at", UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("hub_runs") as batch:
         batch.add_column(
             sa.Column("rows_deleted", sa.BigInteger(), nullable=False, server_default="0")
@@ -48,6 +52,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("hub_runs") as batch:
         batch.drop_column("rows_deleted")
+    with op.batch_alter_table("golden_customers") as batch:
+        batch.drop_column("retired_at")
     for entity in TABLES:
         with op.batch_alter_table(entity) as batch:
             batch.drop_column("deleted_run_id")
