@@ -461,8 +461,48 @@ def apply_changes(
             "stock moves": _stock_moves(conn, rng, clock, fraction),
             "credit changes": _credit_changes(conn, rng, clock, fraction),
             "customer edits": _customer_edits(conn, rng, clock, fraction),
+            "orders deleted": _delete_orders(conn, rng),
+            "customers deleted": _delete_customers(conn, rng),
         }
     return counts
+
+
+#: Orders purged on a day of changes (with their lines), and customers purged.
+ORDERS_DELETED = 3
+CUSTOMERS_DELETED = 1
+
+
+def _delete_orders(conn: Connection, rng: random.Random, n: int = ORDERS_DELETED) -> int:
+    """Purge a few orders never invoiced, header (``ECH``) and lines (``ECL``): a record
+    gone from the file, as a legacy system's purge leaves it (no trace to read)."""
+    invoiced = select(RAR.c.RORD)
+    candidates = conn.execute(
+        select(ECH.c.HORD).where(ECH.c.HORD.not_in(invoiced)).order_by(ECH.c.HORD)
+    ).scalars()
+    picked = rng.sample(list(candidates), n) if n else []
+    if picked:
+        conn.execute(ECL.delete().where(ECL.c.LORD.in_(picked)))
+        conn.execute(ECH.delete().where(ECH.c.HORD.in_(picked)))
+    return len(picked)
+
+
+def _delete_customers(conn: Connection, rng: random.Random, n: int = CUSTOMERS_DELETED) -> int:
+    """Purge a few customers and everything on file for them: master (``RCM``), credit
+    (``RCR``), orders and lines, invoices and payments. Picked among the later customer
+    numbers without concessions (the demo's CRM side works with the first ones)."""
+    keep = set(conn.execute(select(RCN.c.NCUST)).scalars())
+    numbers = [c for c in conn.execute(select(RCM.c.CCUST).order_by(RCM.c.CCUST)).scalars()]
+    later = [c for c in numbers[len(numbers) // 2 :] if c not in keep]
+    picked = rng.sample(later, min(n, len(later)))
+    if picked:
+        orders = select(ECH.c.HORD).where(ECH.c.HCUST.in_(picked))
+        conn.execute(ECL.delete().where(ECL.c.LORD.in_(orders)))
+        conn.execute(ECH.delete().where(ECH.c.HCUST.in_(picked)))
+        conn.execute(RPY.delete().where(RPY.c.PCUST.in_(picked)))
+        conn.execute(RAR.delete().where(RAR.c.RCUST.in_(picked)))
+        conn.execute(RCR.delete().where(RCR.c.CCUST.in_(picked)))
+        conn.execute(RCM.delete().where(RCM.c.CCUST.in_(picked)))
+    return len(picked)
 
 
 def _sample(rng: random.Random, rows: list[Any], fraction: float) -> list[Any]:

@@ -53,6 +53,8 @@ class Outcome:
     golden_created: int = 0
     golden_updated: int = 0
     golden_merged: int = 0
+    #: golden customers retired: every source record of theirs deleted
+    golden_retired: int = 0
     golden_total: int = 0
     model_trained: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
@@ -138,6 +140,7 @@ def _reconcile(
             conn, None if everything else touched, settings.survivorship, run_id=run_id, now=now
         )
         out.golden_created, out.golden_updated = built.created, built.updated
+        out.golden_retired = built.retired
         out.golden_total = conn.execute(
             select(func.count())
             .select_from(golden_customers)
