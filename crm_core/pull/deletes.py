@@ -207,6 +207,9 @@ def detect(
             _guard_empty(source.name, stream, seen, live)
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
+                # a table just loaded in bulk has no statistics yet, and the planner, taking
+                # it for a few rows, would compare every row with every key (nested loop)
+                conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
             elif conn.dialect.name == "sqlite":
                 cols = ", ".join(f'"{c.name}"' for c in stage.columns)
                 conn.exec_driver_sql(

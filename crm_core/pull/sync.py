@@ -336,8 +336,8 @@ class SyncEngine:
         """After the stream's batches: a detect pass of deletes when the stream declares
         ``deletes: detect`` and one is due (or ``forced``); see :mod:`crm_core.pull.deletes`."""
         cfg = self.config.source(source.name).streams[spec.name].deletes
-        if cfg.detect is None:
-            return
+        if cfg.detect is None or run.loader.append:
+            return  # a first load: the store had no rows of the stream to lose
         result = run.result
         assert result.run_id is not None  # _open_run set it
         if not forced and not deletes.detect_due(
