@@ -153,7 +153,7 @@ def run(rows: int, *, batch_size: int = 10_000, as_json: bool = False) -> dict[s
         "figures": figures,
         "series": [vars(m) for m in (small_full, small_detect, full, detect)],
     }
-    saved = report.save("deletes", result)
+    saved = report.save(f"deletes-{rows}", result)
     say(f"saved {saved}")
     if as_json:
         print(json.dumps(figures))

@@ -307,3 +307,37 @@ def test_deletes_config_shorthands_and_problems() -> None:
     for bad in ("sometimes", {"flag": "HSTAT"}, {"detect": {}, "flag": "X", "values": ["D"]}):
         with pytest.raises(ValueError):
             DeletesConfig.model_validate(bad)
+
+
+def test_check_shows_how_each_streams_deletes_are_known_and_sync_forces_a_pass(
+    tmp_path: Path,
+) -> None:
+    from tests.test_cli import crm_hub
+
+    source = f"sqlite:///{tmp_path / 'shop.db'}"
+    erp = shop_kit.create(source)
+    shop_kit.add_orders(erp, 30)
+    path = shop_kit.write_files(tmp_path, f"sqlite:///{tmp_path / 'store.db'}")
+    text = path.read_text(encoding="utf-8").replace(
+        "orders: {table: shop_orders, primary_key: [id], cursor: [updated_at]}",
+        "orders: {table: shop_orders, primary_key: [id], cursor: [updated_at],"
+        " deletes: {detect: {every: 24}}}",
+    )
+    path.write_text(text, encoding="utf-8")
+    env = {"SHOP_URL": source}
+    check = crm_hub("--config", str(path), "check", cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "shop.customers: deletes none" in check.stdout
+    assert "shop.orders: deletes detect (every 24 runs, stops above 20%)" in check.stdout
+    assert crm_hub("--config", str(path), "sync", "shop", cwd=tmp_path, env=env).returncode == 0
+    _remove_orders(erp, [3])
+    sync = crm_hub(
+        "--config", str(path), "sync", "shop", "--stream", "orders", "--detect-deletes",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    assert "1 deleted" in sync.stdout
+    status = json.loads(
+        crm_hub("--config", str(path), "status", "--json", cwd=tmp_path, env=env).stdout
+    )
+    assert status[0]["stream"] == "orders" and status[0]["rows_deleted"] == 1

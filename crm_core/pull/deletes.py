@@ -30,6 +30,7 @@ from sqlalchemy import table as sql_table
 
 from crm_core.ledger import runs
 from crm_core.pull.load import copy_frame
+from crm_core.pull.prefetch import Prefetch
 from crm_core.store.tables import RECORD_TABLES
 from mappings.compile import CompiledStream
 from schemas.errors import FatalSyncError
@@ -185,11 +186,10 @@ def detect(
     outcome: dict[str, Any] = {"pass": DETECT}
     counts.checks["deletes"] = outcome
     with engine.connect() as conn:
-        live = int(
-            conn.execute(
-                select(func.count()).select_from(table).where(mine, table.c.deleted_at.is_(None))
-            ).scalar_one()
-        )
+        total, dead = conn.execute(
+            select(func.count(), func.count(table.c.deleted_at)).select_from(table).where(mine)
+        ).one()
+        live = int(total) - int(dead)
         conn.rollback()
         outcome["store_rows"] = live
         if live == 0:  # nothing to delete: no need to read every key
@@ -199,10 +199,15 @@ def detect(
         conn.commit()
         try:
             seen = 0
-            for keys in source_keys(source, compiled, stream, batch_size):
-                _put(conn, stage, keys)
-                conn.commit()
-                seen += keys.height
+            # the source's keys are read and mapped a batch ahead of their copy to the store
+            ahead = Prefetch(lambda: source_keys(source, compiled, stream, batch_size), 2)
+            try:
+                for keys in ahead:
+                    _put(conn, stage, keys)
+                    conn.commit()
+                    seen += keys.height
+            finally:
+                ahead.close()
             outcome["source_keys"] = seen
             _guard_empty(source.name, stream, seen, live)
             if conn.dialect.name == "postgresql":
@@ -224,11 +229,14 @@ def detect(
             deleted = int(deleted or 0)
             outcome["would_delete"] = deleted
             _guard_share(source.name, stream, live, deleted, deletes.max_share)
-            restored = conn.execute(
-                update(table)
-                .where(mine, table.c.deleted_at.is_not(None), _matches(table, stage))
-                .values(deleted_at=None, deleted_run_id=None)
-            ).rowcount
+            restored = 0
+            if dead:  # rows deleted before whose key is back
+                restored = conn.execute(
+                    update(table)
+                    .where(mine, table.c.deleted_at.is_not(None), _matches(table, stage))
+                    .where(table.c.deleted_run_id != run_id)
+                    .values(deleted_at=None, deleted_run_id=None)
+                ).rowcount
             counts.rows_deleted += deleted
             outcome.update(deleted=deleted, restored=int(restored or 0))
             outcome["seconds"] = round(time.perf_counter() - started, 3)
