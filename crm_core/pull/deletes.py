@@ -8,10 +8,11 @@ are known is its ``deletes:`` in crm-hub.yaml (``schemas.settings.DeletesConfig`
 - ``detect``: a pass reads the source's keys alone (in key order, in batches:
   ``read_keys`` of the connector) into a temporary table of the store, on one connection,
   and marks deleted the stream's live rows whose key is not there (one ``UPDATE ... WHERE
-  NOT EXISTS``); rows deleted earlier whose key is back are undeleted. Memory stays one
-  batch of keys whatever the table's size. A guard stops the pass, before it marks
-  anything, when the source sent no key at all while the store holds rows, or when it would
-  delete more than ``max_share`` of the stream's live rows.
+  NOT EXISTS``). Memory stays one batch of keys whatever the table's size. A record that
+  comes back is undeleted when a pull reads it again (the upsert clears the marks). A
+  guard stops the pass, before it marks anything, when the source sent no key at all while
+  the store holds rows, or when it would delete more than ``max_share`` of the stream's
+  live rows.
 - ``flag`` / ``tombstone``: a row read with the flag set is not mapped, checked or loaded:
   its key is marked deleted in the batch's own transaction (:func:`mark_deleted`).
 """
@@ -41,6 +42,8 @@ from schemas.source import KeyedSource, Source
 STAGE_PREFIX = "_keys_"
 #: What the run's ``checks`` calls a detect pass.
 DETECT = "detect"
+#: PostgreSQL's work_mem for a detect pass's anti-join (the keys' hash table in memory).
+HASH_MEMORY = "64MB"
 
 
 def flag_expr(rule: tuple[str, list[Any]]) -> pl.Expr:
@@ -174,8 +177,8 @@ def detect(
     deletes: DeletesConfig,
     batch_size: int,
 ) -> None:
-    """A detect pass: stage the source's keys, mark the stream's live rows the source
-    lacks deleted and undelete those that are back, unless the guard stops it. The
+    """A detect pass: stage the source's keys and mark the stream's live rows the source
+    lacks deleted, unless the guard stops it. The
     outcome goes into ``counts`` (``rows_deleted``, ``checks["deletes"]``) and into the
     run's ledger row in the same transaction as the marks; a stop raises FatalSyncError
     with the reason, having marked nothing."""
@@ -186,10 +189,11 @@ def detect(
     outcome: dict[str, Any] = {"pass": DETECT}
     counts.checks["deletes"] = outcome
     with engine.connect() as conn:
-        total, dead = conn.execute(
-            select(func.count(), func.count(table.c.deleted_at)).select_from(table).where(mine)
-        ).one()
-        live = int(total) - int(dead)
+        live = int(
+            conn.execute(
+                select(func.count()).select_from(table).where(mine, table.c.deleted_at.is_(None))
+            ).scalar_one()
+        )
         conn.rollback()
         outcome["store_rows"] = live
         if live == 0:  # nothing to delete: no need to read every key
@@ -215,6 +219,8 @@ def detect(
                 # a table just loaded in bulk has no statistics yet, and the planner, taking
                 # it for a few rows, would compare every row with every key (nested loop)
                 conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+                # room for the keys' hash table (4 MB by default: a million keys spill)
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{HASH_MEMORY}'")
             elif conn.dialect.name == "sqlite":
                 cols = ", ".join(f'"{c.name}"' for c in stage.columns)
                 conn.exec_driver_sql(
@@ -229,16 +235,8 @@ def detect(
             deleted = int(deleted or 0)
             outcome["would_delete"] = deleted
             _guard_share(source.name, stream, live, deleted, deletes.max_share)
-            restored = 0
-            if dead:  # rows deleted before whose key is back
-                restored = conn.execute(
-                    update(table)
-                    .where(mine, table.c.deleted_at.is_not(None), _matches(table, stage))
-                    .where(table.c.deleted_run_id != run_id)
-                    .values(deleted_at=None, deleted_run_id=None)
-                ).rowcount
             counts.rows_deleted += deleted
-            outcome.update(deleted=deleted, restored=int(restored or 0))
+            outcome["deleted"] = deleted
             outcome["seconds"] = round(time.perf_counter() - started, 3)
             runs.record_deletes(conn, run_id, counts)
             conn.commit()
