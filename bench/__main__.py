@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api, connectors, docs, extract, matching, pushback, scaling, unseen_cjk
+from bench import api, connectors, deletes, docs, extract, matching, pushback, scaling, unseen_cjk
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     pb.add_argument("--period", type=float, default=60.0, help="push-back schedule (s, 60)")
     pb.add_argument("--cycles", type=int, default=5, help="schedule periods to measure (5)")
     pb.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    de = sub.add_parser(
+        "deletes", help="a detect pass of deletes against a full sync; memory at two sizes"
+    )
+    de.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
+    de.add_argument("--batch-size", type=int, default=10_000, help="the hub's batch size")
+    de.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
             cycles=args.cycles,
             as_json=args.json,
         )
+    elif args.name == "deletes":
+        deletes.run(args.rows, batch_size=args.batch_size, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

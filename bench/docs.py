@@ -445,6 +445,40 @@ def _api(result: dict[str, Any], before: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _deletes(result: dict[str, Any]) -> str:
+    f = result["figures"]
+    lines = [
+        "## Deletes: a detect pass against a full sync",
+        "",
+        f"`python -m bench deletes`: {f['rows']:,} order lines in PostgreSQL synced in full into "
+        f"a fresh PostgreSQL store; then {f['rows_deleted']:,} lines (0.1%) deleted in the "
+        "source and `sync --detect-deletes` run: an incremental read that finds nothing, then "
+        "the detect pass (the source's keys alone, staged in the store, one anti-join update). "
+        "Each job runs in a process of its own; the detect pass is timed alone (its "
+        "`checks.deletes.seconds`).",
+        "",
+        "| job | rows | seconds | rows/s | peak MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for m in result["series"]:
+        speed = m["rows"] / m["seconds"] if m["seconds"] else 0
+        lines.append(
+            f"| {m['name']} | {m['rows']:,} | {m['seconds']:.2f} | {speed:,.0f} | "
+            f"{m['peak_mb']:,.0f} |"
+        )
+    peaks = ", ".join(f"{int(k):,} rows: {v:,} MB" for k, v in f["detect_peak_mb"].items())
+    lines += [
+        "",
+        f"- detect pass: {f['detect_seconds']:.2f} s, {f['detect_share']:.1%} of the full "
+        f"sync's {f['full_seconds']:.2f} s (goal: under 15%)",
+        f"- detect pass peak memory: {peaks} (flat: one batch of keys at a time)",
+        "",
+        _machine(result),
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def write() -> Path:
     """Write docs/benchmarks.md; return its path."""
     parts = [INTRO]
@@ -469,6 +503,9 @@ def write() -> Path:
     pushback = [json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("pushback-*.json")]
     if pushback:
         parts.append(_pushback(max(pushback, key=lambda r: r["figures"]["changes"])))
+    removals = [json.loads(p.read_text(encoding="utf-8")) for p in RESULTS.glob("deletes-*.json")]
+    if removals:
+        parts.append(_deletes(max(removals, key=lambda r: r["figures"]["rows"])))
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts), encoding="utf-8")
     return DOC

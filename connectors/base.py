@@ -10,7 +10,7 @@ is not installed (no entry points at all). What a kind can do is said by its cla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -111,6 +111,15 @@ class BaseConnector:
     def read(self, stream: str, since: Position | None, batch_size: int) -> Iterator[pl.DataFrame]:
         """Yield batches after ``since``; subclasses implement it."""
         raise NotImplementedError
+
+    def read_keys(
+        self, stream: str, columns: Sequence[str], batch_size: int
+    ) -> Iterator[pl.DataFrame]:
+        """Every row's ``columns`` (its key, and what makes the model key), in batches, for
+        a detect pass of deletes. By default a whole read keeping only those columns;
+        connectors that can ask for the columns alone (SQL, ODBC) do."""
+        for batch in self.read(stream, None, batch_size):
+            yield batch.select([c for c in columns if c in batch.columns])
 
     def check(self) -> None:
         """Connect and touch every stream; subclasses implement it."""

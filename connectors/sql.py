@@ -193,6 +193,20 @@ class SqlConnector(BaseConnector):
         """Stream the rows after ``since`` in partitions of ``batch_size``, as DataFrames."""
         spec = self.stream(stream)
         stmt = self.query(spec, since if spec.incremental else None)
+        whole = not spec.incremental or since is None
+        yield from self._batches(stmt, stream, batch_size, whole)
+
+    def read_keys(
+        self, stream: str, columns: Sequence[str], batch_size: int
+    ) -> Iterator[pl.DataFrame]:
+        """Every row's ``columns`` only (``SELECT pk ... ORDER BY pk``), in batches."""
+        spec = key_spec(self.stream(stream), columns)
+        stmt = ordered_select(self.source_of(spec), spec, None, columns_only=True)
+        yield from self._batches(stmt, stream, batch_size, whole=True)
+
+    def _batches(
+        self, stmt: Select[Any], stream: str, batch_size: int, whole: bool
+    ) -> Iterator[pl.DataFrame]:
         if self.columnar_reads():
             with self._errors(f"reading stream {stream!r}"):
                 if self._adbc is None:
@@ -200,7 +214,6 @@ class SqlConnector(BaseConnector):
                         timeouts.libpq_params(self.config.timeouts)
                     )
                     self._adbc = arrow_pg.Database(url, builtin_types=True)
-                whole = not spec.incremental or since is None
                 yield from arrow_pg.read_batches(self._adbc, stmt, batch_size, whole=whole)
             return
         with self._errors(f"reading stream {stream!r}"), self.engine.connect() as conn:
@@ -312,13 +325,26 @@ def stream_from(spec: StreamSpec) -> FromClause:
     return table(spec.options["table"], *order, schema=spec.options.get("schema"))
 
 
+def key_spec(spec: StreamSpec, columns: Sequence[str]) -> StreamSpec:
+    """A stream read for its keys only: ``columns`` (the primary key first), ordered by
+    them, no cursor."""
+    wanted = tuple(dict.fromkeys([*spec.primary_key, *columns]))
+    return StreamSpec(spec.name, wanted, (), wanted, spec.options)
+
+
 def ordered_select(
-    src: FromClause, spec: StreamSpec, since: Position | None, row_value: bool = False
+    src: FromClause,
+    spec: StreamSpec,
+    since: Position | None,
+    row_value: bool = False,
+    columns_only: bool = False,
 ) -> Select[Any]:
     """``SELECT * FROM src`` in position order, after ``since`` when given (as a row
-    comparison with ``row_value``, see :func:`keyset_after`)."""
+    comparison with ``row_value``, see :func:`keyset_after`); with ``columns_only`` just
+    the position columns (a keys-only read)."""
     keys = [src.c[c] for c in spec.order_by]
-    stmt: Select[Any] = select(literal_column("*")).select_from(src).order_by(*keys)
+    shown: list[Any] = list(keys) if columns_only else [literal_column("*")]
+    stmt: Select[Any] = select(*shown).select_from(src).order_by(*keys)
     if since is not None:
         stmt = stmt.where(keyset_after(keys, list(since), row_value=row_value))
     return stmt

@@ -45,6 +45,8 @@ class MappedBatch:
     rejects: pl.DataFrame
     #: position in the raw batch of each record (None: records are the raw rows in order)
     raw_rows: pl.Series | None = None
+    #: the model keys of rows read as deletes (a delete flag or tombstone), not mapped
+    deleted: pl.DataFrame | None = None
 
     @property
     def reject_count(self) -> int:
@@ -68,6 +70,7 @@ class MappedBatch:
             (pl.int_range(raw.height, eager=True) if self.raw_rows is None else self.raw_rows)
             .cast(pl.UInt32)
             .filter(keep),
+            self.deleted,
         )
 
 
@@ -90,6 +93,38 @@ class CompiledStream:
         for fmap in self.spec.fields.values():
             cols.extend(c for c in fmap.inputs if c not in cols)
         return cols
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The source columns the model key is made of."""
+        cols: list[str] = []
+        for name in self.entity.key:
+            fmap = self.spec.fields.get(name)
+            if fmap is not None:
+                cols.extend(c for c in fmap.inputs if c not in cols)
+        return cols
+
+    def keys(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """The model key of each raw row (only :attr:`key_columns` are read); rows whose key
+        does not map (empty, bad value) are left out."""
+        missing = [c for c in self.key_columns if c not in raw.columns]
+        if missing:
+            raise FatalSyncError(
+                f"stream {self.stream!r}: the source has no key column(s) {', '.join(missing)}"
+            )
+        schema = {c: raw.schema[c] for c in self.key_columns}
+        exprs, failed = [], []
+        for name in self.entity.key:
+            fmap = self.spec.fields.get(name)
+            fspec = self.entity.fields[name]
+            if fmap is None:
+                raise MappingError(f"stream {self.stream!r}: the mapping has no key field {name!r}")
+            col, failures = _field_expr(fmap, fspec, schema, self.context)
+            exprs.append(col.expr.alias(name))
+            failed += [f.flag for f in failures]
+        bad = pl.any_horizontal(failed) if failed else pl.lit(False)
+        out = raw.select(*exprs, bad.alias(REASON))
+        return out.filter(~pl.col(REASON)).drop(REASON).drop_nulls()
 
     def apply(self, raw: pl.DataFrame) -> MappedBatch:
         """Map a raw batch; rows with any failed field go to ``rejects`` with a reason."""

@@ -462,7 +462,65 @@ def apply_changes(
             "credit changes": _credit_changes(conn, rng, clock, fraction),
             "customer edits": _customer_edits(conn, rng, clock, fraction),
         }
+        today = int(as_of.strftime("%Y%m%d"))  # what changed today stays
+        purged, their_orders = _delete_customers(conn, rng, today)
+        counts["orders deleted"] = _delete_orders(conn, rng, today) + their_orders
+        counts["customers deleted"] = purged
     return counts
+
+
+#: Orders purged on a day of changes (with their lines), and customers purged.
+ORDERS_DELETED = 3
+CUSTOMERS_DELETED = 1
+
+
+def _delete_orders(
+    conn: Connection, rng: random.Random, today: int, n: int = ORDERS_DELETED
+) -> int:
+    """Purge a few orders never invoiced nor changed ``today``, header (``ECH``) and lines
+    (``ECL``): records gone from the file, as a legacy system's purge leaves them (no trace
+    to read)."""
+    invoiced = select(RAR.c.RORD)
+    candidates = conn.execute(
+        select(ECH.c.HORD)
+        .where(ECH.c.HORD.not_in(invoiced), ECH.c["HCHGD"] < today)
+        .order_by(ECH.c.HORD)
+    ).scalars()
+    picked = rng.sample(list(candidates), n) if n else []
+    if picked:
+        conn.execute(ECL.delete().where(ECL.c.LORD.in_(picked)))
+        conn.execute(ECH.delete().where(ECH.c.HORD.in_(picked)))
+    return len(picked)
+
+
+def _delete_customers(
+    conn: Connection, rng: random.Random, today: int, n: int = CUSTOMERS_DELETED
+) -> tuple[int, int]:
+    """Purge a few customers and everything on file for them: master (``RCM``), credit
+    (``RCR``), orders and lines, invoices and payments; return the customers and the
+    orders purged. Picked among the later customer numbers without concessions and
+    without anything changed ``today`` (the demo's CRM side works with the first ones)."""
+    keep = {
+        *conn.execute(select(RCN.c.NCUST)).scalars(),
+        *conn.execute(select(ECH.c.HCUST).where(ECH.c["HCHGD"] >= today)).scalars(),
+        *conn.execute(select(RAR.c.RCUST).where(RAR.c["RCHGD"] >= today)).scalars(),
+        *conn.execute(select(RPY.c.PCUST).where(RPY.c["PCHGD"] >= today)).scalars(),
+        *conn.execute(select(RCM.c.CCUST).where(RCM.c["CCHGD"] >= today)).scalars(),
+        *conn.execute(select(RCR.c.CCUST).where(RCR.c["CCHGD"] >= today)).scalars(),
+    }
+    numbers = [c for c in conn.execute(select(RCM.c.CCUST).order_by(RCM.c.CCUST)).scalars()]
+    later = [c for c in numbers[len(numbers) // 2 :] if c not in keep]
+    picked = rng.sample(later, min(n, len(later)))
+    if not picked:
+        return 0, 0
+    orders = list(conn.execute(select(ECH.c.HORD).where(ECH.c.HCUST.in_(picked))).scalars())
+    conn.execute(ECL.delete().where(ECL.c.LORD.in_(orders)))
+    conn.execute(ECH.delete().where(ECH.c.HORD.in_(orders)))
+    conn.execute(RPY.delete().where(RPY.c.PCUST.in_(picked)))
+    conn.execute(RAR.delete().where(RAR.c.RCUST.in_(picked)))
+    conn.execute(RCR.delete().where(RCR.c.CCUST.in_(picked)))
+    conn.execute(RCM.delete().where(RCM.c.CCUST.in_(picked)))
+    return len(picked), len(orders)
 
 
 def _sample(rng: random.Random, rows: list[Any], fraction: float) -> list[Any]:

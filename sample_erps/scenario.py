@@ -90,14 +90,17 @@ LEGACY_SOURCE = """\
     url: sqlite:///legacy_erp.db
     mapping: mappings/legacy_erp.yaml
     schedule: "*/15 * * * *"
+    # a purge leaves no trace in these files: deletes are found by comparing keys
+    # (deletes: detect, every run; {{detect: {{every: N}}}} for big files)
     streams:
-      customers: {{table: RCM, primary_key: [CCUST], cursor: [CCHGD, CCHGT]}}
-      orders: {{table: ECH, primary_key: [HORD], cursor: [HCHGD, HCHGT]}}
-      order_lines: {{table: ECL, primary_key: [LORD, LLINE], cursor: [LCHGD, LCHGT]}}
+      customers: {{table: RCM, primary_key: [CCUST], cursor: [CCHGD, CCHGT], deletes: detect}}
+      orders: {{table: ECH, primary_key: [HORD], cursor: [HCHGD, HCHGT], deletes: detect}}
+      order_lines:
+        {{table: ECL, primary_key: [LORD, LLINE], cursor: [LCHGD, LCHGT], deletes: detect}}
       inventory: {{table: ILI, primary_key: [LPROD, LWHS], cursor: [LCHGD, LCHGT]}}
-      credit: {{table: RCR, primary_key: [CCUST], cursor: [CCHGD, CCHGT]}}
-      invoices: {{table: RAR, primary_key: [RINVN], cursor: [RCHGD, RCHGT]}}
-      payments: {{table: RPY, primary_key: [PPAYN], cursor: [PCHGD, PCHGT]}}
+      credit: {{table: RCR, primary_key: [CCUST], cursor: [CCHGD, CCHGT], deletes: detect}}
+      invoices: {{table: RAR, primary_key: [RINVN], cursor: [RCHGD, RCHGT], deletes: detect}}
+      payments: {{table: RPY, primary_key: [PPAYN], cursor: [PCHGD, PCHGT], deletes: detect}}
       concessions: {{table: RCN, primary_key: [NREF], cursor: [NCHGD, NCHGT]}}
 """
 

@@ -86,6 +86,18 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
+class KeyedSource(Source, Protocol):
+    """A source that reads a stream's keys alone, for a detect pass of deletes (see
+    ``deletes: detect`` in crm-hub.yaml). The engine falls back to a whole read."""
+
+    def read_keys(
+        self, stream: str, columns: Sequence[str], batch_size: int
+    ) -> Iterator[pl.DataFrame]:
+        """Yield every row's ``columns`` (the primary key first), in batches, in key order."""
+        ...
+
+
 #: What push-back decides on seeing a record's current values in the target:
 #: ``write`` (go ahead), ``done`` (the change is already there: nothing to write) or
 #: ``conflict`` (the target changed since the hub last read it: do not overwrite).

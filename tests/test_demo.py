@@ -79,3 +79,63 @@ def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
             dump.append(conn.exec_driver_sql('SELECT * FROM "ECH" ORDER BY "HORD"').all())
         engine.dispose()
     assert dump[0] == dump[1] and len(dump[0]) > 50
+
+
+@pytest.mark.slow
+def test_demo_orders_deleted_in_the_legacy_erp_leave_the_api(tmp_path: Path) -> None:
+    """The issue's check: rows deleted from ECH (and their ECL lines) after the demo,
+    ``sync legacy_erp --stream orders --detect-deletes``, then status --json and the API."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, select
+
+    from crm_core.access.api_keys import create_key
+    from crm_core.api import create_app
+    from crm_core.store.db import open_store
+    from crm_core.store.tables import source_links
+    from sample_erps.legacy_erp_schema import ECH, ECL
+    from schemas.settings import load_config
+
+    workdir = tmp_path / "demo"
+    out = crm_hub(
+        "demo", "--workdir", str(workdir), "--customers", "300", "--rest-port", "0", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"deletes found: [1-9]", out.stdout), out.stdout
+    erp = create_engine(f"sqlite:///{workdir / 'legacy_erp.db'}")
+    with erp.begin() as conn:
+        customer = conn.execute(select(ECH.c.HCUST).order_by(ECH.c.HORD).limit(1)).scalar_one()
+        orders = list(conn.execute(select(ECH.c.HORD).where(ECH.c.HCUST.in_([customer]))).scalars())
+        conn.execute(ECL.delete().where(ECL.c.LORD.in_(orders)))
+        conn.execute(ECH.delete().where(ECH.c.HORD.in_(orders)))
+    erp.dispose()
+    config = str(workdir / "crm-hub.yaml")
+    sync = crm_hub(
+        "--config", config, "sync", "legacy_erp", "--stream", "orders", "--detect-deletes",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    status = json.loads(crm_hub("--config", config, "status", "--json", cwd=tmp_path).stdout)
+    newest = next(r for r in status if (r["source"], r["stream"]) == ("legacy_erp", "orders"))
+    assert newest["rows_deleted"] == len(orders) > 0
+
+    hub = load_config(config)
+    store = open_store(hub.store_url())
+    with store.connect() as conn:
+        golden_id = conn.execute(
+            select(source_links.c.golden_id).where(
+                source_links.c.source == "legacy_erp",
+                source_links.c.source_key == customer.strip(),
+            )
+        ).scalar_one()
+    _info, key = create_key(store, "viewer", "tests")
+    auth = {"Authorization": f"Bearer {key}"}
+    gone = {str(o) for o in orders}
+    with TestClient(create_app(hub, store=store, search_refresh_seconds=0)) as client:
+        listed = client.get(f"/customers/{golden_id}/orders?limit=200", headers=auth).json()
+        shown = client.get(
+            f"/customers/{golden_id}/orders?limit=200&include_deleted=true", headers=auth
+        ).json()
+    assert not gone & {o["order_id"] for o in listed["items"] if o["source"] == "legacy_erp"}
+    marked = {o["order_id"] for o in shown["items"] if o["deleted"]}
+    assert marked == gone
+    store.dispose()

@@ -50,7 +50,7 @@ from connectors.base import BaseConnector, Options, option_lines
 from connectors.errors import first_line, source_errors
 from connectors.odbc.connstr import connection_string
 from connectors.odbc.frames import DecimalText, to_frame
-from connectors.sql import ordered_select, position_of, stream_from
+from connectors.sql import key_spec, ordered_select, position_of, stream_from
 from connectors.sql_write import decide_and_write, statements
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
@@ -164,11 +164,13 @@ class OdbcConnector(BaseConnector):
         spec: StreamSpec,
         after: Position | None,
         limit: int | None = None,
+        columns_only: bool = False,
     ) -> tuple[str, list[Any]]:
         """The ordered SELECT after a position given in the source's terms (``to_source``),
-        at most ``limit`` rows, as SQL with ``?`` markers and its values."""
+        at most ``limit`` rows, as SQL with ``?`` markers and its values (with
+        ``columns_only``, of the position columns alone: a keys-only read)."""
         quote = conn.getinfo(_pyodbc().SQL_IDENTIFIER_QUOTE_CHAR).strip()
-        stmt = ordered_select(stream_from(spec), spec, after)
+        stmt = ordered_select(stream_from(spec), spec, after, columns_only=columns_only)
         if limit is not None:
             count: ColumnClause[int] = literal_column(str(int(limit)))
             stmt = stmt.limit(count) if _dbms(conn).startswith(LIMIT_DBMS) else stmt.fetch(count)
@@ -198,19 +200,37 @@ class OdbcConnector(BaseConnector):
         """Yield the rows after ``since`` in batches of at most ``batch_size``, as DataFrames."""
         spec = self.stream(stream)
         after = self.to_source(since) if spec.incremental else None
-        with self._errors(f"reading stream {stream!r}"), closing(self.connect()) as conn:
+        yield from self._read(spec, after, batch_size, columns_only=False)
+
+    def read_keys(
+        self, stream: str, columns: Sequence[str], batch_size: int
+    ) -> Iterator[pl.DataFrame]:
+        """Every row's ``columns`` only (``SELECT pk ... ORDER BY pk``), in batches."""
+        yield from self._read(
+            key_spec(self.stream(stream), columns), None, batch_size, columns_only=True
+        )
+
+    def _read(
+        self, spec: StreamSpec, after: Position | None, batch_size: int, columns_only: bool
+    ) -> Iterator[pl.DataFrame]:
+        with self._errors(f"reading stream {spec.name!r}"), closing(self.connect()) as conn:
             if self.paging(conn) == "cursor":
-                parts = self._fetchmany(conn, spec, after, batch_size)
+                parts = self._fetchmany(conn, spec, after, batch_size, columns_only)
             else:
-                parts = self._pages(conn, spec, after, batch_size)
+                parts = self._pages(conn, spec, after, batch_size, columns_only)
             for description, rows in parts:
                 yield self.frame(description, rows)
             conn.rollback()  # a read-only unit of work: end it, release its snapshot
 
     def _fetchmany(
-        self, conn: pyodbc.Connection, spec: StreamSpec, after: Position | None, size: int
+        self,
+        conn: pyodbc.Connection,
+        spec: StreamSpec,
+        after: Position | None,
+        size: int,
+        columns_only: bool = False,
     ) -> Iterator[tuple[Description, list[Any]]]:
-        sql, params = self.query(conn, spec, after)
+        sql, params = self.query(conn, spec, after, columns_only=columns_only)
         with closing(conn.cursor()) as cur:
             cur.arraysize = size
             cur.execute(sql, params)
@@ -218,10 +238,15 @@ class OdbcConnector(BaseConnector):
                 yield cur.description, rows
 
     def _pages(
-        self, conn: pyodbc.Connection, spec: StreamSpec, after: Position | None, size: int
+        self,
+        conn: pyodbc.Connection,
+        spec: StreamSpec,
+        after: Position | None,
+        size: int,
+        columns_only: bool = False,
     ) -> Iterator[tuple[Description, list[Any]]]:
         while True:
-            sql, params = self.query(conn, spec, after, size)
+            sql, params = self.query(conn, spec, after, size, columns_only)
             with closing(conn.cursor()) as cur:
                 cur.execute(sql, params)
                 description = cur.description

@@ -116,6 +116,12 @@ def check(
                     f"[green]ok[/green] source {name} ({source_cfg.kind}, "
                     f"{len(source_cfg.streams)} streams{', not connected' if offline else ''})"
                 )
+                for stream_name, stream_cfg in source_cfg.streams.items():
+                    console.print(
+                        f"   {name}.{stream_name}: deletes {stream_cfg.deletes.describe()}",
+                        markup=False,
+                        highlight=False,
+                    )
             except HubError as exc:
                 problems.append(str(exc))
     finally:
@@ -135,6 +141,13 @@ def sync(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Ignore saved positions and read everything.")
     ] = False,
+    detect_deletes: Annotated[
+        bool,
+        typer.Option(
+            "--detect-deletes",
+            help="Run a detect pass of deletes now on the streams with deletes: detect.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -152,7 +165,9 @@ def sync(
     engine = SyncEngine(cfg, store)
     results = []
     for name in names:
-        results += engine.sync_source(name, stream, full_refresh, progress_printer(quiet))
+        results += engine.sync_source(
+            name, stream, full_refresh, progress_printer(quiet), detect_deletes
+        )
     if not quiet:
         console.print(results_table("sync", results))
     failed = [r for r in results if r.status != runs.SUCCESS]

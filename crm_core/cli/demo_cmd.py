@@ -78,6 +78,7 @@ def demo(
         for source in scenario.SOURCES:
             incremental += engine.sync_source(source, progress=progress_printer(quiet))
         console.print(results_table("incremental sync", incremental))
+        console.print(_deletes_found(incremental))
         second = reconcile(store, config.reconcile)
         console.print(_reconciled("5. reconcile, incrementally", second, store, workdir))
         console.print(_pushed_back(config, store, workdir, today))
@@ -146,9 +147,23 @@ def _reconciled(title: str, result: dict[str, Any], store: Engine, workdir: Path
         f"\n[bold]{title}[/bold]: {result['records']:,} customer records, "
         f"{result['records_matched']:,} matched ({result['matching']}); golden customers: "
         f"{result['golden_created']:,} created, {result['golden_updated']:,} updated, "
-        f"{result['golden_merged']:,} merged, {result['golden_total']:,} in all "
+        f"{result['golden_merged']:,} merged, {result.get('golden_retired', 0):,} retired, "
+        f"{result['golden_total']:,} in all "
         f"({result['seconds']['total']:.1f}s); against the generator's truth: "
         f"precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"
+    )
+
+
+def _deletes_found(results: list[StreamResult]) -> str:
+    """How many deletes the incremental pass found, per stream that found any."""
+    found = [r for r in results if r.counts.rows_deleted]
+    total = sum(r.counts.rows_deleted for r in found)
+    where = ", ".join(f"{r.source}.{r.stream} {r.counts.rows_deleted:,}" for r in found)
+    looked = sum(1 for r in results if "deletes" in r.counts.checks)
+    return (
+        f"deletes found: {total:,}" + (f" ({where})" if where else "") + f"; {looked} stream(s) "
+        "compared their keys with the source's (deletes: detect); the rows stay in the store, "
+        "marked deleted"
     )
 
 

@@ -129,9 +129,16 @@ def progress_printer(quiet: bool = False) -> Any:
         console.print(
             f"{mark} {result.source}.{result.stream} ({result.mode}): "
             f"{result.counts.rows_read:,} read, {result.counts.rows_loaded:,} loaded, "
-            f"{result.counts.rows_quarantined:,} quarantined in {result.seconds:.2f}s"
+            f"{result.counts.rows_quarantined:,} quarantined"
+            + (f", {result.counts.rows_deleted:,} deleted" if _deletes_known(result) else "")
+            + f" in {result.seconds:.2f}s"
         )
         if result.error:
             err_console.print(f"   {result.error}", style="red", markup=False, highlight=False)
 
     return show
+
+
+def _deletes_known(result: StreamResult) -> bool:
+    """Whether the run looked for deletes (a detect pass) or found any (flags)."""
+    return bool(result.counts.rows_deleted or result.counts.checks.get("deletes"))

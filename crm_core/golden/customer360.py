@@ -72,10 +72,13 @@ def customer_360(store: Engine, golden_id: str, as_of: date | None = None) -> di
     }
 
 
-def linked(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
+def linked(
+    table: Table, golden_id: str, *columns: Any, include_deleted: bool = False
+) -> Select[Any]:
     """``SELECT columns FROM table`` limited to the rows of the source records linked to
-    ``golden_id`` (``table`` has ``source`` and ``customer_id``)."""
-    return (
+    ``golden_id`` (``table`` has ``source`` and ``customer_id``); rows the source deleted
+    (soft deletes, see crm_core.pull.deletes) only with ``include_deleted``."""
+    stmt = (
         select(*(columns or (table,)))
         .select_from(table)
         .join(
@@ -87,17 +90,23 @@ def linked(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
         )
         .where(source_links.c.golden_id == golden_id)
     )
+    return stmt if include_deleted else stmt.where(table.c.deleted_at.is_(None))
 
 
 def linked_rows(
-    conn: Connection, golden_id: str, entity: str, limit: int | None = None
+    conn: Connection,
+    golden_id: str,
+    entity: str,
+    limit: int | None = None,
+    include_deleted: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows of ``entity`` (orders, credit, invoices, payments, contacts) of every source
-    record linked to ``golden_id``, newest first where the rows have a date."""
+    record linked to ``golden_id``, newest first where the rows have a date; rows the
+    source deleted only with ``include_deleted``."""
     if entity not in LINKED_ENTITIES:
         raise HubError(f"{entity} is not attached to customers: one of {LINKED_ENTITIES}")
     table = RECORD_TABLES[entity]
-    stmt = linked(table, golden_id)
+    stmt = linked(table, golden_id, include_deleted=include_deleted)
     dated = {"orders": "order_date", "invoices": "invoice_date", "payments": "payment_date"}
     if entity in dated:
         stmt = stmt.order_by(table.c[dated[entity]].desc())
@@ -107,7 +116,8 @@ def linked_rows(
 
 
 def source_records(conn: Connection, golden_id: str) -> list[dict[str, Any]]:
-    """The source customer records linked to ``golden_id``, with how and when each was linked."""
+    """The source customer records linked to ``golden_id``, with how and when each was
+    linked; records the source deleted too (a retired customer shows what it was)."""
     customers = RECORD_TABLES["customers"]
     stmt = linked(
         customers,
@@ -117,6 +127,7 @@ def source_records(conn: Connection, golden_id: str) -> list[dict[str, Any]]:
         source_links.c.rule,
         source_links.c.linked_at,
         customers,
+        include_deleted=True,
     ).order_by(source_links.c.source, source_links.c.source_key)
     out = []
     for row in conn.execute(stmt):

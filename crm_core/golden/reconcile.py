@@ -26,6 +26,7 @@ from crm_core.golden.records import mark_merged, rebuild
 from crm_core.golden.stewardship import in_force
 from crm_core.golden.store_io import (
     StoredLink,
+    deleted_since,
     read_customers,
     read_goldens,
     read_links,
@@ -52,6 +53,8 @@ class Outcome:
     golden_created: int = 0
     golden_updated: int = 0
     golden_merged: int = 0
+    #: golden customers retired: every source record of theirs deleted
+    golden_retired: int = 0
     golden_total: int = 0
     model_trained: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
@@ -133,6 +136,7 @@ def _reconcile(
                 out.model_trained = True
             if matched.features is not None:
                 features_cache.save(conn, matched.features, state.records, to_keep)
+        touched |= _deleted_since_last(conn, run_id)  # re-survived, or retired
         everything = out.mode == FULL or state.rules_changed
         built = rebuild(
             conn,
@@ -144,6 +148,7 @@ def _reconcile(
         )
         phone_index.fill_if_empty(conn, settings.phone_region)
         out.golden_created, out.golden_updated = built.created, built.updated
+        out.golden_retired = built.retired
         out.golden_total = conn.execute(
             select(func.count())
             .select_from(golden_customers)
@@ -326,6 +331,12 @@ def _save_model(
 def _rules_hash(settings: ReconcileConfig) -> str:
     text = json.dumps(settings.survivorship.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _deleted_since_last(conn: Connection, run_id: int) -> set[str]:
+    """Golden ids with a source record deleted since the last successful reconcile."""
+    previous = stocktake.previous_reconcile(conn, run_id)
+    return deleted_since(conn, previous.id if previous is not None else 0)
 
 
 def _previous_rules_hash(conn: Connection, run_id: int) -> str | None:

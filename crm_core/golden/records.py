@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
 from crm_core.golden import phone_index
-from crm_core.golden.store_io import active_pins, chunks, read_members
+from crm_core.golden.store_io import active_pins, chunks, linked_goldens, read_members
 from crm_core.golden.survivorship import LINEAGE_SCHEMA, golden_values, survive
 from crm_core.store.tables import golden_customers, golden_lineage, golden_phones
 from schemas.reconcile import DEFAULT_PHONE_REGION, GOLDEN_FIELDS, Survivorship
@@ -22,11 +22,12 @@ _SUPPLIER = ("value", "rule", "source", "stream", "source_key", "run_id")
 
 @dataclass
 class Rebuilt:
-    """How many golden records a rebuild created and changed."""
+    """How many golden records a rebuild created, changed and retired."""
 
     created: int = 0
     updated: int = 0
     lineage_changed: int = 0
+    retired: int = 0
 
 
 def rebuild(
@@ -42,14 +43,17 @@ def rebuild(
     from the records linked to them, and their entries in the phone index (numbers
     without a country code read in ``phone_region`` unless their record has a country).
 
-    Golden ids without linked records are left as they are. ``run_id`` is the reconcile
-    run deciding (None for a steward's action).
+    Golden ids without linked records are left as they are; one whose every linked
+    record is deleted in its source is retired (its values and id kept), and one with a
+    live record again stands again. ``run_id`` is the reconcile run deciding (None for a
+    steward's action).
     """
     ids = None if golden_ids is None else sorted(set(golden_ids))
     out = Rebuilt()
     if ids is not None and not ids:
         return out
     members = read_members(conn, ids)
+    _retire(conn, linked_goldens(conn, ids), set(members["golden_id"]), now, out)
     if members.is_empty():
         return out
     members = members.with_columns(changed_at=pl.coalesce("updated_at", "loaded_at"))
@@ -66,6 +70,29 @@ def rebuild(
     phones += list(members.select("golden_id", "phone", "country").iter_rows())
     phone_index.replace(conn, None if ids is None else sorted(wanted), phones, phone_region)
     return out
+
+
+def _retire(
+    conn: Connection, linked: set[str], live: set[str], now: datetime, out: Rebuilt
+) -> None:
+    """Retire the golden customers with linked records none of which is live; stand the
+    live ones again."""
+    g = golden_customers
+    for part in chunks(sorted(linked - live)):
+        out.retired += (
+            conn.execute(
+                update(g)
+                .where(g.c.golden_id.in_(part), g.c.retired_at.is_(None))
+                .values(retired_at=now, updated_at=now)
+            ).rowcount
+            or 0
+        )
+    for part in chunks(sorted(live)):
+        conn.execute(
+            update(g)
+            .where(g.c.golden_id.in_(part), g.c.retired_at.is_not(None))
+            .values(retired_at=None, updated_at=now)
+        )
 
 
 def read_lineage(conn: Connection, golden_ids: Sequence[str] | None) -> pl.DataFrame:

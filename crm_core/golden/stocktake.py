@@ -19,11 +19,11 @@ from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, record_progress
 from crm_core.store.tables import runs
 
 
-def previous_reconcile(conn: Connection, before_id: int) -> Row[datetime, Any] | None:
-    """The ledger row (``started_at``, its cutoff, and ``checks``) of the last successful
-    reconcile run before ``before_id``; None when none ran."""
+def previous_reconcile(conn: Connection, before_id: int) -> Row[int, datetime, Any] | None:
+    """The ledger row (``id``, ``started_at``, its cutoff, and ``checks``) of the last
+    successful reconcile run before ``before_id``; None when none ran."""
     return conn.execute(
-        select(runs.c.started_at, runs.c.checks)
+        select(runs.c.id, runs.c.started_at, runs.c.checks)
         .where(
             runs.c.source == HUB_SOURCE,
             runs.c.stream == RECONCILE,

@@ -106,7 +106,7 @@ def read_customers(conn: Connection, only: Sequence[Record] | None = None) -> pl
 
 def read_members(conn: Connection, golden_ids: Sequence[str] | None = None) -> pl.DataFrame:
     """The customer records linked to ``golden_ids`` (all linked ones if None), with
-    ``golden_id`` and the link's stream."""
+    ``golden_id`` and the link's stream; records the source deleted are left out."""
     joined = customers.join(
         source_links,
         and_(
@@ -115,7 +115,11 @@ def read_members(conn: Connection, golden_ids: Sequence[str] | None = None) -> p
         ),
     )
     cols = [customers.c[c] for c in CUSTOMER_COLUMNS]
-    base = select(*cols, source_links.c.stream, source_links.c.golden_id).select_from(joined)
+    base = (
+        select(*cols, source_links.c.stream, source_links.c.golden_id)
+        .select_from(joined)
+        .where(customers.c.deleted_at.is_(None))
+    )
     if golden_ids is None:
         return _frame(conn.execute(base), ("golden_id",))
     rows: list[Any] = []
@@ -175,3 +179,31 @@ def active_pins(conn: Connection) -> dict[tuple[str, str], Pin]:
         else:
             pins[key] = None
     return {k: v for k, v in pins.items() if v is not None}
+
+
+def linked_goldens(conn: Connection, golden_ids: Sequence[str] | None = None) -> set[str]:
+    """The golden ids among ``golden_ids`` (all if None) that have linked records."""
+    stmt = select(source_links.c.golden_id).distinct()
+    if golden_ids is None:
+        return {r[0] for r in conn.execute(stmt)}
+    found: set[str] = set()
+    for part in chunks(list(golden_ids)):
+        found |= {r[0] for r in conn.execute(stmt.where(source_links.c.golden_id.in_(part)))}
+    return found
+
+
+def deleted_since(conn: Connection, run_id: int) -> set[str]:
+    """Golden ids with a customer record marked deleted by a run after ``run_id``."""
+    stmt = (
+        select(source_links.c.golden_id)
+        .distinct()
+        .join(
+            customers,
+            and_(
+                customers.c.source == source_links.c.source,
+                customers.c.customer_id == source_links.c.source_key,
+            ),
+        )
+        .where(customers.c.deleted_run_id > run_id)
+    )
+    return {r[0] for r in conn.execute(stmt)}

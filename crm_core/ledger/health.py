@@ -33,6 +33,7 @@ JSON_FIELDS = (
     "rows_read",
     "rows_loaded",
     "rows_quarantined",
+    "rows_deleted",
     "started_at",
     "finished_at",
     "error",
@@ -80,6 +81,7 @@ class StreamStats:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_deleted: int = 0
     last: dict[str, Any] | None = None
     last_finished: dict[str, Any] | None = None
     last_success_started: datetime | None = None
@@ -116,6 +118,7 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
                 func.sum(runs.c.rows_read),
                 func.sum(runs.c.rows_loaded),
                 func.sum(runs.c.rows_quarantined),
+                func.sum(runs.c.rows_deleted),
             ).group_by(*key, runs.c.status)
         ):
             s = get(row.source, row.stream)
@@ -123,6 +126,7 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
             s.rows_read += int(row[4] or 0)
             s.rows_loaded += int(row[5] or 0)
             s.rows_quarantined += int(row[6] or 0)
+            s.rows_deleted += int(row[7] or 0)
         for finished in conn.execute(
             select(runs).where(runs.c.id.in_(select(last_finished.c.id)))
         ).mappings():

@@ -47,7 +47,7 @@ class LedgerCollector(Collector):
             name: CounterMetricFamily(
                 f"crm_hub_rows_{name}", f"Rows {name}, all runs.", labels=LABELS
             )
-            for name in ("read", "loaded", "quarantined")
+            for name in ("read", "loaded", "quarantined", "deleted")
         }
         gauges = {
             "last_success": GaugeMetricFamily(
@@ -84,6 +84,7 @@ class LedgerCollector(Collector):
             totals["read"].add_metric(labels, s.rows_read)
             totals["loaded"].add_metric(labels, s.rows_loaded)
             totals["quarantined"].add_metric(labels, s.rows_quarantined)
+            totals["deleted"].add_metric(labels, s.rows_deleted)
             gauges["failures"].add_metric(labels, s.consecutive_failures)
             if s.last_finished:
                 last = s.last_finished

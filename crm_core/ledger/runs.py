@@ -45,6 +45,8 @@ class RunCounts:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    #: records marked deleted (by a detect pass, a delete flag or a tombstone)
+    rows_deleted: int = 0
     batches: int = 0
     #: the contract's outcome: its name, rows failed per check, seconds spent checking
     checks: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +79,7 @@ def start_run(
                 rows_read=0,
                 rows_loaded=0,
                 rows_quarantined=0,
+                rows_deleted=0,
                 batches=0,
             )
         )
@@ -94,12 +97,22 @@ def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark:
             rows_read=counts.rows_read,
             rows_loaded=counts.rows_loaded,
             rows_quarantined=counts.rows_quarantined,
+            rows_deleted=counts.rows_deleted,
             batches=counts.batches,
             watermark=watermark,
             checks=counts.checks or None,
         )
     )
     beat(conn, run_id)
+
+
+def record_deletes(conn: Connection, run_id: int, counts: RunCounts) -> None:
+    """Store a run's deletes with the marks they describe (same transaction)."""
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(rows_deleted=counts.rows_deleted, checks=counts.checks or None)
+    )
 
 
 def beat(conn: Connection, run_id: int) -> None:
@@ -187,6 +200,7 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
                 rows_read=counts.rows_read,
                 rows_loaded=counts.rows_loaded,
                 rows_quarantined=counts.rows_quarantined,
+                rows_deleted=counts.rows_deleted,
                 batches=counts.batches,
                 checks=counts.checks or None,
             )
@@ -293,6 +307,7 @@ def record_failed_attempt(
                 rows_read=0,
                 rows_loaded=0,
                 rows_quarantined=0,
+                rows_deleted=0,
                 batches=0,
                 error=error,
             )

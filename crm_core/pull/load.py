@@ -111,6 +111,9 @@ class Loader:
             pl.lit(self.source).alias("source"),
             pl.lit(self.run_id, dtype=pl.Int64).alias("run_id"),
             pl.lit(datetime.now(UTC)).alias("loaded_at"),
+            # a row read again exists again: the upsert clears a soft delete
+            pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("deleted_at"),
+            pl.lit(None, dtype=pl.Int64).alias("deleted_run_id"),
         ).select([c.name for c in self.table.columns])
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             insert, upsert = _copy_into, _copy_upsert
@@ -241,7 +244,8 @@ def _csv(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:
+def copy_frame(conn: Connection, target: str, frame: pl.DataFrame) -> None:
+    """COPY ``frame`` into the table ``target`` (PostgreSQL through psycopg 3)."""
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
     data = _csv(frame)
     raw = conn.connection.driver_connection
@@ -251,7 +255,7 @@ def _copy(conn: Connection, target: str, frame: pl.DataFrame) -> None:
 
 
 def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
-    _copy(conn, table.name, frame)
+    copy_frame(conn, table.name, frame)
 
 
 def _key_columns(table: Table) -> list[str]:
@@ -300,7 +304,7 @@ def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         )
     )
     conn.execute(text(f'TRUNCATE "{stage}"'))
-    _copy(conn, stage, frame)
+    copy_frame(conn, stage, frame)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
     watched = [c for c in cols if c not in keys and c not in ("run_id", "loaded_at")]
     distinct = " OR ".join(f't."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in watched)

@@ -24,7 +24,7 @@ from connectors import open_source
 from connectors.errors import first_line, is_driver_error
 from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import runs
-from crm_core.pull import filecache, heap, positions, state
+from crm_core.pull import deletes, filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
 from crm_core.pull.mapped_columns import column_problems, stream_label
@@ -167,8 +167,10 @@ class SyncEngine:
         streams: Iterable[str] | None = None,
         full_refresh: bool = False,
         progress: Progress | None = None,
+        detect_deletes: bool = False,
     ) -> list[StreamResult]:
-        """Sync the given (default: all enabled) streams of one source, in config order."""
+        """Sync the given (default: all enabled) streams of one source, in config order;
+        ``detect_deletes`` forces a detect pass on the streams declaring ``deletes: detect``."""
         heap.freeze_startup()
         cfg = self.config.source(source_name)
         mapping = self.mapping_for(source_name)
@@ -182,7 +184,8 @@ class SyncEngine:
             wanted = list(streams) if streams else [s.name for s in source.streams()]
             specs = [source.stream(name) for name in wanted]
             return [
-                self.sync_stream(source, mapping, spec, full_refresh, progress) for spec in specs
+                self.sync_stream(source, mapping, spec, full_refresh, progress, detect_deletes)
+                for spec in specs
             ]
         finally:
             self.watch.stop()
@@ -196,8 +199,10 @@ class SyncEngine:
         spec: StreamSpec,
         full_refresh: bool = False,
         progress: Progress | None = None,
+        detect_deletes: bool = False,
     ) -> StreamResult:
-        """Sync one stream; failures are recorded in the run ledger and returned, not raised."""
+        """Sync one stream; failures are recorded in the run ledger and returned, not raised.
+        A stream's deletes are known as its ``deletes:`` says (:mod:`crm_core.pull.deletes`)."""
         compiled = mapping.stream(spec.name)
         with self.store.connect() as conn:
             since = None if full_refresh else state.get_position(conn, source.name, spec.name)
@@ -205,14 +210,17 @@ class SyncEngine:
         result = StreamResult(source.name, spec.name, compiled.entity.name, mode)
         batch_size = self.config.batch_size(source.name, spec.name)
         checker = self.checker_for(compiled.entity.name, source.name)
+        stream_deletes = self.config.source(source.name).streams[spec.name].deletes
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
             for raw in source.read(spec.name, since, batch_size):
                 self._require_columns(source.name, spec, compiled, raw.columns)
-                mapped = compiled.apply(raw)
+                live, deleted = deletes.split_flagged(raw, stream_deletes, compiled)
+                mapped = compiled.apply(live)
                 outcome = checker.check(mapped.records) if checker is not None else None
                 if outcome is not None:
-                    mapped = mapped.reject(raw, outcome.failed_rows)
+                    mapped = mapped.reject(live, outcome.failed_rows)
+                mapped.deleted = deleted
                 yield raw, mapped, outcome
 
         # the source connects and runs its query while the run is opened in the store
@@ -234,6 +242,7 @@ class SyncEngine:
                 self._commit_batch(run, spec, raw, mapped, outcome)
                 if progress:
                     progress(result)
+            self._detect_deletes(run, source, compiled, spec, detect_deletes)
         except Stalled:
             result.error, result.retriable = (
                 f"source {source.name!r}: no rows came for {read_timeout:g} s "
@@ -326,6 +335,9 @@ class SyncEngine:
             counts.rows_quarantined += quarantine_rows(
                 conn, result.source, spec.name, mapped.rejects, spec.primary_key, run_id
             )
+            counts.rows_deleted += deletes.mark_deleted(
+                conn, result.entity, result.source, mapped.deleted, run_id
+            )
             if run.echoes:
                 counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
                     conn, run.echoes, mapped.records, run_id
@@ -335,6 +347,31 @@ class SyncEngine:
             if spec.incremental:
                 state.set_position(conn, result.source, spec.name, last, run_id)
             runs.record_progress(conn, run_id, counts, positions.encode(last))
+        result.seconds = time.perf_counter() - run.started
+
+    def _detect_deletes(
+        self,
+        run: _OpenRun,
+        source: Source,
+        compiled: CompiledStream,
+        spec: StreamSpec,
+        forced: bool,
+    ) -> None:
+        """After the stream's batches: a detect pass of deletes when the stream declares
+        ``deletes: detect`` and one is due (or ``forced``); see :mod:`crm_core.pull.deletes`."""
+        cfg = self.config.source(source.name).streams[spec.name].deletes
+        if cfg.detect is None or run.loader.append:
+            return  # a first load: the store had no rows of the stream to lose
+        result = run.result
+        assert result.run_id is not None  # _open_run set it
+        if not forced and not deletes.detect_due(
+            self.store, source.name, spec.name, cfg.detect.every
+        ):
+            return
+        batch_size = self.config.batch_size(source.name, spec.name)
+        deletes.detect(
+            self.store, source, compiled, spec.name, result.run_id, result.counts, cfg, batch_size
+        )
         result.seconds = time.perf_counter() - run.started
 
     def _close_run(self, run: _OpenRun, progress: Progress | None) -> None:

@@ -250,6 +250,23 @@ class PushBack:
                 "written_at": delivery["echoed_at"],
             }, []
         pulled = chunk.pulled(entity, target, key_value)
+        if not create and pulled.get("deleted_at") is not None:
+            # a pull saw the record deleted in the target: nothing to write it to
+            gone: dict[str, Any] = {
+                "attempts": delivery["attempts"] + 1,
+                "updated_at": datetime.now(UTC),
+                "state": PushState.GONE,
+                "last_error": f"the record no longer exists in {target} (deleted there, "
+                f"seen by run {pulled.get('deleted_run_id')})",
+            }
+            log.warning(
+                "push-back: %s %s %s: %s",
+                change["change_id"],
+                target,
+                key_value,
+                gone["last_error"],
+            )
+            return gone, []
         expected = {f: pulled.get(f) for f in fields if f in pulled}
         expected.update(chunk.own_writes(entity, target, key_value, change["change_id"], fields))
         attempt = Attempt(

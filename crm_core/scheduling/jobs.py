@@ -74,6 +74,7 @@ def summarize(result: StreamResult) -> dict[str, Any]:
         "rows_read": result.counts.rows_read,
         "rows_loaded": result.counts.rows_loaded,
         "rows_quarantined": result.counts.rows_quarantined,
+        "rows_deleted": result.counts.rows_deleted,
         "seconds": round(result.seconds, 3),
         "error": result.error,
     }

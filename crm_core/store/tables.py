@@ -1,7 +1,8 @@
 """The store's tables. Record tables are derived from the model in ``schemas.entities``.
 
 Every record table holds one source's records of one model stream, keyed by
-``(source, <natural key>)``, with the run that last wrote each row (lineage).
+``(source, <natural key>)``, with the run that last wrote each row (lineage) and, for a
+record the source no longer has, when and by which run it was seen deleted (soft delete).
 """
 
 from __future__ import annotations
@@ -66,7 +67,14 @@ def _record_table(entity: Entity) -> Table:
                 nullable=not (is_key or spec.required),
             )
         )
-    columns += [Column("run_id", BigInteger), Column("loaded_at", UTCDateTime)]
+    columns += [
+        Column("run_id", BigInteger),
+        Column("loaded_at", UTCDateTime),
+        #: soft delete: when the source was seen not to have the record any more, and the
+        #: run that saw it (both null while it exists; see crm_core.pull.deletes)
+        Column("deleted_at", UTCDateTime),
+        Column("deleted_run_id", BigInteger),
+    ]
     return Table(entity.name, metadata, *columns, postgresql_with={"fillfactor": FILLFACTOR})
 
 
@@ -89,6 +97,8 @@ runs = Table(
     Column("rows_read", BigInteger, nullable=False, default=0),
     Column("rows_loaded", BigInteger, nullable=False, default=0),
     Column("rows_quarantined", BigInteger, nullable=False, default=0),
+    #: records the run marked deleted (see crm_core.pull.deletes)
+    Column("rows_deleted", BigInteger, nullable=False, default=0, server_default="0"),
     Column("batches", Integer, nullable=False, default=0),
     Column("watermark", JSON),
     Column("checks", JSON),
@@ -146,6 +156,8 @@ golden_customers = Table(
     Column("merged_into", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    #: every source record of the customer is deleted: the id is kept, never reused
+    Column("retired_at", UTCDateTime),
 )
 
 source_links = Table(

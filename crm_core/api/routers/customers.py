@@ -59,11 +59,18 @@ def search_customers(
             "empty lists every customer.",
         ),
     ] = "",
+    include_retired: Annotated[
+        bool,
+        Query(description="Also customers retired because their every source record was deleted."),
+    ] = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CustomerSummary]:
-    """Golden customers matching ``q``, names starting with its first word first."""
-    page = service.search(request.app.state.store, q, limit=limit, offset=offset)
+    """Golden customers matching ``q``, names starting with its first word first (retired
+    ones only with ``include_retired=true``)."""
+    page = service.search(
+        request.app.state.store, q, limit=limit, offset=offset, include_retired=include_retired
+    )
     return with_next(request, page)
 
 
@@ -86,10 +93,15 @@ def get_orders(
     ] = None,
     since: Annotated[date | None, Query(description="Ordered on or after.")] = None,
     until: Annotated[date | None, Query(description="Ordered on or before.")] = None,
+    include_deleted: Annotated[
+        bool,
+        Query(description="Also the orders and lines the source deleted, marked deleted."),
+    ] = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[OrderView]:
-    """Orders from every source of the customer, newest first, with their lines."""
+    """Orders from every source of the customer, newest first, with their lines; orders
+    the source deleted are left out unless ``include_deleted=true``."""
     page = service.orders(
         request.app.state.store,
         customer_id,
@@ -98,6 +110,7 @@ def get_orders(
         until=until,
         limit=limit,
         offset=offset,
+        include_deleted=include_deleted,
     )
     return with_next(request, page)
 

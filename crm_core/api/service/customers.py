@@ -52,15 +52,23 @@ def _summary(row: Any) -> CustomerSummary:
 
 
 def search(
-    store: Engine, q: str = "", *, limit: int = 50, offset: int = 0
+    store: Engine,
+    q: str = "",
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    include_retired: bool = False,
 ) -> Page[CustomerSummary]:
-    """Golden customers (not merged) whose name, pinyin, e-mail, phone, tax id or source
-    key contains every word of ``q`` (all customers when ``q`` is empty); names that
-    start with the first word come first, then by name."""
+    """Golden customers (not merged, not retired unless ``include_retired``) whose name,
+    pinyin, e-mail, phone, tax id or source key contains every word of ``q`` (all
+    customers when ``q`` is empty); names that start with the first word come first,
+    then by name."""
     g, s = golden_customers, customer_search
     columns = [g.c[c] for c in _SUMMARY]
     words = query_words(q)
     conds: list[Any] = [g.c.merged_into.is_(None)]
+    if not include_retired:
+        conds.append(g.c.retired_at.is_(None))
     order: list[Any] = []
     source: FromClause
     if words:
@@ -101,6 +109,8 @@ def _sources(conn: Any, golden_id: str) -> list[SourceRecordView]:
     out = []
     for data in source_records(conn, golden_id):
         data["key"] = data.pop("source_key")
+        data.pop("deleted_run_id", None)
+        data["deleted"] = data.pop("deleted_at", None) is not None
         out.append(SourceRecordView(**data))
     return out
 
@@ -151,6 +161,8 @@ def detail(store: Engine, golden_id: str) -> CustomerDetail:
             ),
             created_at=golden["created_at"],
             updated_at=golden["updated_at"],
+            status="retired" if golden.get("retired_at") else "active",
+            retired_at=golden.get("retired_at"),
             sources=_sources(conn, standing),
             lineage=_lineage(conn, standing),
         )

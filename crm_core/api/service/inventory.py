@@ -48,7 +48,11 @@ def inventory_for(
         for source, item_ids in by_source.items():
             stmt = (
                 select(inventory)
-                .where(inventory.c.source == source, inventory.c.item_id.in_(item_ids))
+                .where(
+                    inventory.c.source == source,
+                    inventory.c.item_id.in_(item_ids),
+                    inventory.c.deleted_at.is_(None),  # stock rows the source deleted
+                )
                 .order_by(inventory.c.item_id, inventory.c.warehouse)
             )
             for row in conn.execute(stmt):

@@ -29,13 +29,16 @@ def orders(
     until: date | None = None,
     limit: int = 50,
     offset: int = 0,
+    include_deleted: bool = False,
 ) -> Page[OrderView]:
     """Orders of every source record of the customer, newest first; ``status`` keeps
-    only those statuses, ``since``/``until`` bound the order date (both included)."""
+    only those statuses, ``since``/``until`` bound the order date (both included).
+    Orders and lines the source deleted are left out, or with ``include_deleted`` shown
+    marked ``deleted``."""
     o = orders_table
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
-        stmt = linked(o, standing)
+        stmt = linked(o, standing, include_deleted=include_deleted)
         if status:
             stmt = stmt.where(o.c.status.in_([str(s) for s in status]))
         if since:
@@ -51,7 +54,7 @@ def orders(
                 .offset(offset)
             )
         ]
-        lines = _lines(conn, rows)
+        lines = _lines(conn, rows, include_deleted)
     items = [
         OrderView(
             source=r["source"],
@@ -64,13 +67,16 @@ def orders(
             total_amount=r["total_amount"],
             updated_at=r["updated_at"],
             lines=lines.get((r["source"], r["order_id"]), []),
+            deleted=r["deleted_at"] is not None,
         )
         for r in rows
     ]
     return Page[OrderView](items=items, total=int(total), limit=limit, offset=offset)
 
 
-def _lines(conn: Any, orders: list[dict[str, Any]]) -> dict[tuple[str, str], list[OrderLineView]]:
+def _lines(
+    conn: Any, orders: list[dict[str, Any]], include_deleted: bool = False
+) -> dict[tuple[str, str], list[OrderLineView]]:
     wanted: dict[str, list[str]] = defaultdict(list)
     for order in orders:
         wanted[order["source"]].append(order["order_id"])
@@ -81,7 +87,9 @@ def _lines(conn: Any, orders: list[dict[str, Any]]) -> dict[tuple[str, str], lis
             .where(lines_table.c.source == source, lines_table.c.order_id.in_(ids))
             .order_by(lines_table.c.order_id, lines_table.c.line_no)
         )
+        if not include_deleted:
+            stmt = stmt.where(lines_table.c.deleted_at.is_(None))
         for row in conn.execute(stmt):
-            data = row._mapping
+            data = {**row._mapping, "deleted": row.deleted_at is not None}
             out[(source, row.order_id)].append(OrderLineView(**{k: data[k] for k in _LINE_FIELDS}))
     return out

@@ -89,6 +89,7 @@ def purchases(
                 lines.c.source == source,
                 lines.c.order_id.in_(ids[start : start + 500]),
                 func.coalesce(lines.c.status, "") != CANCELLED,
+                lines.c.deleted_at.is_(None),
             )
             for row in conn.execute(stmt):
                 head = heads[(source, row.order_id)]
@@ -122,6 +123,7 @@ def product_lines(conn: Connection, items: Iterable[tuple[str, str]]) -> dict[tu
                     inventory.c.source == source,
                     inventory.c.item_id.in_(ordered[start : start + 500]),
                     inventory.c.product_line.is_not(None),
+                    inventory.c.deleted_at.is_(None),
                 )
                 .group_by(inventory.c.item_id)
             )

@@ -89,6 +89,7 @@ class SourceRecordView(View):
     updated_at: datetime | None = None
     run_id: int | None = Field(None, description="The sync run that last wrote it.")
     loaded_at: datetime | None = None
+    deleted: bool = Field(False, description="The source deleted the record.")
 
 
 class LineageView(View):
@@ -177,6 +178,12 @@ class CustomerDetail(View):
     address: AddressView
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    status: Literal["active", "retired"] = Field(
+        "active",
+        description="retired: every source record of the customer was deleted in its "
+        "source (the id is kept, never reused).",
+    )
+    retired_at: datetime | None = None
     sources: list[SourceRecordView]
     lineage: list[LineageView]
     summary: SummaryView | None = Field(
@@ -195,6 +202,9 @@ class OrderLineView(View):
     amount: Decimal
     currency: str | None = None
     status: OrderStatus | None = None
+    deleted: bool = Field(
+        default=False, description="The source deleted the line (shown with include_deleted)."
+    )
 
 
 class OrderView(View):
@@ -210,6 +220,9 @@ class OrderView(View):
     total_amount: Decimal
     updated_at: datetime | None = None
     lines: list[OrderLineView]
+    deleted: bool = Field(
+        default=False, description="The source deleted the order (shown with include_deleted)."
+    )
 
 
 class CreditProfileView(View):
