@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api, connectors, docs, extract, matching, pushback, scaling
+from bench import api, celery_round, connectors, docs, extract, matching, pushback, scaling
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     pb.add_argument("--period", type=float, default=60.0, help="push-back schedule (s, 60)")
     pb.add_argument("--cycles", type=int, default=5, help="schedule periods to measure (5)")
     pb.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ce = sub.add_parser(
+        "celery", help="one pull round of the demo on CeleryExecutor: 1 worker, then 2 workers"
+    )
+    ce.add_argument("--customers", type=int, default=300, help="demo customers (default 300)")
+    ce.add_argument("--concurrency", type=int, default=2, help="task processes per worker (2)")
+    ce.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -102,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
             cycles=args.cycles,
             as_json=args.json,
         )
+    elif args.name == "celery":
+        celery_round.run(args.customers, concurrency=args.concurrency, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 
