@@ -271,7 +271,7 @@ def deployment(
     store_url: str,
     workers: int,
     concurrency: int = 2,
-    ready_timeout: float = 150.0,
+    ready_timeout: float = 240.0,
 ) -> Iterator[Deployment]:
     """``crm-hub airflow --executor celery`` on ``config`` with the store at ``store_url``,
     ready to take runs; stopped (and every process it started killed) on leaving."""

@@ -45,7 +45,9 @@ class Executor(StrEnum):
 
 app = typer.Typer(
     help="Run Airflow on this machine with the hub's DAGs. Without a command: migrate its "
-    "database, set the pools, run `airflow standalone` (Ctrl-C stops it).",
+    "database, set the pools, run `airflow standalone`, or with --executor celery a "
+    "scheduler, a DAG processor, an API server, a triggerer and Celery workers (Ctrl-C "
+    "stops it).",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -161,14 +163,11 @@ def _run_celery(
         f"worker(s) x {concurrency} task processes, parallelism "
         f"{env['AIRFLOW__CORE__PARALLELISM']}"
     )
-    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "crm-hub"
-    running = local_celery.start_services(local_celery.celery_services(workers, port), env, logs)
-    for item in running:
-        console.print(f"started {item.service.name} (pid {item.process.pid}): log {item.log}")
     console.print(web)
     console.print("admin password: in AIRFLOW_HOME/simple_auth_manager_passwords.json.generated")
-    console.print("Ctrl-C stops them all")
-    return local_celery.supervise(running, console.print)
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "crm-hub"
+    services = local_celery.celery_services(workers, port)
+    return local_celery.supervise(services, env, logs, console.print)
 
 
 def _options(

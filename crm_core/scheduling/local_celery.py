@@ -232,19 +232,31 @@ def stop_services(running: list[Running], grace: float = STOP_GRACE_SECONDS) -> 
         item.handle.close()
 
 
-def supervise(running: list[Running], say: Callable[[str], None], poll_seconds: float = 1.0) -> int:
-    """Wait until Ctrl-C (SIGINT), SIGTERM or SIGHUP, or until a service exits; then stop
-    them all. Returns 0 when stopped by a signal, 1 when a service exited by itself."""
+def supervise(
+    services: list[Service],
+    env: Mapping[str, str],
+    logs: Path,
+    say: Callable[[str], None],
+    poll_seconds: float = 1.0,
+) -> int:
+    """Start the services, say what runs where, and wait until Ctrl-C (SIGINT), SIGTERM or
+    SIGHUP, or until a service exits; then stop them all. The signals are caught before the
+    first process starts, so none is left behind. Returns 0 when stopped by a signal, 1 when
+    a service exited by itself."""
     stopping: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:
         stopping.append(signum)
 
-    previous = {
-        s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
+    catch = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, on_signal) for s in catch}
+    running: list[Running] = []
     code = 0
     try:
+        running = start_services(services, env, logs)
+        for item in running:
+            say(f"started {item.service.name} (pid {item.process.pid}): log {item.log}")
+        say("Ctrl-C stops them all")
         while not stopping:
             ended = [r for r in running if r.process.poll() is not None]
             if ended:
@@ -256,9 +268,11 @@ def supervise(running: list[Running], say: Callable[[str], None], poll_seconds: 
                 code = 1
                 break
             time.sleep(poll_seconds)
-        say("stopping " + ", ".join(r.service.name for r in running) + " ...")
-        stop_services(running)
     finally:
+        if running:
+            say("stopping " + ", ".join(r.service.name for r in running) + " ...")
+            stop_services(running)
+            say("stopped")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
