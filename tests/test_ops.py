@@ -18,7 +18,7 @@ from sqlalchemy import Engine, update
 from crm_core.ledger import health
 from crm_core.ledger.metrics import prometheus_text
 from crm_core.pull.sync import SyncEngine
-from crm_core.scheduling import dag_plan, local_airflow
+from crm_core.scheduling import dag_plan, local_airflow, local_celery
 from crm_core.store.db import open_store
 from crm_core.store.tables import runs as run_table
 from schemas.errors import ConfigError
@@ -260,6 +260,46 @@ def test_airflow_port_reaches_the_api_server_and_the_tasks(tmp_path: Path) -> No
     assert helped.returncode == 0 and "--port" in helped.stdout
     refused = crm_hub("airflow", "--port", "99999", cwd=tmp_path)
     assert refused.returncode == 2 and "--port" in refused.stderr and "65535" in refused.stderr
+
+
+def test_airflow_celery_environment_and_what_it_refuses(
+    ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path
+) -> None:
+    """`crm-hub airflow --executor celery`: the executor, broker, metadata database (psycopg
+    3, sync and async) and result backend; slots = workers x concurrency; no broker, no
+    metadata database or SQLite is refused before anything starts, naming the option."""
+    project, home = local_airflow.project_dir(), tmp_path / "home"
+    base = local_airflow.airflow_env(project, home, tmp_path / "c.yaml", base={})
+    env = local_celery.celery_env(
+        base,
+        "redis://:s3cret@127.0.0.1:6379/3",
+        "postgresql://airflow:pw@db:5432/airflow",
+        workers=3,
+        concurrency=2,
+    )
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:s3cret@127.0.0.1:6379/3"
+    sync = "postgresql+psycopg://airflow:pw@db:5432/airflow"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == sync
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == (
+        "postgresql+psycopg_async://airflow:pw@db:5432/airflow"
+    )
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == f"db+{sync}"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "6"
+    assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"
+    workers = [s for s in local_celery.celery_services(2) if s.args[0] == "celery"]
+    assert [s.env[local_celery.WORKER_ENV] for s in workers] == [
+        local_celery.worker_name(1),
+        local_celery.worker_name(2),
+    ]
+    for args, needle in (
+        (["--metadata-db", "postgresql://x@127.0.0.1/af"], "--broker"),
+        (["--broker", "redis://127.0.0.1:6379/0"], "--metadata-db"),
+        (["--broker", "redis://h/0", "--metadata-db", f"sqlite:///{tmp_path}/af.db"], "SQLite"),
+    ):
+        done = crm_hub("airflow", "--home", str(home), "--executor", "celery", *args, cwd=tmp_path)
+        assert done.returncode == 2 and needle in done.stderr, (args, done.stdout, done.stderr)
+        assert not (home / "airflow.db").exists()
 
 
 FAKE_AIRFLOW = """#!/bin/sh

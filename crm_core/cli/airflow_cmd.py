@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,9 @@ import typer
 
 from crm_core.cli.context import open_config, resolve_config_path
 from crm_core.cli.render import console
-from crm_core.scheduling import local_airflow
+from crm_core.scheduling import local_airflow, local_celery
 from crm_core.scheduling.dag_plan import plan
+from schemas.settings import redact_url
 
 HomeOption = Annotated[
     Path | None,
@@ -33,9 +35,19 @@ ProjectOption = Annotated[
     ),
 ]
 
+
+class Executor(StrEnum):
+    """How ``crm-hub airflow`` runs the tasks."""
+
+    local = "local"
+    celery = "celery"
+
+
 app = typer.Typer(
     help="Run Airflow on this machine with the hub's DAGs. Without a command: migrate its "
-    "database, set the pools, run `airflow standalone` (Ctrl-C stops it).",
+    "database, set the pools, run `airflow standalone`, or with --executor celery a "
+    "scheduler, a DAG processor, an API server, a triggerer and Celery workers (Ctrl-C "
+    "stops it).",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -75,26 +87,87 @@ def start(
             max=65535,
         ),
     ] = None,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            "--executor",
+            help="local: `airflow standalone`; celery: a scheduler, a DAG processor, an API "
+            "server, a triggerer and --workers Celery workers (needs --broker, --metadata-db).",
+        ),
+    ] = Executor.local,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            help="Celery's broker, e.g. redis://127.0.0.1:6379/0 "
+            "(or $AIRFLOW__CELERY__BROKER_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    metadata_db: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata-db",
+            help="Airflow's metadata database, e.g. postgresql://airflow@127.0.0.1:5432/airflow "
+            "(or $AIRFLOW__DATABASE__SQL_ALCHEMY_CONN; Celery needs PostgreSQL).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Celery workers to start.", min=1, max=32)
+    ] = 1,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", help="Task processes per Celery worker.", min=1, max=64),
+    ] = 2,
 ) -> None:
-    """Migrate Airflow's database, set the pools, then run ``airflow standalone`` (Ctrl-C stops).
+    """Migrate Airflow's database, set the pools, then run Airflow (Ctrl-C stops it).
 
-    The UI is at http://localhost:8080 (--port changes it); the admin password is printed
-    at start and kept in AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
+    ``--executor local`` (the default) runs ``airflow standalone``; ``--executor celery``
+    runs each Airflow process itself, with ``--workers`` Celery workers. The UI is at
+    http://localhost:8080 (--port changes it); the admin password is printed at start and
+    kept in AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
     """
     if ctx.invoked_subcommand is not None:
         ctx.meta["crm_hub_airflow"] = (home, project)
         return
     open_config(ctx, None)  # a broken config is reported here, not as a DAG import error
     env = _env(ctx, home, project, port=port)
+    if executor is Executor.celery:
+        env = local_celery.celery_env(
+            env, broker, metadata_db, workers=workers, concurrency=concurrency
+        )
+    elif metadata_db:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_db
     console.print(f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  CRM_HUB_CONFIG={env['CRM_HUB_CONFIG']}")
-    console.print(f"web UI: http://localhost:{env.get('AIRFLOW__API__PORT', '8080')}")
     console.print("migrating Airflow's database ...")
     local_airflow.migrate(env)
     _set_pools(ctx, env)
+    web = f"web UI: http://localhost:{env.get('AIRFLOW__API__PORT', '8080')}"
+    if executor is Executor.celery:
+        raise typer.Exit(_run_celery(env, workers, concurrency, port, web))
+    console.print(web)
     console.print("starting airflow standalone (Ctrl-C stops it)")
     code = local_airflow.run_standalone(env)
     if code:
         raise typer.Exit(code)
+
+
+def _run_celery(
+    env: dict[str, str], workers: int, concurrency: int, port: int | None, web: str
+) -> int:
+    """Start the Celery deployment's processes, say what runs where, wait for Ctrl-C."""
+    console.print(
+        f"executor CeleryExecutor: broker {redact_url(env['AIRFLOW__CELERY__BROKER_URL'])}, "
+        f"metadata {redact_url(env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'])}, {workers} "
+        f"worker(s) x {concurrency} task processes, parallelism "
+        f"{env['AIRFLOW__CORE__PARALLELISM']}"
+    )
+    console.print(web)
+    console.print("admin password: in AIRFLOW_HOME/simple_auth_manager_passwords.json.generated")
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "crm-hub"
+    services = local_celery.celery_services(workers, port)
+    return local_celery.supervise(services, env, logs, console.print)
 
 
 def _options(
