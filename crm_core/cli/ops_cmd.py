@@ -37,16 +37,20 @@ def runs_cmd(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="Only runs with this status: success, failed, running."),
+        typer.Option(
+            "--status",
+            help="Only runs with this status: success, failed, running, interrupted, refused.",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Runs as JSON.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show the run history, newest first: counts, duration, watermark, error."""
-    if status and status not in (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS):
+    known = (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS, runs.REFUSED)
+    if status and status not in known:
         err_console.print(
-            f"crm-hub: --status {status!r}: use success, failed or running (or interrupted)",
+            f"crm-hub: --status {status!r}: use success, failed, running, interrupted or refused",
             markup=False,
             highlight=False,
         )

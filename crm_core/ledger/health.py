@@ -17,7 +17,15 @@ from croniter import croniter
 from sqlalchemy import Engine, and_, case, func, select
 
 from crm_core.ledger.names import HUB_SOURCE
-from crm_core.ledger.runs import FAILED, INTERRUPTED_STATUS, RUNNING, SUCCESS, list_runs, masked
+from crm_core.ledger.runs import (
+    FAILED,
+    INTERRUPTED_STATUS,
+    REFUSED,
+    RUNNING,
+    SUCCESS,
+    list_runs,
+    masked,
+)
 from crm_core.pull import positions
 from crm_core.store.tables import runs
 from schemas.settings import HubConfig
@@ -103,7 +111,7 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
     )
     last_finished = (
         select(*key, func.max(runs.c.id).label("id"))
-        .where(runs.c.status != RUNNING)
+        .where(runs.c.status.not_in((RUNNING, REFUSED)))
         .group_by(*key)
         .subquery()
     )

@@ -26,6 +26,9 @@ from crm_core.store.tables import runs
 from schemas.secrets import mask_secrets
 
 RUNNING, SUCCESS, FAILED = "running", "success", "failed"
+#: A run that did not start: another runner held its stream's lease (see
+#: :mod:`crm_core.ledger.leases`). Not a failure of the stream, and never its last run.
+REFUSED = "refused"
 INTERRUPTED = "interrupted: the process ended while the run was going on"
 #: How a ``running`` run whose process is gone reads (it is not stored so: see the docstring).
 INTERRUPTED_STATUS = "interrupted"
@@ -78,6 +81,36 @@ def start_run(
                 rows_loaded=0,
                 rows_quarantined=0,
                 batches=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT into a table with a primary key
+        return int(key[0])
+
+
+def record_refused(
+    engine: Engine, source: str, stream: str, entity: str, mode: str, reason: str
+) -> int:
+    """Record a run refused because another runner holds its stream (see
+    :mod:`crm_core.ledger.leases`); the running run is left alone. Return its id."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        result = conn.execute(
+            runs.insert().values(
+                source=source,
+                stream=stream,
+                entity=entity,
+                mode=mode,
+                status=REFUSED,
+                started_at=now,
+                finished_at=now,
+                host=HOST,
+                pid=os.getpid(),
+                rows_read=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                batches=0,
+                error=reason,
             )
         )
         key = result.inserted_primary_key
@@ -216,8 +249,9 @@ def list_runs(
     limit: int = 200,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first; with ``last_only`` only the newest per source and stream.
-    Errors come with secrets masked (a row recorded before masking existed shows none)."""
+    """Runs, newest first; with ``last_only`` only the newest per source and stream that
+    was not refused (see :data:`REFUSED`). Errors come with secrets masked (a row recorded
+    before masking existed shows none)."""
     stmt = select(runs)
     if source:
         stmt = stmt.where(runs.c.source == source)
@@ -228,7 +262,9 @@ def list_runs(
         stmt = stmt.where(runs.c.status == stored)
     if last_only:
         newest = (
-            select(func.max(runs.c.id).label("id")).group_by(runs.c.source, runs.c.stream)
+            select(func.max(runs.c.id).label("id"))
+            .where(runs.c.status != REFUSED)
+            .group_by(runs.c.source, runs.c.stream)
         ).subquery()
         stmt = stmt.where(runs.c.id.in_(select(newest.c.id)))
     stmt = stmt.order_by(runs.c.id.desc()).limit(limit)
