@@ -203,11 +203,8 @@ class PushBack:
             }
             if error is None and result.failed:
                 error = dead_letters_error(result)
-            folded = None
             if error is None and not result.changes:
-                folded = fold_noop(self.store, result.run_id, counts.checks)
-            if folded is not None:
-                result.run_id = folded
+                result.run_id = fold_noop(self.store, result.run_id, counts.checks)
             else:
                 runs.finish_run(self.store, result.run_id, counts, error)
         return result
@@ -467,11 +464,12 @@ def dead_letters_error(result: PushResult) -> str:
     return f"{result.failed} change(s) became dead letters: {shown or 'see crm-hub outbox list'}"
 
 
-def fold_noop(store: Engine, run_id: int, checks: dict[str, Any]) -> int | None:
-    """Count a push-back run that had nothing to do in the newest push-back row, when that
-    one is a no-op row of the same hour (UTC): its ``checks.runs`` goes up by one, its
-    ``finished_at`` moves to now, and the run's own row goes. Returns that row's id, or
-    None when the run keeps its row (it becomes the hour's no-op row)."""
+def fold_noop(store: Engine, run_id: int, checks: dict[str, Any]) -> int:
+    """Close a push-back run that had nothing to do. When the newest push-back row before
+    it is a no-op row of the same hour (UTC), the run is counted there (its ``checks.runs``
+    goes up by one, its ``finished_at`` moves to now) and its own row goes; else its row is
+    closed as the hour's no-op row (``checks.runs`` 1). Returns the id of the row that
+    counts it."""
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     with store.begin() as conn:
@@ -507,7 +505,7 @@ def fold_noop(store: Engine, run_id: int, checks: dict[str, Any]) -> int | None:
                     checks={**checks, "runs": 1},
                 )
             )
-            return None
+            return run_id
         kept["runs"] = int(kept["runs"]) + 1
         conn.execute(
             update(ledger).where(ledger.c.id == before["id"]).values(finished_at=now, checks=kept)

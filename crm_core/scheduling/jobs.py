@@ -120,6 +120,7 @@ def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, An
     :mod:`crm_core.pushback.deliver`); returns the run's counts. Dead letters fail the
     task (they need a person: ``crm-hub outbox list --failed``); changes waiting for a
     retry do not."""
+    from crm_core.pushback.deliver import dead_letters_error
     from crm_core.pushback.deliver import push_back as run_push_back
 
     config = load(config_path)
@@ -141,10 +142,9 @@ def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, An
         result.failed,
         result.waiting,
     )
-    if result.failed:
+    if result.failed:  # the run is failed in the ledger with the same reason
         raise FatalSyncError(
-            f"push-back: {result.failed} change(s) became dead letters (run {result.run_id}): "
-            + "; ".join(result.errors[:3])
+            f"push-back failed (run {result.run_id}): {dead_letters_error(result)}"
         )
     return result.as_dict()
 
