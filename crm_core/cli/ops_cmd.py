@@ -50,7 +50,8 @@ def runs_cmd(
     known = (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS, runs.REFUSED)
     if status and status not in known:
         err_console.print(
-            f"crm-hub: --status {status!r}: use success, failed, running, interrupted or refused",
+            f"crm-hub: --status {status!r}: use success, failed or running "
+            "(or interrupted, refused)",
             markup=False,
             highlight=False,
         )
@@ -126,6 +127,7 @@ def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_j
                     "last_success_at": h.last_success_at,
                     "consecutive_failures": h.consecutive_failures,
                     "late": h.late,
+                    "retrying": h.retrying,
                     "problems": h.problems,
                 }
                 for h in report
@@ -139,6 +141,10 @@ def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_j
                 )
     else:
         console.print(f"OK: {len(report)} stream(s) healthy")
+    if not as_json:
+        for h in report:
+            if h.retrying and h.ok:
+                console.print(f"{h.source}.{h.stream}: {h.retrying}", markup=False)
     if bad:
         raise typer.Exit(1)
 

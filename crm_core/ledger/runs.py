@@ -226,6 +226,36 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
         )
 
 
+def set_attempt(engine: Engine, run_id: int, attempt: int, max_attempts: int) -> None:
+    """Record which try of its scheduled run a run was (``checks.attempt`` and
+    ``checks.max_attempts``): the health check counts the tries of one scheduled run as
+    one failure (see :mod:`crm_core.ledger.health`)."""
+    with engine.begin() as conn:
+        checks = conn.execute(select(runs.c.checks).where(runs.c.id == run_id)).scalar()
+        merged = {**(checks or {}), "attempt": attempt, "max_attempts": max_attempts}
+        conn.execute(update(runs).where(runs.c.id == run_id).values(checks=merged))
+
+
+def note_attempt(
+    engine: Engine, source: str, stream: str, since: datetime, attempt: int, max_attempts: int
+) -> int | None:
+    """:func:`set_attempt` on the newest run of ``source.stream`` this process started at
+    ``since`` or later (a scheduler's task knows its try, not the run's id); return its id."""
+    with engine.connect() as conn:
+        run_id = conn.execute(
+            select(func.max(runs.c.id)).where(
+                runs.c.source == source,
+                runs.c.stream == stream,
+                runs.c.host == HOST,
+                runs.c.pid == os.getpid(),
+                runs.c.started_at >= since,
+            )
+        ).scalar()
+    if run_id is not None:
+        set_attempt(engine, int(run_id), attempt, max_attempts)
+    return None if run_id is None else int(run_id)
+
+
 def last_columns(engine: Engine, source: str, stream: str) -> list[str] | None:
     """The source columns the last run of a stream that read anything saw (None if none)."""
     stmt = (
