@@ -52,10 +52,10 @@ def _secrets_from_variables(names: list[str]) -> None:
             os.environ[name] = value
 
 
-def _call(job: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def _call(job: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run a crm_core job; a RetriableError is retried, any other hub error is final."""
     try:
-        return job(*args)
+        return job(*args, **kwargs)
     except RetriableError:
         raise
     except HubError as exc:
@@ -77,7 +77,9 @@ def _on_failure(source: str, stream: str, ledger: bool = True) -> Callable[[Any]
             log.error("crm-hub: %s.%s failed: %s", source, stream, error.splitlines()[0])
             return
         ti = context.get("ti")
-        jobs.record_failure(source, stream, error, getattr(ti, "start_date", None), CONFIG)
+        jobs.record_failure(
+            source, stream, error, getattr(ti, "start_date", None), CONFIG, *_tries(context)
+        )
 
     return callback
 
@@ -95,11 +97,21 @@ def _default_args(hub: HubPlan, pool: str) -> dict[str, Any]:
     }
 
 
+def _tries(context: Any) -> tuple[int | None, int | None]:
+    """This task's try and how many it gets in all (Airflow's ``max_tries`` counts the
+    retries), for the ledger: the tries of one scheduled run count as one failure."""
+    ti = context.get("ti")
+    number, retries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
+    if not isinstance(number, int) or not isinstance(retries, int):
+        return None, None
+    return number, max(retries + 1, number)
+
+
 @task
-def sync_stream(source: str, stream: str) -> dict[str, Any]:
+def sync_stream(source: str, stream: str, **context: Any) -> dict[str, Any]:
     """Pull one stream into the store; its counts go to the task log and XCom."""
     _secrets_from_variables(SECRET_ENV[source])
-    return _call(jobs.sync_stream, source, stream, CONFIG)
+    return _call(jobs.sync_stream, source, stream, CONFIG, False, *_tries(context))
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE)
@@ -119,10 +131,11 @@ def watcher() -> None:
 
 
 @task
-def run_job(job: str) -> dict[str, Any]:
+def run_job(job: str, **context: Any) -> dict[str, Any]:
     """Run a hub-wide job (reconcile, push-back)."""
     _secrets_from_variables(SECRET_ENV[HUB_SOURCE])
-    return _call(getattr(jobs, job), CONFIG)
+    attempt, max_attempts = _tries(context)
+    return _call(getattr(jobs, job), CONFIG, attempt=attempt, max_attempts=max_attempts)
 
 
 def _dag(

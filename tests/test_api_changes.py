@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
 from crm_core.pull.sync import SyncEngine
+from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from tests import pushback_kit as kit
 
@@ -63,11 +64,14 @@ def test_api_concession_by_editor_is_queued_booked_and_shown_with_its_approver(a
     )  # fmt: skip
     assert again.json()["change_id"] == change["change_id"]
 
-    shown = client.get(f"/customers/{golden}/concessions", headers=keys[Role.VIEWER]).json()
+    page = client.get(f"/customers/{golden}/concessions", headers=keys[Role.VIEWER]).json()
+    assert page["total"] == 1 and page["next"] is None
+    shown = page["items"]
     assert [(c["source"], c["push_state"]) for c in shown] == [("crm", "pending")]
     push_back(config, store)
     SyncEngine(config, store).sync_source("legacy_erp", ["concessions"])
     shown = client.get(f"/customers/{golden}/concessions", headers=keys[Role.VIEWER]).json()
+    shown = shown["items"]
     [booked] = [c for c in shown if c["concession_id"] == change["record_key"]]
     assert booked["source"] == "legacy_erp" and booked["approver"] == "Anna Schmidt"
     assert booked["status"] == "approved" and booked["push_state"] == "delivered"
@@ -92,5 +96,34 @@ def test_api_contact_change_and_ownership_refusal_and_conflicts_list(api) -> Non
     assert ok.status_code == 202, ok.text
     assert {t["target"] for t in ok.json()["targets"]} == {"legacy_erp", "modern_erp"}
     assert client.get("/conflicts", headers=keys[Role.EDITOR]).status_code == 403
-    assert client.get("/conflicts", headers=keys[Role.OPS]).json() == []
+    none = client.get("/conflicts", headers=keys[Role.OPS]).json()
+    assert none == {"items": [], "total": 0, "limit": 50, "offset": 0, "next": None}
     assert client.get("/changes/chg_0000", headers=keys[Role.EDITOR]).status_code == 404
+
+
+def test_api_dead_letters_page_for_ops_naming_change_target_and_error(api, tmp_path) -> None:
+    """`GET /dead-letters` (ops) answers the page shape, with the next page's URL."""
+    client, config, store, keys = api
+    assert client.get("/dead-letters", headers=keys[Role.EDITOR]).status_code == 403
+    empty = client.get("/dead-letters", headers=keys[Role.OPS]).json()
+    assert empty == {"items": [], "total": 0, "limit": 50, "offset": 0, "next": None}
+    golden, _ = kit.shared_customer(store)
+    made = [
+        submit.request_credit_limit(store, config, golden_id=golden, credit_limit=str(n), who="a")
+        for n in (91000, 92000, 93000)
+    ]
+    broken = config.model_copy(deep=True)
+    broken.push_back.max_attempts, broken.push_back.backoff_seconds = 1, 0
+    broken.sources["legacy_erp"].url = f"sqlite:///{tmp_path / 'no' / 'erp.db'}"
+    assert push_back(broken, store).failed == 1  # the others wait behind the first
+    assert push_back(broken, store).failed == 0  # ... and still wait: the first is unfinished
+    first = client.get("/dead-letters?limit=1", headers=keys[Role.OPS])
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert page["total"] == 1 and page["next"] is None
+    [letter] = page["items"]
+    assert letter["change_id"] == made[0].change_id and letter["state"] == "failed"
+    [target] = letter["targets"]
+    assert target["target"] == "legacy_erp" and "unable to open" in target["last_error"]
+    conflicts = client.get("/conflicts?state=all&limit=1", headers=keys[Role.OPS]).json()
+    assert set(conflicts) == {"items", "total", "limit", "offset", "next"}

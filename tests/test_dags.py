@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from crm_core.scheduling.dag_plan import plan
 from crm_core.store.tables import RECORD_TABLES, runs
 from sample_erps import scenario
+from schemas.settings import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).with_name("airflow_kit.py")
@@ -256,9 +258,14 @@ def test_dag_test_pulls_into_the_store_then_reconcile_and_push_back(
         loaded = conn.execute(
             select(func.sum(runs.c.rows_loaded)).where(runs.c.source != "_hub")
         ).scalar_one()
+        tried = conn.execute(select(runs.c.checks).where(runs.c.source == "legacy_erp")).all()
     engine.dispose()
     assert len(failed) == 1 and failed[0].status == "failed"  # the failure callback's row
     assert "has no stream 'unmapped'" in failed[0].error
+    # each run knows its try of the scheduled run, for `status --check` to count tries once
+    tries = plan(load_config(hub)).task.retries + 1
+    assert failed[0].checks == {"attempt": 1, "max_attempts": tries}
+    assert tried and all((c["attempt"], c["max_attempts"]) == (1, tries) for (c,) in tried)
 
     # each pull that loaded rows updated its asset once; reconcile counted every loaded row
     assert report["asset_events"] == {"crm_hub.store.legacy_erp": 1, "crm_hub.store.second_erp": 1}

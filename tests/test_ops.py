@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, update
 
 from crm_core.ledger import health
+from crm_core.ledger import runs as run_ledger
 from crm_core.ledger.metrics import prometheus_text
 from crm_core.pull.sync import SyncEngine
 from crm_core.scheduling import dag_plan, local_airflow, local_celery
@@ -79,6 +80,33 @@ def test_health_flags_repeated_failures_and_lateness(
     assert late["customers"].late and "late: last successful run" in late["customers"].problems[0]
     grace = health.health(config, store, now=now + timedelta(hours=2), grace=timedelta(hours=2))
     assert not {h.stream: h for h in grace}["customers"].late
+
+
+def test_scheduler_retries_of_one_run_count_as_one_failure(
+    ledger: tuple[HubConfig, Engine, dict[str, str]], tmp_path: Path
+) -> None:
+    """Airflow's tries of one scheduled run are one failure, said to be retrying while
+    tries are left; tries of separate scheduled runs, or runs by hand, count apiece."""
+    config, store, env = ledger
+    failed = sorted(r["id"] for r in health.history(store, stream="orders", status="failed"))
+    for attempt, run_id in enumerate(failed, start=1):  # tries 1, 2, 3 of 4 of one run
+        run_ledger.set_attempt(store, run_id, attempt, 4)
+    [orders] = [h for h in health.health(config, store, failures=1) if h.stream == "orders"]
+    assert orders.consecutive_failures == 1 and orders.retrying == "retrying, try 4 of 4"
+    assert "failed its last 1 runs (retrying, try 4 of 4)" in orders.problems[0]
+    check = crm_hub("status", "--check", cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stderr
+    assert "shop.orders: retrying, try 4 of 4" in check.stdout
+    shown = json.loads(crm_hub("status", "--check", "--json", cwd=tmp_path, env=env).stdout)
+    assert {h["stream"]: h["retrying"] for h in shown}["orders"] == "retrying, try 4 of 4"
+
+    run_ledger.set_attempt(store, failed[2], 4, 4)  # the last try failed too: no more retrying
+    [orders] = [h for h in health.health(config, store) if h.stream == "orders"]
+    assert orders.consecutive_failures == 1 and orders.retrying is None
+    for run_id in failed:  # three scheduled runs, each failed at its first try of 1
+        run_ledger.set_attempt(store, run_id, 1, 1)
+    [orders] = [h for h in health.health(config, store) if h.stream == "orders"]
+    assert orders.consecutive_failures == 3 and "failed its last 3 runs" in orders.problems[0]
 
 
 def test_is_late_follows_the_cron_schedule() -> None:

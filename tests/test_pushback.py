@@ -10,14 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
+from crm_core.ledger import runs as ledger
 from crm_core.ledger.metrics import prometheus_text
+from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import ChangeRejected, submit
 from crm_core.pushback.conflicts import list_conflicts, resolve
 from crm_core.pushback.deliver import push_back
 from crm_core.pushback.failpoints import ENV as FAILPOINTS
 from crm_core.pushback.failpoints import EXIT_CODE
+from crm_core.scheduling import jobs
 from crm_core.store.tables import RECORD_TABLES, outbox, runs
+from schemas.errors import FatalSyncError
 from schemas.settings import HubConfig
 from tests import pushback_kit as kit
 from tests.test_cli import crm_hub
@@ -350,3 +354,53 @@ def test_outbox_commands_take_a_unique_prefix_and_list_wide_prints_whole_ids(
     assert cancelled.returncode == 0, cancelled.stderr
     assert submit.get_change(store, ids[1]).state == "cancelled"
     assert submit.get_change(store, ids[0]).state == "pending"
+
+
+def test_a_dead_letter_fails_the_run_and_the_task_naming_change_target_and_error(
+    world: tuple[Path, HubConfig, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger, the scheduler's task and the reason agree: the run is failed, and its
+    error names the change, its target and why (not `... dead letters (run N): `)."""
+    path, config, store = world
+    golden, _ = kit.shared_customer(store)
+    change = submit.request_credit_limit(
+        store, config, golden_id=golden, credit_limit="98000", who="sales.li"
+    )
+    missing = tmp_path / "no" / "such" / "erp.db"
+    text_ = path.read_text(encoding="utf-8")
+    assert "url: sqlite:///legacy_erp.db" in text_
+    assert "max_attempts: 5" in text_
+    broken = text_.replace("url: sqlite:///legacy_erp.db", f"url: sqlite:///{missing}")
+    path.write_text(broken.replace("max_attempts: 5", "max_attempts: 1"), encoding="utf-8")
+    monkeypatch.setenv("CRM_HUB_DATABASE_URL", config.store_url())
+    with pytest.raises(FatalSyncError) as failed:  # max_attempts 1: a dead letter at once
+        jobs.push_back(path)
+    message = str(failed.value)
+    [run] = ledger.list_runs(store, HUB_SOURCE, PUSH_BACK, status=ledger.FAILED)
+    assert f"(run {run['id']})" in message
+    for part in (change.change_id, "legacy_erp", "unable to open", "1 change(s) became dead"):
+        assert part in message and part in run["error"], (part, message, run["error"])
+    assert run["checks"]["failed"] == 1
+
+
+def test_push_back_runs_with_nothing_to_do_fold_into_one_row_an_hour(
+    world: tuple[Path, HubConfig, Engine],
+) -> None:
+    _, config, store = world
+
+    def rows() -> list[dict[str, object]]:
+        return ledger.list_runs(store, HUB_SOURCE, PUSH_BACK)
+
+    before = len(rows())
+    ids = {push_back(config, store).run_id for _ in range(3)}
+    assert len(rows()) == before + 1 and len(ids) == 1
+    [noop] = rows()[:1]
+    assert noop["id"] in ids and noop["checks"]["runs"] == 3 and noop["status"] == "success"
+    assert noop["finished_at"] > noop["started_at"]
+    golden, _ = kit.shared_customer(store)
+    submit.request_credit_limit(store, config, golden_id=golden, credit_limit="97000", who="a")
+    busy = push_back(config, store)
+    assert busy.delivered == 1 and busy.run_id not in ids
+    after = push_back(config, store)  # a no-op after a busy run starts a row of its own
+    assert after.run_id not in ids | {busy.run_id}
+    assert len(rows()) == before + 3

@@ -37,16 +37,21 @@ def runs_cmd(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="Only runs with this status: success, failed, running."),
+        typer.Option(
+            "--status",
+            help="Only runs with this status: success, failed, running, interrupted, refused.",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Runs as JSON.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show the run history, newest first: counts, duration, watermark, error."""
-    if status and status not in (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS):
+    known = (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS, runs.REFUSED)
+    if status and status not in known:
         err_console.print(
-            f"crm-hub: --status {status!r}: use success, failed or running (or interrupted)",
+            f"crm-hub: --status {status!r}: use success, failed or running "
+            "(or interrupted, refused)",
             markup=False,
             highlight=False,
         )
@@ -122,6 +127,7 @@ def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_j
                     "last_success_at": h.last_success_at,
                     "consecutive_failures": h.consecutive_failures,
                     "late": h.late,
+                    "retrying": h.retrying,
                     "problems": h.problems,
                 }
                 for h in report
@@ -135,6 +141,10 @@ def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_j
                 )
     else:
         console.print(f"OK: {len(report)} stream(s) healthy")
+    if not as_json:
+        for h in report:
+            if h.retrying and h.ok:
+                console.print(f"{h.source}.{h.stream}: {h.retrying}", markup=False)
     if bad:
         raise typer.Exit(1)
 

@@ -104,9 +104,13 @@ def results_table(title: str, results: Sequence[StreamResult]) -> Table:
 
 
 def _status(status: str) -> str:
-    colour = {"success": "green", "failed": "red", "running": "yellow", "interrupted": "red"}.get(
-        status, "white"
-    )
+    colour = {
+        "success": "green",
+        "failed": "red",
+        "running": "yellow",
+        "interrupted": "red",
+        "refused": "yellow",
+    }.get(status, "white")
     return f"[{colour}]{status}[/{colour}]"
 
 

@@ -33,8 +33,9 @@ from crm_core.golden.store_io import (
     surviving_id,
 )
 from crm_core.identity import MatchConfig, load_match_config
+from crm_core.ledger.leases import start_leased_run
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import RunCounts, finish_run, start_run
+from crm_core.ledger.runs import RunCounts, finish_run
 from crm_core.store.tables import golden_customers, golden_match_models, source_links
 from schemas.reconcile import ReconcileConfig
 
@@ -73,21 +74,28 @@ def reconcile(
 ) -> dict[str, Any]:
     """Run reconciliation as a ledger run (mode ``reconcile``); return what changed in the
     store since the previous run (see :func:`crm_core.golden.stocktake.count_changes`) and what
-    this one did (:class:`Outcome`)."""
-    run_id = start_run(store, HUB_SOURCE, RECONCILE, "customers", RECONCILE)
+    this one did (:class:`Outcome`). One reconcile at a time: another one running makes
+    this one :class:`~crm_core.ledger.leases.AlreadyRunning`."""
+    run_id, lease = start_leased_run(store, HUB_SOURCE, RECONCILE, "customers", RECONCILE)
     counts = RunCounts()
     try:
-        stock = stocktake.count_changes(store, run_id, counts)
-        config = match_config or load_match_config(
-            settings.match_rules, default_country=settings.identity.default_country
-        )
-        outcome = _reconcile(store, settings, config, run_id, full)
-        counts.rows_loaded = outcome.golden_created + outcome.golden_updated
-        counts.checks = {"reconcile": outcome.as_dict(), "survivorship": _rules_hash(settings)}
-    except Exception as exc:
-        finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(store, run_id, counts)
+        try:
+            stock = stocktake.count_changes(store, run_id, counts)
+            config = match_config or load_match_config(
+                settings.match_rules, default_country=settings.identity.default_country
+            )
+            outcome = _reconcile(store, settings, config, run_id, full)
+            counts.rows_loaded = outcome.golden_created + outcome.golden_updated
+            counts.checks = {
+                "reconcile": outcome.as_dict(),
+                "survivorship": _rules_hash(settings),
+            }
+        except Exception as exc:
+            finish_run(store, run_id, counts, f"{type(exc).__name__}: {exc}")
+            raise
+        finish_run(store, run_id, counts)
+    finally:
+        lease.release()
     return {**stock, **outcome.as_dict()}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select
 
 from crm_core.ledger.names import HUB_SOURCE, RECONCILE
-from crm_core.ledger.runs import RUNNING, SUCCESS, RunCounts, record_progress
+from crm_core.ledger.runs import REFUSED, RUNNING, SUCCESS, RunCounts, record_progress
 from crm_core.store.tables import runs
 
 
@@ -58,7 +58,7 @@ def count_changes(store: Engine, run_id: int, counts: RunCounts) -> dict[str, An
         )
         .where(
             runs.c.source != HUB_SOURCE,
-            runs.c.status != RUNNING,
+            runs.c.status.not_in((RUNNING, REFUSED)),
             runs.c.finished_at <= cutoff,
         )
         .group_by(runs.c.source, runs.c.stream)

@@ -2,7 +2,8 @@
 
 The CLI (``crm-hub runs``, ``status``, ``metrics``), the API and Airflow tasks read the same
 ledger through these functions. A stream is unhealthy when its last run was interrupted (its
-process is gone, see :mod:`crm_core.ledger.runs`), when its last N runs failed, or when it
+process is gone, see :mod:`crm_core.ledger.runs`), when its last N runs failed (the
+scheduler's tries of one scheduled run count as one; while it retries, it says so), or when it
 is late: no successful run has started since the scheduled time before the last one, that is
 a whole interval of its schedule went by without a success.
 """
@@ -14,10 +15,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from crm_core.ledger.names import HUB_SOURCE
-from crm_core.ledger.runs import FAILED, INTERRUPTED_STATUS, RUNNING, SUCCESS, list_runs, masked
+from crm_core.ledger.runs import (
+    FAILED,
+    INTERRUPTED_STATUS,
+    REFUSED,
+    RUNNING,
+    SUCCESS,
+    list_runs,
+    masked,
+)
 from crm_core.pull import positions
 from crm_core.store.tables import runs
 from schemas.settings import HubConfig
@@ -86,7 +95,10 @@ class StreamStats:
     last_finished: dict[str, Any] | None = None
     last_success_started: datetime | None = None
     last_success_finished: datetime | None = None
+    #: failed scheduled runs since the last success (the tries of one count once)
     consecutive_failures: int = 0
+    #: ``retrying, try N of M`` while the scheduler tries the last failed run again
+    retrying: str | None = None
 
 
 def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
@@ -105,7 +117,7 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
     )
     last_finished = (
         select(*key, func.max(runs.c.id).label("id"))
-        .where(runs.c.status != RUNNING)
+        .where(runs.c.status.not_in((RUNNING, REFUSED)))
         .group_by(*key)
         .subquery()
     )
@@ -142,17 +154,45 @@ def stream_stats(store: Engine) -> dict[tuple[str, str], StreamStats]:
             last_success,
             and_(runs.c.source == last_success.c.source, runs.c.stream == last_success.c.stream),
         )
-        failed_after = case((runs.c.id > func.coalesce(last_success.c.id, 0), 1), else_=0)
+        previous: dict[tuple[str, str], int | None] = {}
         for row in conn.execute(
-            select(*key, func.sum(failed_after))
+            select(*key, runs.c.checks)
             .select_from(since_success)
-            .where(runs.c.status == FAILED)
-            .group_by(*key)
+            .where(runs.c.status == FAILED, runs.c.id > func.coalesce(last_success.c.id, 0))
+            .order_by(*key, runs.c.id)
         ):
-            get(row.source, row.stream).consecutive_failures = int(row[2] or 0)
+            s = get(row.source, row.stream)
+            attempt, _ = tries(row.checks)
+            before = previous.get((row.source, row.stream))
+            if not (attempt and attempt > 1 and before is not None and before < attempt):
+                s.consecutive_failures += 1  # a scheduled run's first failed try
+            previous[(row.source, row.stream)] = attempt
     for last in list_runs(store, last_only=True, limit=100_000):
-        get(last["source"], last["stream"]).last = last
+        s = get(last["source"], last["stream"])
+        s.last = last
+        s.retrying = retrying(s.last_finished)
     return stats
+
+
+def tries(checks: dict[str, Any] | None) -> tuple[int | None, int | None]:
+    """A run's try of its scheduled run and how many it gets (None, None when unknown:
+    a run started by hand, see :func:`crm_core.ledger.runs.set_attempt`)."""
+    checks = checks or {}
+    attempt, of = checks.get("attempt"), checks.get("max_attempts")
+    if isinstance(attempt, int) and isinstance(of, int):
+        return attempt, of
+    return None, None
+
+
+def retrying(last_finished: dict[str, Any] | None) -> str | None:
+    """``retrying, try 2 of 4`` when the newest finished run failed a try that the
+    scheduler will try again (None otherwise)."""
+    if not last_finished or last_finished.get("status") != FAILED:
+        return None
+    attempt, of = tries(last_finished.get("checks"))
+    if attempt is None or of is None or attempt >= of:
+        return None
+    return f"retrying, try {attempt + 1} of {of}"
 
 
 def is_late(
@@ -179,6 +219,8 @@ class StreamHealth:
     consecutive_failures: int
     late: bool
     problems: list[str]
+    #: ``retrying, try N of M`` while the scheduler tries the last failed run again
+    retrying: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -222,8 +264,9 @@ def health(
             )
         if failures > 0 and s.consecutive_failures >= failures:
             error = (s.last_finished or {}).get("error") or ""
+            note = f" ({s.retrying})" if s.retrying else ""
             problems.append(
-                f"failed its last {s.consecutive_failures} runs; last error: {error[:200]}"
+                f"failed its last {s.consecutive_failures} runs{note}; last error: {error[:200]}"
             )
         late = schedule is not None and is_late(schedule, s.last_success_started, now, grace)
         if late:
@@ -244,6 +287,7 @@ def health(
                 consecutive_failures=s.consecutive_failures,
                 late=late,
                 problems=problems,
+                retrying=s.retrying,
             )
         )
     return out

@@ -26,6 +26,9 @@ from crm_core.store.tables import runs
 from schemas.secrets import mask_secrets
 
 RUNNING, SUCCESS, FAILED = "running", "success", "failed"
+#: A run that did not start: another runner held its stream's lease (see
+#: :mod:`crm_core.ledger.leases`). Not a failure of the stream, and never its last run.
+REFUSED = "refused"
 INTERRUPTED = "interrupted: the process ended while the run was going on"
 #: How a ``running`` run whose process is gone reads (it is not stored so: see the docstring).
 INTERRUPTED_STATUS = "interrupted"
@@ -81,6 +84,36 @@ def start_run(
                 rows_quarantined=0,
                 rows_deleted=0,
                 batches=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT into a table with a primary key
+        return int(key[0])
+
+
+def record_refused(
+    engine: Engine, source: str, stream: str, entity: str, mode: str, reason: str
+) -> int:
+    """Record a run refused because another runner holds its stream (see
+    :mod:`crm_core.ledger.leases`); the running run is left alone. Return its id."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        result = conn.execute(
+            runs.insert().values(
+                source=source,
+                stream=stream,
+                entity=entity,
+                mode=mode,
+                status=REFUSED,
+                started_at=now,
+                finished_at=now,
+                host=HOST,
+                pid=os.getpid(),
+                rows_read=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                batches=0,
+                error=reason,
             )
         )
         key = result.inserted_primary_key
@@ -207,6 +240,36 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, error: str | None
         )
 
 
+def set_attempt(engine: Engine, run_id: int, attempt: int, max_attempts: int) -> None:
+    """Record which try of its scheduled run a run was (``checks.attempt`` and
+    ``checks.max_attempts``): the health check counts the tries of one scheduled run as
+    one failure (see :mod:`crm_core.ledger.health`)."""
+    with engine.begin() as conn:
+        checks = conn.execute(select(runs.c.checks).where(runs.c.id == run_id)).scalar()
+        merged = {**(checks or {}), "attempt": attempt, "max_attempts": max_attempts}
+        conn.execute(update(runs).where(runs.c.id == run_id).values(checks=merged))
+
+
+def note_attempt(
+    engine: Engine, source: str, stream: str, since: datetime, attempt: int, max_attempts: int
+) -> int | None:
+    """:func:`set_attempt` on the newest run of ``source.stream`` this process started at
+    ``since`` or later (a scheduler's task knows its try, not the run's id); return its id."""
+    with engine.connect() as conn:
+        run_id = conn.execute(
+            select(func.max(runs.c.id)).where(
+                runs.c.source == source,
+                runs.c.stream == stream,
+                runs.c.host == HOST,
+                runs.c.pid == os.getpid(),
+                runs.c.started_at >= since,
+            )
+        ).scalar()
+    if run_id is not None:
+        set_attempt(engine, int(run_id), attempt, max_attempts)
+    return None if run_id is None else int(run_id)
+
+
 def last_columns(engine: Engine, source: str, stream: str) -> list[str] | None:
     """The source columns the last run of a stream that read anything saw (None if none)."""
     found = last_columns_run(engine, source, stream)
@@ -237,8 +300,9 @@ def list_runs(
     limit: int = 200,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first; with ``last_only`` only the newest per source and stream.
-    Errors come with secrets masked (a row recorded before masking existed shows none)."""
+    """Runs, newest first; with ``last_only`` only the newest per source and stream that
+    was not refused (see :data:`REFUSED`). Errors come with secrets masked (a row recorded
+    before masking existed shows none)."""
     stmt = select(runs)
     if source:
         stmt = stmt.where(runs.c.source == source)
@@ -249,7 +313,9 @@ def list_runs(
         stmt = stmt.where(runs.c.status == stored)
     if last_only:
         newest = (
-            select(func.max(runs.c.id).label("id")).group_by(runs.c.source, runs.c.stream)
+            select(func.max(runs.c.id).label("id"))
+            .where(runs.c.status != REFUSED)
+            .group_by(runs.c.source, runs.c.stream)
         ).subquery()
         stmt = stmt.where(runs.c.id.in_(select(newest.c.id)))
     stmt = stmt.order_by(runs.c.id.desc()).limit(limit)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors import open_source
 from connectors.errors import first_line, is_driver_error
 from connectors.timeouts import ConnectionWatch
-from crm_core.ledger import runs
+from crm_core.ledger import leases, runs
 from crm_core.pull import deletes, filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
@@ -282,8 +282,9 @@ class SyncEngine:
     ) -> _OpenRun:
         """Open the run in the ledger and get what its batches need: the loader (appending
         when the store has no rows of this source yet), the push-back echoes awaited, and
-        the run's heartbeat, started."""
-        result.run_id = runs.start_run(
+        the run's heartbeat, started. The run holds its stream's lease until it is closed:
+        another runner of the stream gets :class:`~crm_core.ledger.leases.AlreadyRunning`."""
+        result.run_id, lease = leases.start_leased_run(
             self.store, source, spec.name, entity, result.mode, heartbeat=True
         )
         started = time.perf_counter()
@@ -298,7 +299,7 @@ class SyncEngine:
         )
         echoes = echo.awaiting(self.store, source, spec.name, entity, self.config.push_back)
         heartbeat = runs.Heartbeat(self.store, result.run_id, guard=self._store_deadline)
-        return _OpenRun(result, started, loader, echoes, heartbeat)
+        return _OpenRun(result, started, loader, echoes, heartbeat, lease)
 
     def _commit_batch(
         self,
@@ -391,6 +392,8 @@ class SyncEngine:
                 f"{result.error + '; ' if result.error else ''}the run could not be closed "
                 f"in the ledger, the store failed: {first_line(exc)}"
             )
+        finally:
+            run.lease.release()
         if progress:
             progress(result)
 
@@ -404,6 +407,7 @@ class _OpenRun:
     loader: Loader
     echoes: echo.Awaited
     heartbeat: runs.Heartbeat
+    lease: leases.Lease
 
 
 def unmapped_streams(

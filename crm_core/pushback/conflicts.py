@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from crm_core.pushback.errors import ChangeRejected, UnknownChange
 from crm_core.store.tables import conflicts, outbox, outbox_targets
@@ -19,16 +19,25 @@ from schemas.pushback import ConflictState, PushState
 
 
 def list_conflicts(
-    store: Engine, state: str | None = ConflictState.OPEN, limit: int = 50
+    store: Engine, state: str | None = ConflictState.OPEN, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Conflicts, newest first (open ones unless ``state`` says otherwise; None: all)."""
     if state not in (ConflictState.OPEN, ConflictState.RESOLVED, None):
         raise ChangeRejected(f"state must be open, resolved or all, not {state!r}")
-    stmt = select(conflicts).order_by(conflicts.c.id.desc()).limit(limit)
+    stmt = select(conflicts).order_by(conflicts.c.id.desc()).limit(limit).offset(offset)
     if state:
         stmt = stmt.where(conflicts.c.state == state)
     with store.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def count_conflicts(store: Engine, state: str | None = ConflictState.OPEN) -> int:
+    """How many conflicts there are (in ``state``; None: all)."""
+    stmt = select(func.count()).select_from(conflicts)
+    if state:
+        stmt = stmt.where(conflicts.c.state == state)
+    with store.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
 def resolve(

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, delete, or_, select, update
 
 from connectors import open_source
 from connectors.base import stamps_writes
-from crm_core.ledger import runs
+from crm_core.ledger import leases, runs
 from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK
 from crm_core.pushback import routing
 from crm_core.pushback.batch import ChunkState, error_line, printable
@@ -40,6 +40,7 @@ from crm_core.pushback.decide import Attempt
 from crm_core.pushback.failpoints import failpoint
 from crm_core.pushback.values import jsonable, typed
 from crm_core.store.tables import outbox
+from crm_core.store.tables import runs as ledger
 from mappings.compile import CompiledStream
 from mappings.inverse import to_source
 from schemas.errors import HubError, RetriableError
@@ -51,6 +52,8 @@ log = logging.getLogger("crm_hub.pushback")
 
 #: Changes whose store state is read and recorded together (see crm_core.pushback.batch).
 CHUNK = 200
+#: Dead letters a failed run's error names one by one.
+DEAD_LETTERS_NAMED = 10
 
 
 @dataclass
@@ -140,9 +143,27 @@ class PushBack:
     def run(
         self, limit: int | None = None, progress: Callable[[PushResult], None] | None = None
     ) -> PushResult:
-        """Deliver what is due; every run is a row of the ledger."""
+        """Deliver what is due, as a run of the ledger: failed when a change became a dead
+        letter (its error names each one, its target and why). A run with nothing due is
+        counted in the hour's no-op row instead of a row of its own (see :func:`fold_noop`).
+        One push-back at a time: another one running makes this one
+        :class:`~crm_core.ledger.leases.AlreadyRunning`."""
         result = PushResult()
-        result.run_id = runs.start_run(self.store, HUB_SOURCE, PUSH_BACK, "", "push")
+        result.run_id, lease = leases.start_leased_run(
+            self.store, HUB_SOURCE, PUSH_BACK, "", "push"
+        )
+        try:
+            return self._run(result, limit, progress)
+        finally:
+            lease.release()
+
+    def _run(
+        self,
+        result: PushResult,
+        limit: int | None,
+        progress: Callable[[PushResult], None] | None,
+    ) -> PushResult:
+        assert result.run_id is not None
         counts = runs.RunCounts()
         error = None
         try:
@@ -180,7 +201,12 @@ class PushBack:
             counts.checks = {
                 k: v for k, v in result.as_dict().items() if k not in ("run_id", "errors")
             }
-            runs.finish_run(self.store, result.run_id, counts, error)
+            if error is None and result.failed:
+                error = dead_letters_error(result)
+            if error is None and not result.changes:
+                result.run_id = fold_noop(self.store, result.run_id, counts.checks)
+            else:
+                runs.finish_run(self.store, result.run_id, counts, error)
         return result
 
     def deliver(self, change: dict[str, Any], result: PushResult, chunk: ChunkState) -> str:
@@ -199,12 +225,12 @@ class PushBack:
                 values, conflicting = self._failure(change, delivery, f"{what}: {exc}", True), []
             except HubError as exc:
                 values, conflicting = self._failure(change, delivery, f"{what}: {exc}", False), []
-                result.errors.append(f"{change['change_id']} -> {delivery['target']}: {exc}")
             except Exception as exc:  # a poison change: a dead letter, the others go on
                 message = f"{what}: cannot be processed: {error_line(exc)}"
                 log.exception("push-back: %s", message)
                 values, conflicting = self._failure(change, delivery, message, False), []
-                result.errors.append(message)
+            if values.get("state") == PushState.FAILED:  # a dead letter: say which and why
+                result.errors.append(str(values["last_error"]))
             chunk.record_delivery(delivery, values)
             chunk.record_conflicts(conflicting)
         settled = self._settle(change, deliveries, transient, result)
@@ -442,6 +468,67 @@ class PushBack:
             if transient:
                 result.retrying += 1
         return values
+
+
+def dead_letters_error(result: PushResult) -> str:
+    """A run's error for the changes that became dead letters: each change, its target and
+    the reason."""
+    reasons = list(dict.fromkeys(result.errors))  # a change's reason may come twice
+    shown = "; ".join(reasons[:DEAD_LETTERS_NAMED])
+    more = len(reasons) - DEAD_LETTERS_NAMED
+    if more > 0:
+        shown += f"; and {more} more (crm-hub outbox list --failed)"
+    return f"{result.failed} change(s) became dead letters: {shown or 'see crm-hub outbox list'}"
+
+
+def fold_noop(store: Engine, run_id: int, checks: dict[str, Any]) -> int:
+    """Close a push-back run that had nothing to do. When the newest push-back row before
+    it is a no-op row of the same hour (UTC), the run is counted there (its ``checks.runs``
+    goes up by one, its ``finished_at`` moves to now) and its own row goes; else its row is
+    closed as the hour's no-op row (``checks.runs`` 1). Returns the id of the row that
+    counts it."""
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    with store.begin() as conn:
+        before = (
+            conn.execute(
+                select(ledger.c.id, ledger.c.status, ledger.c.started_at, ledger.c.checks)
+                .where(
+                    ledger.c.source == HUB_SOURCE,
+                    ledger.c.stream == PUSH_BACK,
+                    ledger.c.id < run_id,
+                    ledger.c.status != runs.REFUSED,
+                )
+                .order_by(ledger.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        kept: dict[str, Any] = dict(before["checks"] or {}) if before is not None else {}
+        if (
+            before is None
+            or before["status"] != runs.SUCCESS
+            or before["started_at"] < hour
+            or kept.get("changes")
+            or "runs" not in kept
+        ):
+            conn.execute(
+                update(ledger)
+                .where(ledger.c.id == run_id)
+                .values(
+                    status=runs.SUCCESS,
+                    finished_at=now,
+                    checks={**checks, "runs": 1},
+                )
+            )
+            return run_id
+        kept["runs"] = int(kept["runs"]) + 1
+        conn.execute(
+            update(ledger).where(ledger.c.id == before["id"]).values(finished_at=now, checks=kept)
+        )
+        conn.execute(delete(ledger).where(ledger.c.id == run_id))
+        return int(before["id"])
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

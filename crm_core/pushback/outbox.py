@@ -18,11 +18,12 @@ def list_changes(
     state: str | None = None,
     golden_id: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[ChangeView]:
     """Changes, newest first; only those in ``state`` or of one customer when given."""
     if state is not None and state not in CHANGE_STATES:
         raise ChangeRejected(f"state must be one of {', '.join(CHANGE_STATES)}, not {state!r}")
-    stmt = select(outbox.c.change_id).order_by(outbox.c.id.desc()).limit(limit)
+    stmt = select(outbox.c.change_id).order_by(outbox.c.id.desc()).limit(limit).offset(offset)
     if state:
         stmt = stmt.where(outbox.c.state == state)
     if golden_id:
@@ -30,6 +31,15 @@ def list_changes(
     with store.connect() as conn:
         ids = [r[0] for r in conn.execute(stmt)]
         return [load_change(conn, i) for i in ids]
+
+
+def count_changes(store: Engine, state: str | None = None) -> int:
+    """How many changes there are (in ``state``, when given)."""
+    stmt = select(func.count()).select_from(outbox)
+    if state:
+        stmt = stmt.where(outbox.c.state == state)
+    with store.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
 #: At most this many candidates are named when a prefix is ambiguous.

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from crm_core.ledger import health, runs
+from crm_core.ledger.names import HUB_SOURCE, PUSH_BACK, RECONCILE
 from crm_core.pull.sync import StreamResult, SyncEngine
 from crm_core.store.db import open_store
 from schemas.errors import FatalSyncError, RetriableError
@@ -36,13 +39,19 @@ def sync_stream(
     stream: str,
     config_path: str | os.PathLike[str] | None = None,
     full_refresh: bool = False,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
 ) -> dict[str, Any]:
-    """Sync one stream of one source; raise if the run failed, return its counts if not."""
+    """Sync one stream of one source; raise if the run failed, return its counts if not.
+    ``attempt`` of ``max_attempts`` is the scheduler's try, recorded with the run (see
+    :func:`crm_core.ledger.runs.set_attempt`)."""
     config = load(config_path)
     store = open_store(config.store_url(), config.store.timeouts)
+    began = datetime.now(UTC)
     try:
         [result] = SyncEngine(config, store).sync_source(source, [stream], full_refresh)
     finally:
+        _note_attempt(store, source, stream, began, attempt, max_attempts)
         store.dispose()
     summary = summarize(result)
     log.info(
@@ -80,8 +89,29 @@ def summarize(result: StreamResult) -> dict[str, Any]:
     }
 
 
+def _note_attempt(
+    store: Engine,
+    source: str,
+    stream: str,
+    began: datetime,
+    attempt: int | None,
+    max_attempts: int | None,
+) -> None:
+    """Record the scheduler's try with the run this task made (never raises: the run's
+    own outcome matters more)."""
+    if attempt is None or max_attempts is None:
+        return
+    try:
+        runs.note_attempt(store, source, stream, began - CLOCK_SKEW, attempt, max_attempts)
+    except Exception as exc:  # noqa: BLE001 - report, never hide the run's outcome
+        log.warning("crm-hub: could not record try %s of %s: %s", attempt, max_attempts, exc)
+
+
 def reconcile(
-    config_path: str | os.PathLike[str] | None = None, full: bool = False
+    config_path: str | os.PathLike[str] | None = None,
+    full: bool = False,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
 ) -> dict[str, Any]:
     """Reconcile: match new and changed customer records, keep golden ids stable, rebuild
     the golden records they touch (see :mod:`crm_core.golden.reconcile`), as a ledger run.
@@ -95,9 +125,11 @@ def reconcile(
 
     config = load(config_path)
     store = open_store(config.store_url(), config.store.timeouts)
+    began = datetime.now(UTC)
     try:
         result = run_reconcile(store, config.reconcile, full=full)
     finally:
+        _note_attempt(store, HUB_SOURCE, RECONCILE, began, attempt, max_attempts)
         store.dispose()
     log.info(
         "reconcile (%s): %s rows changed by %s runs since %s; %s records matched, "
@@ -116,18 +148,25 @@ def reconcile(
     return result
 
 
-def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def push_back(
+    config_path: str | os.PathLike[str] | None = None,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
+) -> dict[str, Any]:
     """Write the due CRM-side changes to the systems that own their fields (see
     :mod:`crm_core.pushback.deliver`); returns the run's counts. Dead letters fail the
     task (they need a person: ``crm-hub outbox list --failed``); changes waiting for a
     retry do not."""
+    from crm_core.pushback.deliver import dead_letters_error
     from crm_core.pushback.deliver import push_back as run_push_back
 
     config = load(config_path)
     store = open_store(config.store_url(), config.store.timeouts)
+    began = datetime.now(UTC)
     try:
         result = run_push_back(config, store)
     finally:
+        _note_attempt(store, HUB_SOURCE, PUSH_BACK, began, attempt, max_attempts)
         store.dispose()
     log.info(
         "push-back (run %s): %s due, %s delivered (%s written, %s already there), "
@@ -142,10 +181,9 @@ def push_back(config_path: str | os.PathLike[str] | None = None) -> dict[str, An
         result.failed,
         result.waiting,
     )
-    if result.failed:
+    if result.failed:  # the run is failed in the ledger with the same reason
         raise FatalSyncError(
-            f"push-back: {result.failed} change(s) became dead letters (run {result.run_id}): "
-            + "; ".join(result.errors[:3])
+            f"push-back failed (run {result.run_id}): {dead_letters_error(result)}"
         )
     return result.as_dict()
 
@@ -168,6 +206,8 @@ def record_failure(
     error: str,
     started_at: datetime | None = None,
     config_path: str | os.PathLike[str] | None = None,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
 ) -> str:
     """Log one line for a failed scheduler task and make sure the ledger shows it.
 
@@ -184,6 +224,8 @@ def record_failure(
         try:
             since = started_at - CLOCK_SKEW if started_at else None
             run_id = runs.record_failed_attempt(store, source, stream, error, since)
+            if attempt is not None and max_attempts is not None:
+                runs.set_attempt(store, run_id, attempt, max_attempts)
         finally:
             store.dispose()
     except Exception as exc:  # noqa: BLE001 - report, never mask the original failure

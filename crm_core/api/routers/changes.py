@@ -19,13 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from crm_core.access.api_keys import ApiKey, Scope
 from crm_core.api.auth import reject_unknown_query, require
-from crm_core.api.params import FREE_TEXT, LINE
+from crm_core.api.params import FREE_TEXT, LINE, Limit, Offset, with_next
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api.service.summary import credit_hold
+from crm_core.api.service.views import Page
 from crm_core.pushback import ChangeRejected, UnknownChange, submit
-from crm_core.pushback.conflicts import list_conflicts
+from crm_core.pushback.conflicts import count_conflicts, list_conflicts
+from crm_core.pushback.outbox import count_changes, list_changes
+from schemas.pushback import PushState
 from schemas.strict import Strict
 
 changes = APIRouter(
@@ -339,10 +342,16 @@ def get_change(
 
 
 @changes.get("/customers/{id}/concessions", summary="A customer's concessions")
-def get_concessions(caller: Reader, request: Request, id: GoldenId) -> list[ConcessionOut]:
+def get_concessions(
+    caller: Reader, request: Request, id: GoldenId, limit: Limit = 50, offset: Offset = 0
+) -> Page[ConcessionOut]:
     """What the CRM recorded and what finance has booked, one row per concession (the
-    finance system's row once it has it), with the approver and status."""
-    return service_pushback.concessions(request.app.state.store, id)
+    finance system's row once it has it), with the approver and status, newest first."""
+    rows = service_pushback.concessions(request.app.state.store, id)
+    page = Page[ConcessionOut](
+        items=rows[offset : offset + limit], total=len(rows), limit=limit, offset=offset
+    )
+    return with_next(request, page)
 
 
 @conflicts_router.get("/conflicts", summary="Push-back conflicts")
@@ -350,7 +359,30 @@ def get_conflicts(
     request: Request,
     state: Literal["open", "resolved", "all"] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[ConflictOut]:
+    offset: Offset = 0,
+) -> Page[ConflictOut]:
     """Changes held back because the back office changed the same field, newest first."""
-    rows = list_conflicts(request.app.state.store, None if state == "all" else state, limit)
-    return [ConflictOut(**r) for r in rows]
+    store, wanted = request.app.state.store, None if state == "all" else state
+    rows = list_conflicts(store, wanted, limit, offset)
+    page = Page[ConflictOut](
+        items=[ConflictOut(**r) for r in rows],
+        total=count_conflicts(store, wanted),
+        limit=limit,
+        offset=offset,
+    )
+    return with_next(request, page)
+
+
+@conflicts_router.get("/dead-letters", summary="Changes that failed every attempt")
+def get_dead_letters(request: Request, limit: Limit = 50, offset: Offset = 0) -> Page[ChangeOut]:
+    """Dead letters, newest first: each change with its targets' deliveries and last error
+    (retry one with ``crm-hub outbox retry ID``)."""
+    store = request.app.state.store
+    views = list_changes(store, state=PushState.FAILED, limit=limit, offset=offset)
+    page = Page[ChangeOut](
+        items=[_out(v) for v in views],
+        total=count_changes(store, PushState.FAILED),
+        limit=limit,
+        offset=offset,
+    )
+    return with_next(request, page)

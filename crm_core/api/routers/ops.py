@@ -24,7 +24,7 @@ ops = APIRouter(
     responses=documented(401, 403, 422, 503),
 )
 health = APIRouter(tags=["ops"], dependencies=[Depends(reject_unknown_query)])
-RunStatus = Literal["success", "failed", "running", "interrupted"]
+RunStatus = Literal["success", "failed", "running", "interrupted", "refused"]
 QuarantineStatus = Literal["open", "replayed", "superseded", "discarded", "all"]
 
 

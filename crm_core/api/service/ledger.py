@@ -43,10 +43,19 @@ def list_runs(
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    other_than_source: str | None = None,
 ) -> Page[RunView]:
-    """Runs, newest first, filtered by source, stream and status."""
-    filters = {"source": source, "stream": stream, "status": status}
-    total, rows = _newest_first(store, runs, filters, limit, offset)
+    """Runs, newest first, filtered by source, stream and status (and, with
+    ``other_than_source``, without that source's: the pulls without the hub's own jobs)."""
+    stmt = select(runs)
+    for column, value in (("source", source), ("stream", stream), ("status", status)):
+        if value:
+            stmt = stmt.where(runs.c[column] == value)
+    if other_than_source:
+        stmt = stmt.where(runs.c.source != other_than_source)
+    with store.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0
+        rows = conn.execute(stmt.order_by(runs.c.id.desc()).limit(limit).offset(offset)).all()
     return Page[RunView](
         items=[RunView(**_run(dict(r._mapping))) for r in rows],
         total=total,

@@ -400,6 +400,7 @@ class RunView(View):
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
+    rows_deleted: int = 0
     started_at: datetime
     finished_at: datetime | None = None
     duration_seconds: float | None = None
