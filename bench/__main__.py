@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import api, connectors, docs, extract, matching, pushback, scaling, unseen_cjk
+from bench import api, connectors, docs, extract, kills, matching, pushback, scaling, unseen_cjk
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +71,14 @@ def main(argv: list[str] | None = None) -> None:
     pb.add_argument("--period", type=float, default=60.0, help="push-back schedule (s, 60)")
     pb.add_argument("--cycles", type=int, default=5, help="schedule periods to measure (5)")
     pb.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ki = sub.add_parser(
+        "kills", help="kill -9 of crm-hub sync and push at random moments: lost, duplicated"
+    )
+    ki.add_argument("--rows", type=int, default=200_000, help="order lines (default 200,000)")
+    ki.add_argument("--trials", type=int, default=10, help="kills of each (default 10)")
+    ki.add_argument("--changes", type=int, default=2_000, help="CRM changes (default 2,000)")
+    ki.add_argument("--seed", type=int, default=kills.SEED, help="of the kill moments")
+    ki.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -111,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
             cycles=args.cycles,
             as_json=args.json,
         )
+    elif args.name == "kills":
+        kills.run(args.rows, args.trials, args.changes, seed=args.seed, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 
