@@ -53,6 +53,7 @@ bench-smoke: install-dev bench-env
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench api --customers 2000 --lines 20000 --seconds 5 --warmup 2 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench pushback --changes 200 --concessions 20 --latency-changes 20 --period 5 --cycles 3 --json
 	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench deletes --rows 20000 --json
+	BENCH_RESULTS=$${TMPDIR:-/tmp}/crm-hub-bench-smoke $(BIN)/python -m bench kills --rows 20000 --trials 2 --changes 200 --json
 
 # schemathesis over the whole OpenAPI document, 50 examples per operation, with an editor
 # and with an admin key, against `crm-hub serve` of a small demo (its store: SQLite, or

@@ -11,6 +11,7 @@ from bench import (
     deletes,
     docs,
     extract,
+    kills,
     matching,
     pushback,
     scaling,
@@ -94,6 +95,14 @@ def main(argv: list[str] | None = None) -> None:
     ce.add_argument("--customers", type=int, default=300, help="demo customers (default 300)")
     ce.add_argument("--concurrency", type=int, default=2, help="task processes per worker (2)")
     ce.add_argument("--json", action="store_true", help="last line: the figures as JSON")
+    ki = sub.add_parser(
+        "kills", help="kill -9 of crm-hub sync and push at random moments: lost, duplicated"
+    )
+    ki.add_argument("--rows", type=int, default=200_000, help="order lines (default 200,000)")
+    ki.add_argument("--trials", type=int, default=10, help="kills of each (default 10)")
+    ki.add_argument("--changes", type=int, default=2_000, help="CRM changes (default 2,000)")
+    ki.add_argument("--seed", type=int, default=kills.SEED, help="of the kill moments")
+    ki.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     sub.add_parser("docs", help="write docs/benchmarks.md from the results in bench/results/")
     args = parser.parse_args(argv)
     if args.name == "extract":
@@ -138,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         deletes.run(args.rows, batch_size=args.batch_size, as_json=args.json)
     elif args.name == "celery":
         celery_round.run(args.customers, concurrency=args.concurrency, as_json=args.json)
+    elif args.name == "kills":
+        kills.run(args.rows, args.trials, args.changes, seed=args.seed, as_json=args.json)
     elif args.name == "docs":
         print(f"wrote {docs.write()}")
 

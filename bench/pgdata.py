@@ -88,10 +88,10 @@ def recreate_database(name: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def source_rows() -> int | None:
+def source_rows(database: str = SOURCE_DB) -> int | None:
     """Rows in the source's order_lines if it exists with the current layout, else None."""
     try:
-        with psycopg.connect(url(SOURCE_DB)) as conn:
+        with psycopg.connect(url(database)) as conn:
             layout = conn.execute("SELECT obj_description('order_lines'::regclass)").fetchone()
             if not layout or layout[0] != LAYOUT:
                 return None
@@ -100,14 +100,15 @@ def source_rows() -> int | None:
         return None
 
 
-def build_source(rows: int) -> bool:
-    """Make the source hold exactly ``rows`` order lines; return whether it was rebuilt."""
-    if source_rows() == rows:
+def build_source(rows: int, database: str = SOURCE_DB, *, reuse: bool = True) -> bool:
+    """Make the source (``database``) hold exactly ``rows`` order lines; return whether it
+    was rebuilt (always, without ``reuse``: for a benchmark that changes the source)."""
+    if reuse and source_rows(database) == rows:
         return False
-    recreate_database(SOURCE_DB)
+    recreate_database(database)
     customers = max(1, rows // (LINES_PER_ORDER * ORDERS_PER_CUSTOMER))
     with psycopg.connect(
-        url(SOURCE_DB), autocommit=True, cursor_factory=psycopg.ClientCursor
+        url(database), autocommit=True, cursor_factory=psycopg.ClientCursor
     ) as conn:
         conn.execute(SOURCE_DDL.replace("%(layout)s", f"'{LAYOUT}'"))
         conn.execute(FILL_SQL, {"rows": rows, "customers": customers, "lines": LINES_PER_ORDER})

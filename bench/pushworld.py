@@ -161,12 +161,14 @@ def _vacuum(*databases: str) -> None:
         conn.execute("CHECKPOINT")
 
 
-def build_pg(folder: Path, customers: int, batch: int) -> World:
-    """The legacy ERP on PostgreSQL with about ``customers`` customers, pulled and
-    reconciled into a fresh PostgreSQL store."""
-    for db in (ERP_DB, STORE_DB):
+def build_pg(
+    folder: Path, customers: int, batch: int, *, erp_db: str = ERP_DB, store_db: str = STORE_DB
+) -> World:
+    """The legacy ERP on PostgreSQL (database ``erp_db``) with about ``customers``
+    customers, pulled and reconciled into a fresh PostgreSQL store (``store_db``)."""
+    for db in (erp_db, store_db):
         pgdata.recreate_database(db)
-    erp_url = pgdata.url(ERP_DB, "postgresql+psycopg")
+    erp_url = pgdata.url(erp_db, "postgresql+psycopg")
     engine = create_engine(erp_url)
     try:
         create_schema(engine)
@@ -175,11 +177,11 @@ def build_pg(folder: Path, customers: int, batch: int) -> World:
         engine.dispose()
     source = LEGACY_SOURCE.format().replace("sqlite:///legacy_erp.db", erp_url)
     source = source.replace("mappings/legacy_erp.yaml", _mapping("legacy_erp"))
-    config = _write_config(folder, STORE_DB, source, "legacy_erp", batch)
+    config = _write_config(folder, store_db, source, "legacy_erp", batch)
     _pull_and_reconcile(config, "legacy_erp", None)
-    _vacuum(ERP_DB, STORE_DB)
+    _vacuum(erp_db, store_db)
     customers = single_record_customers(config, "legacy_erp")
-    return World("pg", "legacy_erp", config, pgdata.url(ERP_DB), customers)
+    return World("pg", "legacy_erp", config, pgdata.url(erp_db), customers)
 
 
 def generate_rest(db: Path, customers: int) -> None:

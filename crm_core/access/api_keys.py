@@ -22,21 +22,12 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from crm_core.access.actors import who
+from crm_core.access.roles import Role
 from crm_core.store.tables import api_keys
 from schemas.errors import ConfigError
 
 PREFIX = "crmhub"
 _KEY = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")
-
-
-class Role(StrEnum):
-    """Who holds a key."""
-
-    VIEWER = "viewer"
-    EDITOR = "editor"
-    FINANCE = "finance"
-    OPS = "ops"
-    ADMIN = "admin"
 
 
 class Scope(StrEnum):

@@ -1,4 +1,7 @@
-"""``crm-hub airflow``: run Airflow locally with the hub's DAGs, pools and config."""
+"""``crm-hub airflow``: run Airflow locally with the hub's DAGs, pools and config.
+
+The scheduling modules (and the settings they read) load inside the commands.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,6 @@ import typer
 
 from crm_core.cli.context import open_config, resolve_config_path
 from crm_core.cli.render import console
-from crm_core.scheduling import local_airflow, local_celery
-from crm_core.scheduling.dag_plan import plan
-from schemas.settings import redact_url
 
 HomeOption = Annotated[
     Path | None,
@@ -60,6 +60,8 @@ def _env(
     with_secrets: bool = True,
     port: int | None = None,
 ) -> dict[str, str]:
+    from crm_core.scheduling import local_airflow
+
     folder = local_airflow.project_dir(project)
     home = home or Path(os.environ.get("AIRFLOW_HOME") or folder / local_airflow.HOME_NAME)
     return local_airflow.airflow_env(
@@ -68,6 +70,9 @@ def _env(
 
 
 def _set_pools(ctx: typer.Context, env: dict[str, str]) -> None:
+    from crm_core.scheduling import local_airflow
+    from crm_core.scheduling.dag_plan import plan
+
     cfg = open_config(ctx, None)
     for pool in local_airflow.set_pools(plan(cfg), env):
         console.print(f"pool {pool.name}: {pool.slots} slot(s)")
@@ -128,6 +133,8 @@ def start(
     http://localhost:8080 (--port changes it); the admin password is printed at start and
     kept in AIRFLOW_HOME. DAGs start paused: unpause them in the UI.
     """
+    from crm_core.scheduling import local_airflow, local_celery
+
     if ctx.invoked_subcommand is not None:
         ctx.meta["crm_hub_airflow"] = (home, project)
         return
@@ -157,6 +164,9 @@ def _run_celery(
     env: dict[str, str], workers: int, concurrency: int, port: int | None, web: str
 ) -> int:
     """Start the Celery deployment's processes, say what runs where, wait for Ctrl-C."""
+    from crm_core.scheduling import local_celery
+    from schemas.settings import redact_url
+
     console.print(
         f"executor CeleryExecutor: broker {redact_url(env['AIRFLOW__CELERY__BROKER_URL'])}, "
         f"metadata {redact_url(env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'])}, {workers} "
@@ -189,6 +199,9 @@ def pools(
 ) -> None:
     """Create or update one pool per source (max_connections slots) and the hub's pool."""
     if as_json:
+        from crm_core.scheduling import local_airflow
+        from crm_core.scheduling.dag_plan import plan
+
         print(json.dumps(local_airflow.pools_json(plan(open_config(ctx, None))), indent=2))
         return
     env = _env(ctx, *_options(ctx, home, project))

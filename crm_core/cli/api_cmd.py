@@ -1,4 +1,7 @@
-"""``crm-hub serve`` (the HTTP API under uvicorn) and ``crm-hub apikey create|list|revoke``."""
+"""``crm-hub serve`` (the HTTP API under uvicorn) and ``crm-hub apikey create|list|revoke``.
+
+The keys' store module (SQLAlchemy) and the API (FastAPI) load inside the commands.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crm_core.access import api_keys
+from crm_core.access.roles import Role
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from schemas.errors import ConfigError
@@ -25,7 +28,7 @@ def create(
     ctx: typer.Context,
     role: Annotated[
         str,
-        typer.Option("--role", "-r", help=f"One of: {', '.join(r.value for r in api_keys.Role)}."),
+        typer.Option("--role", "-r", help=f"One of: {', '.join(r.value for r in Role)}."),
     ],
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="What the key is for (shown by list).")
@@ -34,6 +37,8 @@ def create(
     config: ConfigOption = None,
 ) -> None:
     """Make a key; the key is printed on the last line, once: store it now."""
+    from crm_core.access import api_keys
+
     parsed = api_keys.parse_role(role)
     _cfg, store = open_config_and_store(ctx, config)
     info, key = api_keys.create_key(store, parsed, name, by)
@@ -54,6 +59,8 @@ def list_(
     config: ConfigOption = None,
 ) -> None:
     """List keys (never the keys themselves: their ids, names and roles)."""
+    from crm_core.access import api_keys
+
     _cfg, store = open_config_and_store(ctx, config)
     keys = api_keys.list_keys(store, include_revoked=all_)
     if as_json:
@@ -89,6 +96,8 @@ def revoke(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a key: requests with it are refused from now on."""
+    from crm_core.access import api_keys
+
     _cfg, store = open_config_and_store(ctx, config)
     info = api_keys.revoke_key(store, key_id, by)
     console.print(

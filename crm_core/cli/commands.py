@@ -1,4 +1,8 @@
-"""The everyday commands: init, check, sync, status."""
+"""The everyday commands: init, check, sync, status.
+
+What a command needs beyond the command line (the store, the sync engine, the ledger,
+the connectors) it imports when it runs, so that ``crm-hub --help`` loads none of it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from connectors import source_option_problems
 from crm_core.cli import ops_cmd
 from crm_core.cli.context import (
     ConfigOption,
@@ -23,15 +26,10 @@ from crm_core.cli.render import (
     table,
 )
 from crm_core.cli.starter import STARTER_CONFIG
-from crm_core.ledger import health, runs
-from crm_core.pull import positions, state
-from crm_core.pull.source_check import check_source
-from crm_core.pull.sync import SyncEngine, unmapped_streams
-from crm_core.store.db import open_store, probe_store, read_only_store
-from mappings import load_mapping
 from schemas.errors import ConfigError, HubError
-from schemas.settings import redact_url
-from schemas.yamlfile import located
+
+#: a finished run's status (crm_core.ledger.runs.SUCCESS, which loads SQLAlchemy)
+SUCCESS = "success"
 
 
 def init(
@@ -88,6 +86,14 @@ def check(
     one; a mapped column the source lacks is told apart as a typo (with the closest column
     the source has) or as drift (the last run saw it).
     """
+    from connectors import source_option_problems
+    from crm_core.pull.source_check import check_source
+    from crm_core.pull.sync import unmapped_streams
+    from crm_core.store.db import probe_store, read_only_store
+    from mappings import load_mapping
+    from schemas.settings import redact_url
+    from schemas.yamlfile import located
+
     cfg = open_config(ctx, config)
     problems: list[str] = []
     ledger = None
@@ -152,6 +158,10 @@ def sync(
     config: ConfigOption = None,
 ) -> None:
     """Pull streams from the back office into the store (incremental unless --full-refresh)."""
+    from crm_core.ledger import runs
+    from crm_core.pull.sync import SyncEngine
+    from crm_core.store.db import open_store
+
     cfg = open_config(ctx, config)
     names = [source] if source else list(cfg.sources)
     if not names:
@@ -194,6 +204,9 @@ def status(
     config: ConfigOption = None,
 ) -> None:
     """Show the run ledger: the last run of each stream (or every run with --json)."""
+    from crm_core.ledger import health, runs
+    from crm_core.pull import state
+
     cfg, store = open_config_and_store(ctx, config)
     if check:
         ops_cmd.report_health(cfg, store, failures, grace, as_json)
@@ -264,6 +277,8 @@ def _quarantined_text(n: int) -> str:
 def _watermark_text(watermark: list[dict[str, Any]] | None, saved: tuple[Any, ...] | None) -> str:
     """The run's watermark; for a run that moved none (it read nothing, or failed before
     its first batch), the stream's saved position, which it left as it was."""
+    from crm_core.pull import positions
+
     if watermark:
         return positions.describe(positions.decode(watermark))
     if saved is None:
@@ -271,7 +286,7 @@ def _watermark_text(watermark: list[dict[str, Any]] | None, saved: tuple[Any, ..
     return f"{positions.describe(saved)} (unchanged)"
 
 
-def contract_summary(checks: dict[str, Any] | None, status: str = runs.SUCCESS) -> str:
+def contract_summary(checks: dict[str, Any] | None, status: str = SUCCESS) -> str:
     """A run's contract outcome in a few words: its name, failures, schema drift. Only a
     finished run's contract is "ok"; a failed run's shows its failures, or "-"."""
     if not checks:
@@ -281,7 +296,7 @@ def contract_summary(checks: dict[str, Any] | None, status: str = runs.SUCCESS) 
         failed = sum(checks.get("failed", {}).values())
         if failed:
             parts.append(f"{checks['contract']}: {failed:,} failed")
-        elif status == runs.SUCCESS:
+        elif status == SUCCESS:
             parts.append(f"{checks['contract']}: ok")
     drift = checks.get("schema_drift")
     if drift:

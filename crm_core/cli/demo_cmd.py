@@ -1,4 +1,7 @@
-"""``crm-hub demo``: a sample ERP, a full sync, a day of changes, an incremental sync."""
+"""``crm-hub demo``: a sample ERP, a full sync, a day of changes, an incremental sync.
+
+The engines, the store and polars load when the demo runs, not with the command line.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,17 @@ import socket
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
-from sqlalchemy import Engine, select
 
 from crm_core.cli.render import console, progress_printer, results_table
-from crm_core.pull.sync import StreamResult, SyncEngine
-from crm_core.store.db import open_store
-from crm_core.store.tables import source_links
-from schemas.settings import HubConfig, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crm_core.pull.sync import StreamResult
+    from schemas.settings import HubConfig
 
 
 def demo(
@@ -39,7 +42,10 @@ def demo(
     shared customers: sync them in full, reconcile the customers into golden records,
     change them, and sync and reconcile again, incrementally."""
     from crm_core.golden import reconcile
+    from crm_core.pull.sync import SyncEngine
+    from crm_core.store.db import open_store
     from sample_erps import scenario  # the generators load only for the demo
+    from schemas.settings import load_config
 
     today = date.fromisoformat(as_of) if as_of else date.today()
     workdir = workdir.resolve()
@@ -91,6 +97,7 @@ def _pushed_back(config: HubConfig, store: Engine, workdir: Path, today: date) -
     """Step 6: CRM-side changes written back, one of them meeting a back-office edit,
     then the pull that reads the hub's own writes back."""
     from crm_core.cli import demo_crm_side as crm_side
+    from crm_core.pull.sync import SyncEngine
     from crm_core.pushback import submit
     from crm_core.pushback.deliver import push_back
     from sample_erps import scenario
@@ -125,7 +132,11 @@ def _free_port() -> int:
 
 def _reconciled(title: str, result: dict[str, Any], store: Engine, workdir: Path) -> str:
     """What a reconcile run did, and how its clusters score against the demo's truth."""
+    import polars as pl
+    from sqlalchemy import select
+
     from crm_core.identity.scoring import pairwise_scores
+    from crm_core.store.tables import source_links
     from sample_erps import scenario
 
     with store.connect() as conn:

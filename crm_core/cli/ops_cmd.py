@@ -1,18 +1,22 @@
-"""Commands for ops: run history, the health check behind ``status --check``, metrics."""
+"""Commands for ops: run history, the health check behind ``status --check``, metrics.
+
+The ledger's modules (SQLAlchemy) load inside the commands, not with the command line.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, err_console, print_json, shorten, table
-from crm_core.ledger import health, metrics, runs
-from crm_core.pull import positions
-from schemas.settings import HubConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from schemas.settings import HubConfig
 
 FailuresOption = Annotated[
     int,
@@ -47,6 +51,9 @@ def runs_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Show the run history, newest first: counts, duration, watermark, error."""
+    from crm_core.ledger import health, runs
+    from crm_core.pull import positions
+
     known = (runs.SUCCESS, runs.FAILED, runs.RUNNING, runs.INTERRUPTED_STATUS, runs.REFUSED)
     if status and status not in known:
         err_console.print(
@@ -107,12 +114,16 @@ def metrics_cmd(
     ctx: typer.Context, failures: FailuresOption = 3, config: ConfigOption = None
 ) -> None:
     """Print run metrics in the Prometheus text format (for a textfile collector or a scrape)."""
+    from crm_core.ledger import metrics
+
     cfg, store = open_config_and_store(ctx, config)
     print(metrics.prometheus_text(cfg, store, failures), end="")
 
 
 def report_health(cfg: HubConfig, store: Engine, failures: int, grace: int, as_json: bool) -> None:
     """Print the health of every stream; exit 1 when any has a problem (a monitoring check)."""
+    from crm_core.ledger import health
+
     report = health.health(cfg, store, failures=failures, grace=timedelta(minutes=grace))
     bad = [h for h in report if not h.ok]
     if as_json:

@@ -1,5 +1,8 @@
 """``crm-hub change``, ``push``, ``outbox`` and ``conflicts``: CRM-side changes and their
-way back to the systems that own the fields."""
+way back to the systems that own the fields.
+
+The push-back engine and the store load inside the commands, not with the command line.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,20 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from crm_core.access.actors import who
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
-from crm_core.pushback import conflicts as conflict_ops
-from crm_core.pushback import outbox as outbox_ops
-from crm_core.pushback import submit
-from crm_core.pushback.deliver import push_back
 from schemas.errors import ConfigError
-from schemas.pushback import CHANGE_STATES, PushState
+from schemas.push_states import CHANGE_STATES, PushState
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crm_core.pushback import submit
 
 change_app = typer.Typer(
     help="Record a CRM-side change: it is checked against the field ownership and the "
@@ -92,6 +95,8 @@ def change_customer(
 ) -> None:
     """Change a customer's contact data (phone, e-mail, address) in the systems that keep
     it; fields the CRM does not own are refused."""
+    from crm_core.pushback import submit
+
     cfg, store = open_config_and_store(ctx, config)
     view = submit.change_fields(
         store,
@@ -116,6 +121,8 @@ def change_credit_limit(
     config: ConfigOption = None,
 ) -> None:
     """Request a new credit limit from the system that owns credit limits."""
+    from crm_core.pushback import submit
+
     cfg, store = open_config_and_store(ctx, config)
     view = submit.request_credit_limit(
         store, cfg, golden_id=golden_id, credit_limit=limit, who=who(by), idempotency_key=key
@@ -143,6 +150,8 @@ def change_concession(
     config: ConfigOption = None,
 ) -> None:
     """Record an approved concession; push-back books it in the finance system."""
+    from crm_core.pushback import submit
+
     cfg, store = open_config_and_store(ctx, config)
     view = submit.record_concession(
         store,
@@ -178,6 +187,8 @@ def change_new_customer(
     config: ConfigOption = None,
 ) -> None:
     """Create a customer in the systems push_back.ownership.customers.create_in names."""
+    from crm_core.pushback import submit
+
     cfg, store = open_config_and_store(ctx, config)
     view = submit.create_customer(store, cfg, values=_pairs(set_), who=who(by), idempotency_key=key)
     _show_change(view, as_json)
@@ -191,6 +202,8 @@ def push(
 ) -> None:
     """Write the due CRM-side changes to the systems that own their fields (what the
     push_back DAG runs on its schedule)."""
+    from crm_core.pushback.deliver import push_back
+
     cfg, store = open_config_and_store(ctx, config)
     result = push_back(cfg, store, limit)
     if as_json:
@@ -226,6 +239,8 @@ def outbox_list(
     config: ConfigOption = None,
 ) -> None:
     """List changes, newest first (ids a narrow table cuts: 'outbox show' takes a prefix)."""
+    from crm_core.pushback import outbox as outbox_ops
+
     _, store = open_config_and_store(ctx, config)
     changes = outbox_ops.list_changes(store, PushState.FAILED if failed else state, customer, limit)
     if as_json:
@@ -251,6 +266,9 @@ def outbox_show(
     config: ConfigOption = None,
 ) -> None:
     """One change: its fields, old and new values, and each target's delivery."""
+    from crm_core.pushback import outbox as outbox_ops
+    from crm_core.pushback import submit
+
     _, store = open_config_and_store(ctx, config)
     whole = outbox_ops.resolve_change_id(store, change_id)
     _show_change(submit.get_change(store, whole), as_json)
@@ -264,6 +282,8 @@ def outbox_retry(
     config: ConfigOption = None,
 ) -> None:
     """Put a dead letter back in the queue (due at the next push)."""
+    from crm_core.pushback import outbox as outbox_ops
+
     _act(ctx, config, outbox_ops.retry, change_id, by)
 
 
@@ -275,6 +295,8 @@ def outbox_cancel(
     config: ConfigOption = None,
 ) -> None:
     """Give up a change that is not delivered yet."""
+    from crm_core.pushback import outbox as outbox_ops
+
     _act(ctx, config, outbox_ops.cancel, change_id, by)
 
 
@@ -285,6 +307,8 @@ def _act(
     change_id: str,
     by: str | None,
 ) -> None:
+    from crm_core.pushback import outbox as outbox_ops
+
     _, store = open_config_and_store(ctx, config)
     whole = outbox_ops.resolve_change_id(store, change_id)
     _show_change(action(store, whole, who(by)), False)
@@ -299,6 +323,8 @@ def conflicts_list(
     config: ConfigOption = None,
 ) -> None:
     """List conflicts, newest first (open ones by default)."""
+    from crm_core.pushback import conflicts as conflict_ops
+
     _, store = open_config_and_store(ctx, config)
     rows = conflict_ops.list_conflicts(store, None if state == "all" else state, limit)
     if as_json:
@@ -353,6 +379,8 @@ def conflicts_resolve(
     config: ConfigOption = None,
 ) -> None:
     """Resolve an open conflict."""
+    from crm_core.pushback import conflicts as conflict_ops
+
     _, store = open_config_and_store(ctx, config)
     # keep is checked there: anything but crm or target is refused with ChangeRejected
     row = conflict_ops.resolve(store, conflict_id, keep, who(by))  # type: ignore[arg-type]

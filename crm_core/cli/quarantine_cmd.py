@@ -1,17 +1,22 @@
-"""``crm-hub quarantine list|show|replay|discard``: work through the rows held back."""
+"""``crm-hub quarantine list|show|replay|discard``: work through the rows held back.
+
+The quarantine's store module and the sync engine load inside the commands.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crm_core.cli.context import ConfigOption, open_config_and_store
 from crm_core.cli.render import console, print_json, table
-from crm_core.pull import quarantine_review as review
-from crm_core.pull.sync import SyncEngine
+from crm_core.pull import quarantine_states as states
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from crm_core.pull import quarantine_review as review
 
 app = typer.Typer(
     help="Rows held back by the mapping or a contract: list, show, replay after a fix, "
@@ -35,8 +40,10 @@ def _filters(
     stream: str | None,
     reason: str | None,
     run: int | None,
-    status: str | None = review.OPEN,
+    status: str | None = states.OPEN,
 ) -> review.Filters:
+    from crm_core.pull import quarantine_review as review
+
     return review.Filters(tuple(ids or ()), source, stream, status, reason, run)
 
 
@@ -49,15 +56,17 @@ def list_(
     run: RunOpt = None,
     status: Annotated[
         str,
-        typer.Option(help=f"One of {', '.join(review.STATUSES)}, or all."),
-    ] = review.OPEN,
+        typer.Option(help=f"One of {', '.join(states.STATUSES)}, or all."),
+    ] = states.OPEN,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """List quarantined rows, newest first (open ones unless --status says otherwise)."""
-    if status != "all" and status not in review.STATUSES:
-        raise ConfigError(f"--status must be one of {', '.join(review.STATUSES)} or all")
+    from crm_core.pull import quarantine_review as review
+
+    if status != "all" and status not in states.STATUSES:
+        raise ConfigError(f"--status must be one of {', '.join(states.STATUSES)} or all")
     _cfg, store = open_config_and_store(ctx, config)
     filters = _filters(None, source, stream, reason, run, None if status == "all" else status)
     rows = review.list_rows(store, filters, limit)
@@ -99,6 +108,8 @@ def show(
     config: ConfigOption = None,
 ) -> None:
     """Show one quarantined row whole: its raw values as the source gave them, and why."""
+    from crm_core.pull import quarantine_review as review
+
     _cfg, store = open_config_and_store(ctx, config)
     row = review.get_row(store, row_id)
     if as_json:
@@ -130,6 +141,9 @@ def replay(
     Rows that pass are loaded and marked replayed; rows a newer version of the same record
     has overtaken are marked superseded, not loaded; the rest stay open with their reason.
     """
+    from crm_core.pull import quarantine_review as review
+    from crm_core.pull.sync import SyncEngine
+
     filters = _filters(ids, source, stream, reason, run)
     if not (every or ids or source or stream or reason or run is not None):
         raise ConfigError("say which rows: ids, --source/--stream/--reason/--run, or --all")
@@ -162,6 +176,8 @@ def discard(
     config: ConfigOption = None,
 ) -> None:
     """Mark held rows as discarded, with who and why; they stay on record."""
+    from crm_core.pull import quarantine_review as review
+
     if not (ids or source or stream or reason or run is not None):
         raise ConfigError("say which rows: ids, or --source/--stream/--reason/--run")
     _cfg, store = open_config_and_store(ctx, config)

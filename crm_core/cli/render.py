@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from crm_core.pull.sync import StreamResult
 from schemas.exact_json import to_json
+
+if TYPE_CHECKING:
+    from crm_core.pull.sync import StreamResult
 
 # Piped output (logs, CI, `| less`, a monitoring check): tables fit 160 columns rather
 # than 80, and lines of text are never wrapped, so one message stays one line for grep.

@@ -21,13 +21,17 @@ from sqlalchemy import Engine, and_, func, select, tuple_, update
 from crm_core.access.actors import who
 from crm_core.ledger import runs
 from crm_core.pull.load import Loader
+from crm_core.pull.quarantine_states import (  # noqa: F401 - re-exported
+    DISCARDED,
+    OPEN,
+    REPLAYED,
+    STATUSES,
+    SUPERSEDED,
+)
 from crm_core.pull.sync import SyncEngine
 from crm_core.store.tables import RECORD_TABLES, quarantine
 from mappings.compile import REASON
 from schemas.errors import ConfigError
-
-OPEN, REPLAYED, SUPERSEDED, DISCARDED = "open", "replayed", "superseded", "discarded"
-STATUSES = (OPEN, REPLAYED, SUPERSEDED, DISCARDED)
 
 
 @dataclass(frozen=True)
