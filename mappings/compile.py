@@ -33,8 +33,18 @@ class Failure(NamedTuple):
     flag: pl.Expr
 
 
-#: A stream compiled for one source schema: value expressions, failed-row flag, reason.
-Compiled = tuple[list[pl.Expr], pl.Expr, pl.Expr]
+#: A stream compiled for one source schema: value expressions, failed-row flag, reason,
+#: and per crosswalked field the source code of the rows whose code has no crosswalk entry
+#: (null on the others).
+Compiled = tuple[list[pl.Expr], pl.Expr, pl.Expr, list[pl.Expr]]
+
+
+class UnmappedCode(NamedTuple):
+    """A source code with no crosswalk entry, and in how many rows of a batch it came."""
+
+    field: str
+    value: str
+    rows: int
 
 
 @dataclass
@@ -47,6 +57,8 @@ class MappedBatch:
     raw_rows: pl.Series | None = None
     #: the model keys of rows read as deletes (a delete flag or tombstone), not mapped
     deleted: pl.DataFrame | None = None
+    #: the batch's source codes without a crosswalk entry (kept in the records as they came)
+    unmapped: list[UnmappedCode] = field(default_factory=list)
 
     @property
     def reject_count(self) -> int:
@@ -71,6 +83,7 @@ class MappedBatch:
             .cast(pl.UInt32)
             .filter(keep),
             self.deleted,
+            self.unmapped,
         )
 
 
@@ -139,15 +152,20 @@ class CompiledStream:
         compiled = self._cache.get(key)
         if compiled is None:
             compiled = self._cache[key] = self._build(dict(key))
-        values, failed, reason = compiled
+        values, failed, reason, unmapped_codes = compiled
         out = raw.select(*values, failed.alias(REASON))
+        unmapped = _count_unmapped(raw, unmapped_codes)
         bad = out.get_column(REASON)
         if not bad.any():
-            return MappedBatch(out.drop(REASON), raw.clear().with_columns(pl.lit("").alias(REASON)))
+            return MappedBatch(
+                out.drop(REASON),
+                raw.clear().with_columns(pl.lit("").alias(REASON)),
+                unmapped=unmapped,
+            )
         rejects = raw.filter(bad)
         rejects = rejects.with_columns(rejects.select(reason.alias(REASON)).to_series())
         kept = (~bad).arg_true().cast(pl.UInt32)
-        return MappedBatch(out.filter(~bad).drop(REASON), rejects, kept)
+        return MappedBatch(out.filter(~bad).drop(REASON), rejects, kept, unmapped=unmapped)
 
     def _build(self, schema: dict[str, pl.DataType]) -> Compiled:
         """The value expressions, one flag of any failure, and the reason of a failed row
@@ -155,6 +173,7 @@ class CompiledStream:
         more than the mapping itself)."""
         values: list[pl.Expr] = []
         failures: list[Failure] = []
+        unmapped: list[pl.Expr] = []
         for name, fspec in self.entity.fields.items():
             fmap = self.spec.fields.get(name)
             if fmap is None:
@@ -163,15 +182,30 @@ class CompiledStream:
             col, field_failures = _field_expr(fmap, fspec, schema, self.context)
             values.append(col.expr.alias(name))
             failures.extend(field_failures)
+            if col.unmapped is not None:
+                mask, code = col.unmapped
+                unmapped.append(pl.when(mask).then(code).otherwise(None).alias(name))
         if not failures:
-            return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8)
+            return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8), unmapped
         failed = pl.any_horizontal([f.flag for f in failures])
         reason = pl.concat_str(
             [pl.when(f.rows).then(f.reason) for f in failures],
             separator="; ",
             ignore_nulls=True,
         )
-        return values, failed, reason
+        return values, failed, reason, unmapped
+
+
+def _count_unmapped(raw: pl.DataFrame, codes: list[pl.Expr]) -> list[UnmappedCode]:
+    """The source codes without a crosswalk entry in a raw batch, with their row counts."""
+    if not codes or raw.height == 0:
+        return []
+    found = raw.select(codes)
+    out: list[UnmappedCode] = []
+    for name in found.columns:
+        counts = found.get_column(name).drop_nulls().value_counts(sort=True)
+        out.extend(UnmappedCode(name, str(value), int(n)) for value, n in counts.iter_rows())
+    return out
 
 
 def _dtype(fspec: FieldSpec) -> pl.DataType:
@@ -198,8 +232,10 @@ def _field_expr(
         col = inputs[0]
         shown = pl.concat_str([as_text(c) for c in inputs], separator="/")
     checks: list[tuple[pl.Expr, str]] = []
+    unmapped: tuple[pl.Expr, pl.Expr] | None = None
     for i, (transform, arg) in enumerate(fmap.steps()):
         col = transform.fn(inputs if i == 0 else [col], arg, ctx)
+        unmapped = col.unmapped or unmapped
         checks.extend((mask, f"{why} (transform {transform.name})") for mask, why in col.checks)
     col = coerce(Col(col.expr, col.dtype), fspec.kind, ctx)
     checks.extend((mask, f"{why} (field type {fspec.kind})") for mask, why in col.checks)
@@ -225,7 +261,7 @@ def _field_expr(
         # failures counted anyway, "empty" says as much without evaluating them again
         missing = pl.lit(f"{fspec.name}{where}: required but empty")
         failures.append(Failure(empty, missing, value.is_null()))
-    return Col(value, col.dtype), failures
+    return Col(value, col.dtype, unmapped=unmapped), failures
 
 
 @dataclass
@@ -248,7 +284,13 @@ class CompiledMapping:
 
 def compile_mapping(mapping: MappingFile) -> CompiledMapping:
     """Compile a validated mapping file."""
-    ctx = Context(timezone=mapping.timezone, code_tables=mapping.code_tables)
+    lists = mapping.code_lists()
+    ctx = Context(
+        timezone=mapping.timezone,
+        code_tables=mapping.code_tables,
+        crosswalks=mapping.crosswalks,
+        canonical={name: lists.codes(name) for name in lists.lists},
+    )
     return CompiledMapping(
         mapping,
         {

@@ -91,6 +91,15 @@ def _flag(value: Any, arg: Any, ctx: Context) -> str | None:
     return None if value is None else ("Y" if value else "N")
 
 
+def _crosswalk(value: Any, name: str, ctx: Context) -> Any:
+    """The source's first code for a canonical code; a value that is no canonical code
+    (an unmapped source code, kept as it came) goes back unchanged."""
+    for code, canonical in (ctx.crosswalks or {}).get(name, {}).items():
+        if canonical == value:
+            return code
+    return value
+
+
 def _code(value: Any, table: str, ctx: Context) -> Any:
     if value is None:
         return None
@@ -120,6 +129,7 @@ INVERSES: dict[str, Inverse] = {
     "datetime": _datetime_text,
     "bool": _flag,
     "code": _code,
+    "crosswalk": _crosswalk,
 }
 
 

@@ -38,6 +38,8 @@ class Col:
     expr: pl.Expr
     dtype: pl.DataType
     checks: tuple[tuple[pl.Expr, str], ...] = ()
+    #: rows whose code has no crosswalk entry (kept, not failed), and the code they have
+    unmapped: tuple[pl.Expr, pl.Expr] | None = None
 
 
 def checked(expr: pl.Expr, dtype: pl.DataType, failed: pl.Expr, reason: str) -> Col:
@@ -47,10 +49,13 @@ def checked(expr: pl.Expr, dtype: pl.DataType, failed: pl.Expr, reason: str) -> 
 
 @dataclass(frozen=True)
 class Context:
-    """What transforms may need from the mapping file: its time zone and code tables."""
+    """What transforms may need from the mapping file: its time zone, code tables,
+    crosswalks and the canonical codes of each code list."""
 
     timezone: str = UTC
     code_tables: Mapping[str, Mapping[str, Any]] | None = None
+    crosswalks: Mapping[str, Mapping[str, str]] | None = None
+    canonical: Mapping[str, frozenset[str]] | None = None
 
 
 TransformFn = Callable[[list[Col], Any, Context], Col]
@@ -255,6 +260,18 @@ def _code(cols: list[Col], table: str, ctx: Context) -> Col:
     )
 
 
+def _crosswalk(cols: list[Col], name: str, ctx: Context) -> Col:
+    """The canonical code of a source code; a code without an entry that is not canonical
+    itself is kept as it is and flagged as unmapped (never a failure)."""
+    table = dict((ctx.crosswalks or {}).get(name, {}))
+    canonical = sorted((ctx.canonical or {}).get(name, frozenset()))
+    key = as_text(cols[0]).str.strip_chars()
+    key = pl.when(key == "").then(None).otherwise(key)
+    known = key.is_in([*table, *canonical])
+    out = key.replace(list(table), list(table.values())) if table else key
+    return Col(out, pl.Utf8(), unmapped=((key.is_not_null() & ~known).fill_null(False), key))
+
+
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
     for t in (
@@ -312,6 +329,14 @@ TRANSFORMS: dict[str, Transform] = {
             "code",
             _code,
             "look the value up in a code table of the mapping",
+            arg=str,
+            needs_arg=True,
+        ),
+        Transform(
+            "crosswalk",
+            _crosswalk,
+            "translate a source code to a canonical code by the mapping's crosswalks; "
+            "a code without an entry is kept and counted as unmapped",
             arg=str,
             needs_arg=True,
         ),

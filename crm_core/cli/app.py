@@ -17,6 +17,7 @@ from crm_core import __version__
 from crm_core.cli import (
     airflow_cmd,
     api_cmd,
+    codes_cmd,
     commands,
     demo_cmd,
     golden_cmd,
@@ -70,6 +71,7 @@ quarantine_cmd.register(app)
 golden_cmd.register(app)
 api_cmd.register(app)
 pushback_cmd.register(app)
+codes_cmd.register(app)
 
 
 def command() -> typer.core.TyperGroup:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from crm_core.ledger import health
 from crm_core.ledger.runs import SUCCESS
 from crm_core.pushback.outbox import counts as outbox_counts
-from crm_core.store.tables import conflicts, quarantine
+from crm_core.store.tables import conflicts, quarantine, unmapped_codes
 from schemas.pushback import CHANGE_STATES, ConflictState
 from schemas.settings import HubConfig
 
@@ -99,6 +99,7 @@ class LedgerCollector(Collector):
         yield from gauges.values()
         yield self._unhealthy(stats)
         yield self._open_quarantine()
+        yield from self._unmapped_codes()
         yield from self._outbox()
 
     def _outbox(self) -> Iterator[Metric]:
@@ -133,6 +134,34 @@ class LedgerCollector(Collector):
         for h in health.health(self.config, self.store, failures=self.failures, stats=stats):
             late.add_metric([h.source, h.stream], float(not h.ok))
         return late
+
+    def _unmapped_codes(self) -> Iterator[Metric]:
+        """Source codes without a crosswalk entry, per source, stream and field."""
+        codes = GaugeMetricFamily(
+            "crm_hub_unmapped_codes",
+            "Distinct source codes kept without a canonical code (no crosswalk entry).",
+            labels=[*LABELS, "field"],
+        )
+        rows = GaugeMetricFamily(
+            "crm_hub_unmapped_code_rows",
+            "Rows pulled with a source code that has no crosswalk entry.",
+            labels=[*LABELS, "field"],
+        )
+        with self.store.connect() as conn:
+            found = conn.execute(
+                select(
+                    unmapped_codes.c.source,
+                    unmapped_codes.c.stream,
+                    unmapped_codes.c.field,
+                    func.count(),
+                    func.sum(unmapped_codes.c.rows),
+                ).group_by(unmapped_codes.c.source, unmapped_codes.c.stream, unmapped_codes.c.field)
+            ).all()
+        for source, stream, field, values, total in found:
+            codes.add_metric([source, stream, field], int(values))
+            rows.add_metric([source, stream, field], int(total or 0))
+        yield codes
+        yield rows
 
     def _open_quarantine(self) -> Metric:
         metric = GaugeMetricFamily(

@@ -30,6 +30,7 @@ from crm_core.pull.load import Loader, Spread, has_rows, known_keys
 from crm_core.pull.mapped_columns import column_problems, stream_label
 from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
+from crm_core.pull.unmapped_codes import note_unmapped
 from crm_core.pushback import echo
 from crm_core.store.db import store_error
 from mappings import CompiledMapping, MappedBatch, compile_mapping, load_mapping
@@ -339,6 +340,9 @@ class SyncEngine:
             counts.rows_deleted += deletes.mark_deleted(
                 conn, result.entity, result.source, mapped.deleted, run_id
             )
+            unmapped = note_unmapped(conn, result.source, spec.name, mapped.unmapped)
+            if unmapped:
+                counts.checks["unmapped_codes"] = counts.checks.get("unmapped_codes", 0) + unmapped
             if run.echoes:
                 counts.checks["echoes"] = counts.checks.get("echoes", 0) + echo.note_echoes(
                     conn, run.echoes, mapped.records, run_id

@@ -139,6 +139,21 @@ quarantine = Table(
     Index(None, "source", "stream", "status"),
 )
 
+#: Source codes that had no crosswalk entry (mappings' ``{crosswalk: list}``): kept in the
+#: records as the source wrote them, counted here per source, stream, field and value
+#: (migration 0013); listed by ``crm-hub codes unmapped``
+unmapped_codes = Table(
+    "hub_unmapped_codes",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("stream", String(200), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
+
 golden_customers = Table(
     "golden_customers",
     metadata,

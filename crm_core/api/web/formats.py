@@ -13,6 +13,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from crm_core.api.web.i18n import ZH
+from mappings.codes import load_code_lists
 
 BABEL_LOCALES = {ZH: Locale.parse("zh_Hans_CN"), "en": Locale.parse("en_US")}
 Amount = Decimal | int | float | str
@@ -52,6 +53,13 @@ class Formats:
         if not currency:
             return self.number(amount)
         return format_currency(_decimal(amount), currency, locale=self.locale)
+
+    def code(self, code_list: str, value: str | None) -> str:
+        """A canonical code's label in the page's language (``mappings/reference``); a code
+        the list does not have (a source code without a crosswalk entry) as it is."""
+        if not value:
+            return ""
+        return load_code_lists().label(code_list, value, self.lang.split("-")[0])
 
     def number(self, value: Amount | None) -> str:
         """A number with the locale's grouping; empty for None."""
