@@ -121,6 +121,22 @@ REST_SOURCE = """\
 {rest_source}"""
 
 
+#: What the demo's people call each system, in English and in Chinese (the page shows it).
+DISPLAY_NAMES: dict[str, tuple[str, str]] = {
+    "legacy_erp": ("Legacy ERP (AS/400)", "旧版ERP（AS/400）"),
+    "modern_erp": ("Modern ERP", "新版ERP"),
+    "rest_erp": ("Cloud ERP", "云端ERP"),
+}
+
+
+def _named(block: str, source: str) -> str:
+    """A source's YAML block with its display names after its first line."""
+    english, chinese = DISPLAY_NAMES[source]
+    head, _, rest = block.partition(f"  {source}:\n")
+    names = f"    display_name: {english}\n    display_names: {{zh-CN: {chinese}}}\n"
+    return f"{head}  {source}:\n{names}{rest}"
+
+
 def _modern_streams() -> str:
     return "\n".join(
         f"      {name}: {{table: {table}, primary_key: {list(pk)}, cursor: {list(cursor)}}}"
@@ -190,7 +206,7 @@ def prepare(
     (workdir / CONFIG_NAME).write_text(
         DEMO_CONFIG.format(
             store=STORE_DB,
-            sources="\n".join(blocks[s] for s in systems),
+            sources="\n".join(_named(blocks[s], s) for s in systems),
             push_back=PUSH_BACK.format(contact_targets=", ".join(_contact_targets(systems)))
             if "legacy_erp" in systems
             else "",

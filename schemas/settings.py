@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
@@ -253,6 +253,10 @@ class SourceConfig(Connection):
 
     kind: str = "sql"
     mapping: Path
+    #: what people call the system (the page shows it instead of the source's name),
+    #: and per language (``zh-CN: 旧版ERP``) where it differs
+    display_name: str | None = Field(default=None, min_length=1, max_length=80)
+    display_names: dict[str, Annotated[str, Field(min_length=1, max_length=80)]] = {}
     schedule: Schedule = "@hourly"
     batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
     max_connections: int = Field(default=2, gt=0, le=64)

@@ -9,6 +9,7 @@ the main pages in ``docs/``."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,15 @@ from sqlalchemy import select
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import service
+from crm_core.api.service.views import SummaryStatus
+from crm_core.api.web.i18n import EN, MESSAGES
+from crm_core.identity.config import DEFAULT_FILE, MatchConfig, load_match_config
 from crm_core.pull.sync import SyncEngine
 from crm_core.pushback import submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import golden_customers, outbox, source_links
+from schemas.pushback import PushState
+from schemas.reconcile import RULES
 from tests import pushback_kit as kit
 from tests.api_kit import AS_OF, demo_copy
 from tests.test_api_serve import _free_port, _wait_for
@@ -140,7 +146,7 @@ def test_web_page_in_chromium_concession_search_correct_and_ops(
     assert f"¥{first.total_amount:,.2f}" in shown[0] and "已开票" in shown[0]
     credit = service.credit(store, HOLD).profiles[0]
     assert f"¥{credit.credit_limit:,.2f}" in page.inner_text("#credit .credit-limit")
-    assert credit.hold_reason and credit.hold_reason in page.inner_text("#credit")
+    assert credit.hold_reason == "overdue" and "逾期未付" in page.inner_text("#credit")
     recv = service.receivables(store, HOLD, as_of=AS_OF)
     assert f"¥{recv.balances[0].balance:,.2f}" in page.inner_text("#receivables .balance")
     invoices = page.locator("#receivables tr[data-invoice]").all_inner_texts()
@@ -155,6 +161,8 @@ def test_web_page_in_chromium_concession_search_correct_and_ops(
 
     editor = _sign_in(browser, base, keys[Role.EDITOR], "en")
     editor.goto(f"{base}/ui/customers/{HOLD}")
+    assert not editor.is_visible("#field")  # the form's section is closed ...
+    editor.click("nav.tabs a[href='#correct']")  # ... and its link opens it
     editor.select_option("#field", "email")
     editor.fill("#value", "buyer@jinqiao-fz.cn")
     editor.fill("#note", "customer called")
@@ -170,7 +178,7 @@ def test_web_page_in_chromium_concession_search_correct_and_ops(
     editor.context.close()
 
     viewer = _sign_in(browser, base, keys[Role.VIEWER], "en")
-    viewer.goto(f"{base}/ui/customers/{HOLD}")
+    viewer.goto(f"{base}/ui/customers/{HOLD}#correct")
     assert viewer.locator("#credit").count() == 0 and viewer.locator("#receivables").count() == 0
     assert "your role is viewer" in viewer.inner_text("#correct-refused")
     # the form is not shown; posting it anyway (same cookie) is refused
@@ -196,7 +204,8 @@ def _record_a_concession_as_editor(browser, base: str, store, keys: dict, shots:
     """The seed's story on the page: sales records a manager-approved concession; it is
     in the outbox under the editor's name and in the Concessions panel, pending."""
     editor = _sign_in(browser, base, keys[Role.EDITOR], "en")
-    editor.goto(f"{base}/ui/customers/{HOLD}")
+    editor.goto(f"{base}/ui/customers/{HOLD}#concession-form")  # a section's own address
+    assert editor.locator("#concession-form").get_attribute("open") is not None
     assert editor.inner_text("#concessions").endswith("No concessions.")
     # the form shows the amount or the percentage, as the kind says
     editor.select_option("#c-kind", "percent")
@@ -282,6 +291,67 @@ def _open_ops_page_after_a_push_with_a_conflict(
     assert "ap@example.cn" not in ops.inner_text("#dead-letters")  # names the fields only
     assert "邮箱" in ops.inner_text("#dead-letters")
     assert "C999999" in ops.inner_text("#quarantine")
-    assert ops.locator("#runs tr.run-failed").count() == 1
+    # the pull that could not reach the moved ERP, and the push-back run with a dead letter
+    assert ops.locator("#runs tr.run-failed").count() == 2
     ops.screenshot(path=str(shots / "web-ops.png"), full_page=True)
     ops.context.close()
+
+
+#: The hub's own codes a reader must never see raw: survivorship rules, match rules and
+#: how a link was made, order, credit, push and concession states, hold reasons, payment
+#: terms and the demo's source names, as the store holds them.
+RAW_CODES = (
+    *RULES,
+    *(f"rule:{r.name}" for c in (load_match_config(DEFAULT_FILE), MatchConfig())
+      for r in c.deterministic),
+    "single", "model", "pin", "manual:merge", "manual:unmerge",
+    "entered", "confirmed", "in_production", "shipped", "invoiced", "cancelled",
+    *SummaryStatus.__args__, "on_hold", *(s.value for s in PushState), "approved", "booked",
+    "days_0_30", "days_31_60", "days_61_90", "days_over_90",
+    "overdue", "over credit limit", "manual hold",
+    "net 30 days", "net 45 days", "net 60 days", "cash on delivery", "prepaid", "30 Days",
+    "legacy_erp", "modern_erp", "rest_erp",
+)  # fmt: skip
+#: what an untranslated value of Python or JSON looks like on a page
+FALLBACKS = ("True", "False", "None", "null", "undefined", "nan", "NaN")
+
+
+def _english_labels() -> list[str]:
+    """The page's English words and short labels (no placeholders, letters only), e.g.
+    "Overdue", "Golden record", "Pending": none belongs on a Chinese page."""
+    labels = {
+        text
+        for text in MESSAGES[EN].values()
+        if "{" not in text and re.fullmatch(r"[A-Za-z][A-Za-z ]{2,30}", text)
+    }
+    return sorted(labels - {"English"})  # the language switch names English in English
+
+
+def test_zh_cn_customer_page_shows_no_raw_code_and_no_english(served, browser) -> None:
+    """A Chinese reader's customer page (every section opened): no code of the hub's
+    vocabularies, no English label, no Python/JSON fallback; sources by their Chinese
+    names, phones in China's national format, hold reason and terms in Chinese."""
+    base, store, keys, _config, _workdir = served
+    page = _sign_in(browser, base, keys[Role.ADMIN], "zh-CN")
+    page.goto(f"{base}/ui/customers/{HOLD}?as_of={AS_OF.isoformat()}")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    text = page.inner_text("main")
+    found = [
+        code for code in RAW_CODES if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text)
+    ]
+    assert not found, found
+    english = [w for w in _english_labels() if re.search(rf"\b{re.escape(w)}\b", text)]
+    assert not english, english
+    assert not [w for w in FALLBACKS if re.search(rf"\b{w}\b", text)]
+    assert "旧版ERP（AS/400）" in page.inner_text("#sources")
+    assert "逾期未付" in page.inner_text("#summary-hold")
+    terms = page.inner_text("#credit .terms")  # the canonical code's Chinese label
+    assert terms and "NET" not in terms and "net" not in terms.lower() and "天" in terms
+    golden = service.detail(store, HOLD).phone
+    assert golden and page.inner_text("#golden-phone").startswith("0")  # national: 0532 …
+    # the section links: one address per section, and following one opens it
+    page.goto(f"{base}/ui/customers/{HOLD}#sources")
+    assert page.locator("#sources").get_attribute("open") is not None
+    page.click("nav.tabs a[href='#insights']")
+    assert page.locator("#insights").get_attribute("open") is not None
+    page.context.close()

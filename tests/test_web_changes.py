@@ -90,7 +90,7 @@ def test_web_editor_records_a_concession_into_the_outbox_and_sees_it_pending(sit
     assert "Dec 31, 2026" in shown and "Approved" in shown and "Pending" in shown
     assert "CRM (not booked yet)" in shown
     pending = re.search(rf'<tr data-change="{change["change_id"]}">(.*?)</tr>', done.text, re.S)
-    assert pending and "legacy_erp: Pending" in _text(pending.group(1))
+    assert pending and "Legacy ERP (AS/400): Pending" in _text(pending.group(1))
 
     # the same form posted again (a reload) records nothing new
     again = client.post(f"/ui/customers/{CUSTOMER}/concessions", data=form)
@@ -215,7 +215,7 @@ def test_web_refusals_of_the_push_back_service_are_shown_with_the_reason(site) -
         _as(client, keys[Role.EDITOR], "zh-CN")
         zh = client.post(f"/ui/customers/{CUSTOMER}/contact", data={"postcode": "266071"})
         assert zh.status_code == 422
-        assert "未被接受：customers.postcode is owned by legacy_erp" in _text(zh.text)
+        assert "未被接受：邮编 归 旧版ERP（AS/400） 管理，CRM 不能修改" in _text(zh.text)
     finally:
         app.state.config = original
 

@@ -114,7 +114,7 @@ def test_web_ops_page_lists_runs_quarantine_conflicts_and_dead_letters(site) -> 
     failed = re.search(r'<tr data-run="(\d+)" class="run-failed">(.*?)</tr>', page.text, re.S)
     assert failed
     shown = _text(failed.group(2))
-    assert "legacy_erp customers Incremental Failed" in shown
+    assert "Legacy ERP (AS/400) customers Incremental Failed" in shown
     assert "unable to open database file" in shown
     orders = _text(
         re.findall(r'<tr data-run="\d+" class="run-success">(.*?)</tr>', page.text, re.S)[0]
@@ -138,7 +138,7 @@ def test_web_ops_page_lists_runs_quarantine_conflicts_and_dead_letters(site) -> 
     assert f'href="/ui/customers/{PHONE_BOTH_SIDES}"' not in page.text
 
     dead = _row(page.text, "change", changes["dead"])
-    assert "Contact data: E-mail" in dead and "legacy_erp: Failed" in dead
+    assert "Contact data: E-mail" in dead and "Legacy ERP (AS/400): Failed" in dead
     assert "unable to open database file" in dead and "editor wang" in dead
 
 

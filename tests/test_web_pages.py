@@ -18,12 +18,19 @@ from sqlalchemy import select
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app, service
-from crm_core.api.web.formats import Formats, zone
-from crm_core.api.web.i18n import EN, MESSAGES, ZH, pick_language
+from crm_core.api.web.formats import Formats, reader_locale, zone
+from crm_core.api.web.i18n import EN, MESSAGES, ZH, labeller, pick_language
+from crm_core.api.web.vocabulary import rule_label, service_error
+from crm_core.identity.config import DEFAULT_FILE, MatchConfig, load_match_config
 from crm_core.store.tables import golden_customers
+from schemas.reconcile import RULES
 from tests.api_kit import AS_OF, demo_copy
 
 CHINESE = "青岛金桥纺织有限公司"
+#: the match rules crm-hub ships with and the built-in ones
+MATCH_RULES = {
+    r.name for c in (load_match_config(DEFAULT_FILE), MatchConfig()) for r in c.deterministic
+}
 ON_HOLD = "G00000047"  # that customer: on credit hold, two open invoices, 11 orders
 
 
@@ -73,9 +80,40 @@ def test_web_formats_money_numbers_and_times_for_the_reader() -> None:
     assert zh.day(date(2026, 11, 20)) == "2026年11月20日"
     assert en.day(date(2026, 11, 20)) == "Nov 20, 2026"
     evening = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
-    assert zh.moment(evening) == "2026/11/21 04:30"  # the next morning in Shanghai
-    assert en.moment(evening).startswith("11/20/26, 3:30")  # the afternoon in New York
+    assert zh.moment(evening) == "2026年11月21日 04:30"  # the next morning in Shanghai
+    assert en.moment(evening).startswith("Nov 20, 2026 3:30")  # the afternoon in New York
+    # English as the browser says: en-GB is day-month-year, never 11/20/26
+    gb = Formats(EN, zone("Europe/London"), reader_locale(EN, "en-GB,en;q=0.9"))
+    assert gb.day(date(2026, 12, 4)) == "4 Dec 2026"
+    assert gb.moment(evening) == "20 Nov 2026 20:30"
+    assert reader_locale(EN, "fr-FR,en-US;q=0.8").territory == "US"
+    assert reader_locale(ZH, "en-GB") == reader_locale(ZH, None)
+    # phones as stored (full-width) are shown for the reader's country: national at home
+    stored = "（＋８６） ７５５－５５７３－１７６０"
+    assert zh.phone(stored) == "0755 5573 1760"
+    assert en.phone(stored) == gb.phone(stored) == "+86 755 5573 1760"
+    assert gb.phone("+44 20 7946 0958") == "020 7946 0958"
+    assert zh.phone("0532-6666-0202") == "0532 6666 0202"  # no country code: the hub's region
+    assert zh.phone("call reception") == "call reception" and zh.phone(None) == ""
     assert str(zone("Mars/Olympus")) == "UTC" and str(zone(None)) == "UTC"
+
+
+def test_web_shows_the_hubs_codes_in_the_readers_words() -> None:
+    for lang in (ZH, EN):
+        rule, label = rule_label(lang), labeller(lang)
+        shown = [rule(name) for name in (*RULES, "pin", "model", "single", "manual:merge")]
+        shown += [rule(f"rule:{name}") for name in MATCH_RULES]
+        shown += [label("hold", r) for r in ("overdue", "over credit limit", "manual hold")]
+        assert not [s for s in shown if "_" in s or s.islower()], shown
+    zh = rule_label(ZH)
+    assert zh("most_complete") == "最完整的记录" and zh("rule:same_tax_id") == "税号相同"
+    assert zh("rule:local_rule") == "规则“local_rule”"  # a site's own rule: named, marked
+    assert labeller(ZH)("hold", "overdue") == "逾期未付"
+    refused = "concessions.valid_to: ends before it starts"
+    assert service_error(ZH, refused) == "截止日期早于生效日期"
+    assert service_error(EN, refused) == refused
+    assert service_error(ZH, "email: the value is empty") == "邮箱：值为空"
+    assert service_error(ZH, "an error only the ERP knows") == "an error only the ERP knows"
 
 
 def test_web_pages_need_a_key_and_a_bad_key_is_told_clearly(site) -> None:

@@ -24,6 +24,7 @@ from crm_core.api.problems import refusal_status
 from crm_core.api.web.formats import BABEL_LOCALES
 from crm_core.api.web.i18n import labeller, translator
 from crm_core.api.web.pages import ID, Lang, customer_response, editor, language
+from crm_core.api.web.vocabulary import SourceNames, service_error
 from crm_core.pushback import submit
 from schemas.errors import HubError
 
@@ -73,8 +74,10 @@ def _refused(
     status: int,
     draft: dict[str, str],
 ) -> Response:
-    t = translator(language(request, lang))
-    notice = ("error", t("change.refused", reason=reason))
+    reading = language(request, lang)
+    names = SourceNames(request.app.state.config.sources, reading)
+    reason = service_error(reading, reason, names)
+    notice = ("error", translator(reading)("change.refused", reason=reason))
     return customer_response(
         request, key, golden_id, lang, None, notice=notice, status=status, draft=draft
     )

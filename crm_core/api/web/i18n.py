@@ -306,6 +306,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.title": "Something is wrong",
         "error.bad_input": "Not accepted: {reason}",
         "timezone": "Times in {tz}",
+        "correct.no_field": "no golden field '{field}'",
+        "correct.empty": "empty value",
+        "section.more": "{count} more sections",
+        "rule.source_priority": "Source priority",
+        "rule.most_recent": "Most recent",
+        "rule.most_complete": "Most complete record",
+        "rule.most_frequent": "Most frequent",
+        "rule.never_empty_over_value": "Most recent, never blanked",
+        "rule.pin": "Pinned by hand",
+        "rule.single": "Only record",
+        "rule.model": "Matching model",
+        "rule.manual:merge": "Merged by hand",
+        "rule.manual:unmerge": "Split off by hand",
+        "rule.manual:undo": "Restored (undo)",
+        "rule.rule:same_source_key": "Same source key",
+        "rule.rule:same_tax_id": "Same tax id",
+        "rule.rule:same_email": "Same e-mail",
+        "rule.rule:same_phone": "Same phone",
+        "rule.rule:same_national_phone": "Same phone (national number)",
+        "rule.rule:same_company_name": "Same company name",
+        "rule.rule:same_name_postcode": "Same name and postcode",
+        "rule.rule:same_name_birth_date": "Same name and birth date",
+        "rule.other": "Rule “{name}”",
+        "hold.overdue": "Overdue",
+        "hold.over credit limit": "Over credit limit",
+        "hold.manual hold": "Manual hold",
     },
     ZH: {
         "app": "crm-hub · 客户360",
@@ -594,6 +620,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.title": "出错了",
         "error.bad_input": "未被接受：{reason}",
         "timezone": "时区：{tz}",
+        "correct.no_field": "没有主数据字段“{field}”",
+        "correct.empty": "值为空",
+        "section.more": "另有 {count} 个部分",
+        "rule.source_priority": "来源优先级",
+        "rule.most_recent": "最近更新",
+        "rule.most_complete": "最完整的记录",
+        "rule.most_frequent": "出现最多",
+        "rule.never_empty_over_value": "最近更新，不被清空",
+        "rule.pin": "人工固定",
+        "rule.single": "唯一记录",
+        "rule.model": "匹配模型",
+        "rule.manual:merge": "人工合并",
+        "rule.manual:unmerge": "人工拆分",
+        "rule.manual:undo": "已撤销恢复",
+        "rule.rule:same_source_key": "来源编号相同",
+        "rule.rule:same_tax_id": "税号相同",
+        "rule.rule:same_email": "邮箱相同",
+        "rule.rule:same_phone": "电话相同",
+        "rule.rule:same_national_phone": "国内号码相同",
+        "rule.rule:same_company_name": "公司名称相同",
+        "rule.rule:same_name_postcode": "名称和邮编相同",
+        "rule.rule:same_name_birth_date": "姓名和出生日期相同",
+        "rule.other": "规则“{name}”",
+        "hold.overdue": "逾期未付",
+        "hold.over credit limit": "超出信用额度",
+        "hold.manual hold": "人工冻结",
     },
 }
 
@@ -643,13 +695,19 @@ def translator(lang: str) -> Callable[..., str]:
 
 def labeller(lang: str) -> Callable[[str, object], str]:
     """``label(group, value)``: the message ``group.value`` in ``lang`` (a state, a kind,
-    a policy), or the value itself when the catalogue has no word for it."""
+    a policy; looked up as given, then in lower case), or the value itself when the
+    catalogue has no word for it."""
     catalogue = MESSAGES[lang]
 
     def label(group: str, value: object) -> str:
         if value is None:
             return ""
-        return catalogue.get(f"{group}.{value}", str(value))
+        text = str(value)
+        return (
+            catalogue.get(f"{group}.{text}")
+            or catalogue.get(f"{group}.{text.strip().lower()}")
+            or text
+        )
 
     return label
 

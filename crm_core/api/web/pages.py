@@ -22,7 +22,7 @@ from crm_core.api.params import FIRST_DAY, LAST_DAY
 from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.summaries import summary_of
-from crm_core.api.web.formats import Formats, zone
+from crm_core.api.web.formats import Formats, reader_locale, zone
 from crm_core.api.web.i18n import (
     EN,
     LANGUAGES,
@@ -32,6 +32,7 @@ from crm_core.api.web.i18n import (
     role_name,
     translator,
 )
+from crm_core.api.web.vocabulary import SourceNames, rule_label, service_error
 from crm_core.golden import pin
 from schemas.errors import HubError, InvalidInput
 from schemas.reconcile import GOLDEN_FIELDS
@@ -95,10 +96,14 @@ def render(
     get = request.method == "GET"
     query = {k: v for k, v in request.query_params.items() if k != "lang"} if get else {}
     switch = {code: f"{path}?{urlencode({**query, 'lang': code})}" for code in LANGUAGES}
+    config = request.app.state.config
+    reader = reader_locale(lang, request.headers.get("accept-language"))
     html = templates.get_template(name).render(
         t=translator(lang),
         label=labeller(lang),
-        f=Formats(lang, tz),
+        rule=rule_label(lang),
+        src=SourceNames(config.sources, lang),
+        f=Formats(lang, tz, reader, config.reconcile.phone_region),
         lang=lang,
         tz=str(tz),
         key=key,
@@ -231,10 +236,11 @@ def correct_field(
     key = editor(request, id, lang)
     if not isinstance(key, ApiKey):
         return key
-    t = translator(language(request, lang))
+    reading = language(request, lang)
+    t = translator(reading)
     if field not in GOLDEN_FIELDS or not value.strip():
-        reason = f"no golden field {field!r}" if field not in GOLDEN_FIELDS else "empty value"
-        notice = ("error", t("correct.failed", reason=reason))
+        reason = t("correct.no_field", field=field) if field not in GOLDEN_FIELDS else ""
+        notice = ("error", t("correct.failed", reason=reason or t("correct.empty")))
         return customer_response(request, key, id, lang, None, notice=notice, status=422)
     try:
         done = pin(
@@ -247,7 +253,8 @@ def correct_field(
             note=note.strip() or None,
         )
     except HubError as exc:
-        notice = ("error", t("correct.failed", reason=str(exc)))
+        names = SourceNames(request.app.state.config.sources, reading)
+        notice = ("error", t("correct.failed", reason=service_error(reading, str(exc), names)))
         status = 422 if isinstance(exc, InvalidInput) else 409
         return customer_response(request, key, id, lang, None, notice=notice, status=status)
     text = t(
