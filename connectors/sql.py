@@ -44,10 +44,10 @@ from sqlalchemy.types import NullType
 from connectors import arrow_pg, timeouts
 from connectors.base import SAMPLE_ROWS, BaseConnector, Options, frame_types, option_lines
 from connectors.errors import first_line, install_hint, source_errors
-from connectors.sql_write import write_record
+from connectors.sql_write import write_record, write_records
 from schemas.errors import ConfigError
 from schemas.settings import SourceConfig, redact_url
-from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
+from schemas.source import Decide, Position, StreamSpec, Write, WriteOutcome, WriteRequest
 
 #: Databases whose planners use an index for a row comparison ``(c1, c2) > (v1, v2)``.
 ROW_VALUE_BACKENDS = frozenset({"postgresql", "sqlite"})
@@ -289,6 +289,41 @@ class SqlConnector(BaseConnector):
                 self._writer.close()
                 self._writer = None
                 raise
+
+    def write_many(self, writes: Sequence[Write]) -> list[WriteOutcome | Exception]:
+        """Apply changes to different records, a stream's changes in one transaction with
+        one locked read of their records (see :func:`connectors.sql_write.write_records`);
+        a change the target refuses is written on its own and gets its own error."""
+        out: list[WriteOutcome | Exception] = [RuntimeError("not written")] * len(writes)
+        by_stream: dict[str, list[int]] = {}
+        for i, (request, _) in enumerate(writes):
+            by_stream.setdefault(request.stream, []).append(i)
+        for stream, places in by_stream.items():
+            doing = f"writing to stream {stream!r}"
+            spec = self.stream(stream)
+            with self._errors(doing):
+                if self._writer is None:
+                    self._writer = self.engine.connect()
+                try:
+                    done = write_records(self._writer, spec, [writes[i] for i in places])
+                except BaseException:
+                    self._writer.invalidate()
+                    self._writer.close()
+                    self._writer = None
+                    raise
+            for i, outcome in zip(places, done, strict=True):
+                out[i] = (
+                    outcome if isinstance(outcome, WriteOutcome) else self._as_hub(doing, outcome)
+                )
+        return out
+
+    def _as_hub(self, doing: str, exc: Exception) -> Exception:
+        """A change's driver error as :meth:`write` would raise it (others unchanged)."""
+        try:
+            with self._errors(doing):
+                raise exc
+        except Exception as translated:  # noqa: BLE001 - returned, not swallowed
+            return translated
 
     def _errors(self, doing: str) -> AbstractContextManager[None]:
         return source_errors(self.name, self.url, doing, self.describe_error)

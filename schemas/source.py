@@ -160,3 +160,20 @@ class WritableSource(Source, Protocol):
     def write(self, request: WriteRequest, decide: Decide) -> WriteOutcome:
         """Apply one change if ``decide`` says so; return what happened."""
         ...
+
+
+#: One write of a batch: the request and the decision on the record's current values.
+Write = tuple[WriteRequest, Decide]
+
+
+@runtime_checkable
+class BatchWritableSource(WritableSource, Protocol):
+    """A writable source that takes several changes at once (to different records): a
+    database reads them all in one query and writes them in one transaction, a REST API
+    sends them side by side, at most ``max_connections`` at a time. Each change is still
+    decided on its own record's current values, as :meth:`WritableSource.write` does."""
+
+    def write_many(self, writes: Sequence[Write]) -> list[WriteOutcome | Exception]:
+        """Apply each change if its ``decide`` says so; per change, in order, what happened
+        or the error that stopped it (as ``write`` would have raised it)."""
+        ...

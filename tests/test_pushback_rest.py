@@ -25,6 +25,7 @@ from crm_core.store.db import open_store
 from crm_core.store.tables import source_links
 from sample_erps import scenario
 from sample_erps.rest_erp.schema import CUSTOMERS
+from sample_erps.rest_erp.server import RestErpServer
 from schemas.settings import load_config
 from tests.test_cli import crm_hub
 
@@ -38,7 +39,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def rest_world(tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
+def rest_world(
+    rest_world_server: tuple[Path, str, str, RestErpServer],
+) -> tuple[Path, str, str, str]:
+    path, golden, key, server = rest_world_server
+    return path, golden, key, server.api_url
+
+
+@pytest.fixture
+def rest_world_server(tmp_path: Path) -> Iterator[tuple[Path, str, str, RestErpServer]]:
     port = _free_port()
     scenario.prepare(
         tmp_path, seed=11, customers=30, as_of=AS_OF, systems=("legacy_erp", "rest_erp"),
@@ -71,7 +80,7 @@ def rest_world(tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
                 .limit(1)
             ).one()
         store.dispose()
-        yield path, golden, key, server.api_url
+        yield path, golden, key, server
 
 
 def _phone(api_url: str, key: str) -> str:
@@ -160,4 +169,38 @@ def test_false_conflict_customer_deleted_in_the_rest_erp_ends_gone(
         assert list_conflicts(store, state=None) == []
     finally:
         erp.dispose()
+        store.dispose()
+
+
+def test_rest_delivery_runs_side_by_side_never_above_max_connections(
+    rest_world_server: tuple[Path, str, str, RestErpServer],
+) -> None:
+    path, _, _, server = rest_world_server
+    config = load_config(path)
+    store = open_store(config.store_url())
+    try:
+        with store.connect() as conn:
+            goldens = [
+                r[0]
+                for r in conn.execute(
+                    source_links.select()
+                    .with_only_columns(source_links.c.golden_id)
+                    .where(source_links.c.source == "rest_erp")
+                    .order_by(source_links.c.source_key)
+                    .limit(8)
+                )
+            ]
+        for i, golden in enumerate(goldens):
+            submit.change_fields(
+                store, config, entity="customers", golden_id=golden,
+                values={"phone": f"+86 21 5555 02{i:02d}"}, who="sales.li",
+            )  # fmt: skip
+        limit = config.source("rest_erp").max_connections
+        assert limit == 2
+        server.delay = 0.05  # a slow API: requests sent side by side overlap
+        server.reset_peak()
+        result = push_back(config, store)
+        assert result.delivered == len(goldens) and not result.failed
+        assert server.peak_in_flight == limit  # side by side, and never more
+    finally:
         store.dispose()

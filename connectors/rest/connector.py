@@ -12,7 +12,8 @@ position at the last of them: the next run goes on from there.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from connectors.rest.pagination import PageRequest, Paginator, dig
 from connectors.rest.writer import Writer, write_path_problem
 from schemas.errors import ConfigError, FatalSyncError, HubError
 from schemas.settings import SourceConfig
-from schemas.source import Decide, Position, StreamSpec, WriteOutcome, WriteRequest
+from schemas.source import Decide, Position, StreamSpec, Write, WriteOutcome, WriteRequest
 
 
 class RestConnector(BaseConnector):
@@ -152,6 +153,23 @@ class RestConnector(BaseConnector):
         return Writer(self.name, self.client, spec, self.stream_options[spec.name]).write(
             request, decide
         )
+
+    def write_many(self, writes: Sequence[Write]) -> list[WriteOutcome | Exception]:
+        """Apply changes to different records side by side, at most the source's
+        ``max_connections`` requests at a time (a thread each); each change as
+        :meth:`write` applies it, with its own outcome or error."""
+
+        def one(write: Write) -> WriteOutcome | Exception:
+            try:
+                return self.write(*write)
+            except Exception as exc:  # noqa: BLE001 - this change's error, the others go on
+                return exc
+
+        workers = min(self.config.max_connections, len(writes))
+        if workers <= 1:
+            return [one(w) for w in writes]
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"push-{self.name}") as pool:
+            return list(pool.map(one, writes))
 
     # -- checking ---------------------------------------------------------------------
     def column_types(self, stream: str) -> dict[str, str] | None:

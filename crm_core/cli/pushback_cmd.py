@@ -6,6 +6,7 @@ The push-back engine and the store load inside the commands, not with the comman
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -23,7 +24,7 @@ from schemas.push_states import CHANGE_STATES, PushState
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from crm_core.pushback import submit
+    from crm_core.pushback import bulk, submit
 
 change_app = typer.Typer(
     help="Record a CRM-side change: it is checked against the field ownership and the "
@@ -80,23 +81,125 @@ def _pairs(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+FromCsvOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-csv",
+        help="Submit many changes at once (at most 10,000 rows): a CSV with a golden_id "
+        "column, a column per field (an empty cell leaves the field as it is) and an "
+        "optional idempotency_key column. Each row is checked and answered on its own.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _csv_changes(path: Path, entity: str) -> list[bulk.FieldChange]:
+    """The rows of a bulk-change CSV as field changes (``ConfigError`` for a file without a
+    golden_id column or with a row too long for its header)."""
+    from crm_core.pushback import bulk
+
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        if "golden_id" not in columns:
+            raise ConfigError(f"{path}: no golden_id column (columns: {', '.join(columns)})")
+        reader.fieldnames = columns
+        items = []
+        for line, row in enumerate(reader, start=2):
+            if None in row:
+                raise ConfigError(f"{path} row {line}: more cells than the header has columns")
+            values = {
+                k: v
+                for k, v in row.items()
+                if k not in ("golden_id", "idempotency_key") and v not in (None, "")
+            }
+            items.append(
+                bulk.FieldChange(
+                    golden_id=(row["golden_id"] or "").strip(),
+                    values=values,
+                    entity=entity,
+                    idempotency_key=(row.get("idempotency_key") or "").strip() or None,
+                )
+            )
+    return items
+
+
+def _submit_csv(
+    ctx: typer.Context, config: Path | None, path: Path, entity: str, by: str | None, as_json: bool
+) -> None:
+    """Submit a CSV of changes; print one line per refused row (all rows with --json);
+    exit 1 when any row was refused."""
+    from crm_core.pushback import bulk
+
+    cfg, store = open_config_and_store(ctx, config)
+    items = _csv_changes(path, entity)
+    outcomes = bulk.submit_batch(store, cfg, items, who(by))
+    accepted = sum(1 for o in outcomes if o.view and not o.view.replayed)
+    replayed = sum(1 for o in outcomes if o.view and o.view.replayed)
+    refused = [o for o in outcomes if o.error is not None]
+    if as_json:
+        print_json(
+            {
+                "accepted": accepted,
+                "replayed": replayed,
+                "refused": len(refused),
+                "items": [
+                    {
+                        "row": o.index + 2,
+                        "golden_id": items[o.index].golden_id,
+                        "change_id": o.view.change_id if o.view else None,
+                        "replayed": bool(o.view and o.view.replayed),
+                        "error": str(o.error) if o.error else None,
+                    }
+                    for o in outcomes
+                ],
+            }
+        )
+    else:
+        console.print(
+            f"{path.name}: {len(items)} row(s): {accepted} recorded, {replayed} recorded "
+            f"before (same idempotency key), {len(refused)} refused",
+            highlight=False,
+        )
+        for o in refused:
+            console.print(
+                f"  row {o.index + 2} ({items[o.index].golden_id}): {o.error}",
+                style="red",
+                markup=False,
+                highlight=False,
+            )
+    if refused:
+        raise typer.Exit(1)
+
+
 @change_app.command("customer")
 def change_customer(
     ctx: typer.Context,
-    golden_id: Annotated[str, typer.Argument(help="The golden customer id.")],
+    golden_id: Annotated[
+        str | None, typer.Argument(help="The golden customer id (not with --from-csv).")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="FIELD=VALUE, e.g. phone=+86 21 5555 0101 (repeatable)."),
     ] = None,
+    from_csv: FromCsvOpt = None,
     by: ByOpt = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOption = None,
 ) -> None:
     """Change a customer's contact data (phone, e-mail, address) in the systems that keep
-    it; fields the CRM does not own are refused."""
+    it; fields the CRM does not own are refused. --from-csv: many customers at once."""
     from crm_core.pushback import submit
 
+    if from_csv is not None:
+        if golden_id or set_ or key:
+            raise ConfigError("--from-csv takes the customers, fields and keys from the file")
+        _submit_csv(ctx, config, from_csv, "customers", by, as_json)
+        return
+    if not golden_id:
+        raise ConfigError("give a golden customer id (or --from-csv FILE)")
     cfg, store = open_config_and_store(ctx, config)
     view = submit.change_fields(
         store,
@@ -113,16 +216,27 @@ def change_customer(
 @change_app.command("credit-limit")
 def change_credit_limit(
     ctx: typer.Context,
-    golden_id: Annotated[str, typer.Argument(help="The golden customer id.")],
-    limit: Annotated[Decimal, typer.Argument(help="The new credit limit.")],
+    golden_id: Annotated[
+        str | None, typer.Argument(help="The golden customer id (not with --from-csv).")
+    ] = None,
+    limit: Annotated[Decimal | None, typer.Argument(help="The new credit limit.")] = None,
+    from_csv: FromCsvOpt = None,
     by: ByOpt = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOption = None,
 ) -> None:
-    """Request a new credit limit from the system that owns credit limits."""
+    """Request a new credit limit from the system that owns credit limits. --from-csv:
+    many customers at once (columns golden_id, credit_limit)."""
     from crm_core.pushback import submit
 
+    if from_csv is not None:
+        if golden_id or limit is not None or key:
+            raise ConfigError("--from-csv takes the customers, limits and keys from the file")
+        _submit_csv(ctx, config, from_csv, "credit", by, as_json)
+        return
+    if not golden_id or limit is None:
+        raise ConfigError("give a golden customer id and the new limit (or --from-csv FILE)")
     cfg, store = open_config_and_store(ctx, config)
     view = submit.request_credit_limit(
         store, cfg, golden_id=golden_id, credit_limit=limit, who=who(by), idempotency_key=key

@@ -46,7 +46,14 @@ from mappings.inverse import to_source
 from schemas.errors import HubError, RetriableError
 from schemas.pushback import FINISHED_DELIVERIES, UNFINISHED_CHANGES, ConflictState, PushState
 from schemas.settings import HubConfig
-from schemas.source import Source, WritableSource, WriteRequest
+from schemas.source import (
+    BatchWritableSource,
+    Source,
+    WritableSource,
+    Write,
+    WriteOutcome,
+    WriteRequest,
+)
 
 log = logging.getLogger("crm_hub.pushback")
 
@@ -172,16 +179,7 @@ class PushBack:
             for part in _chunks(due, CHUNK):
                 chunk = ChunkState(self.store, part)
                 try:
-                    for change in part:
-                        result.changes += 1
-                        earlier = unfinished.get(change["golden_id"] or "", [])
-                        if earlier and earlier[0] < change["id"]:
-                            result.waiting += 1  # an earlier change of this customer first
-                            continue
-                        state = self.deliver(change, result, chunk)
-                        finished = (PushState.DELIVERED, PushState.CANCELLED, PushState.GONE)
-                        if state in finished and earlier:
-                            earlier.remove(change["id"])
+                    self._deliver_chunk(part, unfinished, result, chunk)
                 finally:
                     dead = chunk.flush()
                 for letter in dead:
@@ -209,42 +207,160 @@ class PushBack:
                 runs.finish_run(self.store, result.run_id, counts, error)
         return result
 
+    def _deliver_chunk(
+        self,
+        part: list[dict[str, Any]],
+        unfinished: dict[str, list[int]],
+        result: PushResult,
+        chunk: ChunkState,
+    ) -> None:
+        """Deliver a chunk's changes, oldest first, in waves written together: a change
+        joins the wave unless an earlier change of its customer, or a change of one of its
+        records, is in it already (then the wave is delivered first, and the change waits
+        if that earlier change did not finish)."""
+        finished = (PushState.DELIVERED, PushState.CANCELLED, PushState.GONE)
+        wave: list[dict[str, Any]] = []
+        customers: set[str] = set()
+        records: set[tuple[str, str]] = set()
+
+        def flush() -> None:
+            for change, state in zip(wave, self.deliver_many(wave, result, chunk), strict=True):
+                earlier = unfinished.get(change["golden_id"] or "", [])
+                if state in finished and change["id"] in earlier:
+                    earlier.remove(change["id"])
+            wave.clear()
+            customers.clear()
+            records.clear()
+
+        for change in part:
+            result.changes += 1
+            mine = {
+                (d["target"], d["record_key"])
+                for d in chunk.deliveries.get(change["change_id"], [])
+            }
+            if (change["golden_id"] and change["golden_id"] in customers) or mine & records:
+                flush()
+            earlier = unfinished.get(change["golden_id"] or "", [])
+            if earlier and earlier[0] < change["id"]:
+                result.waiting += 1  # an earlier change of this customer first
+                continue
+            wave.append(change)
+            customers.add(change["golden_id"] or "")
+            records.update(mine)
+        flush()
+
     def deliver(self, change: dict[str, Any], result: PushResult, chunk: ChunkState) -> str:
         """Try every unfinished delivery of one change and queue in ``chunk`` what became
         of them and of the change; return the change's new state."""
-        deliveries = chunk.deliveries.get(change["change_id"], [])
-        transient = False
-        for delivery in deliveries:
-            if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
+        return self.deliver_many([change], result, chunk)[0]
+
+    def deliver_many(
+        self, changes: list[dict[str, Any]], result: PushResult, chunk: ChunkState
+    ) -> list[str]:
+        """Try every unfinished delivery of changes to different records, the writes to
+        each target together (:meth:`_write_all`), and queue in ``chunk`` what became of
+        them and of the changes; return the changes' new states."""
+        transient: set[str] = set()
+        writes: list[_Write] = []
+        for change in changes:
+            for delivery in chunk.deliveries.get(change["change_id"], []):
+                if delivery["state"] not in (PushState.PENDING, PushState.FORCE):
+                    continue
+                try:
+                    prepared = self._prepare(change, delivery, result, chunk)
+                except Exception as exc:  # noqa: BLE001 - recorded by _failed
+                    self._failed(change, delivery, exc, result, chunk, transient)
+                    continue
+                if isinstance(prepared, _Write):
+                    writes.append(prepared)
+                else:
+                    chunk.record_delivery(delivery, prepared)
+        for write, outcome in zip(writes, self._write_all(writes), strict=True):
+            change, delivery = write.change, write.delivery
+            if isinstance(outcome, Exception):
+                self._failed(change, delivery, outcome, result, chunk, transient)
                 continue
-            what = f"change {change['change_id']} -> {delivery['target']} {delivery['record_key']}"
             try:
-                values, conflicting = self._deliver_one(change, delivery, result, chunk)
-            except RetriableError as exc:
-                transient = True
-                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", True), []
-            except HubError as exc:
-                values, conflicting = self._failure(change, delivery, f"{what}: {exc}", False), []
-            except Exception as exc:  # a poison change: a dead letter, the others go on
-                message = f"{what}: cannot be processed: {error_line(exc)}"
-                log.exception("push-back: %s", message)
-                values, conflicting = self._failure(change, delivery, message, False), []
+                values, conflicting = self._finish(write, outcome, result)
+            except Exception as exc:  # noqa: BLE001 - recorded by _failed
+                self._failed(change, delivery, exc, result, chunk, transient)
+                continue
             if values.get("state") == PushState.FAILED:  # a dead letter: say which and why
                 result.errors.append(str(values["last_error"]))
             chunk.record_delivery(delivery, values)
             chunk.record_conflicts(conflicting)
-        settled = self._settle(change, deliveries, transient, result)
-        chunk.record_change(change["change_id"], change["id"], settled)
-        return str(settled["state"])
+        states = []
+        for change in changes:
+            deliveries = chunk.deliveries.get(change["change_id"], [])
+            settled = self._settle(change, deliveries, change["change_id"] in transient, result)
+            chunk.record_change(change["change_id"], change["id"], settled)
+            states.append(str(settled["state"]))
+        return states
 
-    def _deliver_one(
+    def _failed(
+        self,
+        change: dict[str, Any],
+        delivery: dict[str, Any],
+        exc: Exception,
+        result: PushResult,
+        chunk: ChunkState,
+        transient: set[str],
+    ) -> None:
+        """Queue a delivery that failed with ``exc``: a transient error is retried, a hub
+        error is a dead letter, anything else a poison change (a dead letter; the others
+        go on)."""
+        what = f"change {change['change_id']} -> {delivery['target']} {delivery['record_key']}"
+        if isinstance(exc, RetriableError):
+            transient.add(change["change_id"])
+            values = self._failure(change, delivery, f"{what}: {exc}", True)
+        elif isinstance(exc, HubError):
+            values = self._failure(change, delivery, f"{what}: {exc}", False)
+        else:
+            message = f"{what}: cannot be processed: {error_line(exc)}"
+            log.error("push-back: %s", message, exc_info=exc)
+            values = self._failure(change, delivery, message, False)
+        if values.get("state") == PushState.FAILED:  # a dead letter: say which and why
+            result.errors.append(str(values["last_error"]))
+        chunk.record_delivery(delivery, values)
+
+    def _write_all(self, writes: list[_Write]) -> list[WriteOutcome | Exception]:
+        """Send the writes, each target's together where it takes a batch
+        (:class:`schemas.source.BatchWritableSource`), else one at a time; per write its
+        outcome or error."""
+        out: list[WriteOutcome | Exception] = [RuntimeError("not written")] * len(writes)
+        by_target: dict[str, list[int]] = {}
+        for i, write in enumerate(writes):
+            by_target.setdefault(write.delivery["target"], []).append(i)
+        for target, places in by_target.items():
+            try:
+                source = self._source(target)
+                if isinstance(source, BatchWritableSource) and len(places) > 1:
+                    done = source.write_many([writes[i].pair for i in places])
+                    failpoint("pushback.after_write")
+                else:
+                    done = []
+                    for i in places:
+                        try:
+                            done.append(source.write(*writes[i].pair))
+                        except Exception as exc:  # noqa: BLE001 - this write's error
+                            done.append(exc)
+                            continue
+                        failpoint("pushback.after_write")
+            except Exception as exc:  # noqa: BLE001 - every write to this target failed
+                done = [exc] * len(places)
+            for i, outcome in zip(places, done, strict=True):
+                out[i] = outcome
+        return out
+
+    def _prepare(
         self,
         change: dict[str, Any],
         delivery: dict[str, Any],
         result: PushResult,
         chunk: ChunkState,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Write one delivery; return the delivery's new values and any conflicts found."""
+    ) -> _Write | dict[str, Any]:
+        """The write of one delivery, or its new values if it needs none (a pull read the
+        value back already)."""
         entity, target = change["entity"], delivery["target"]
         stream = routing.target_stream(self.config, target, entity)
         create = change["op"] == "create"
@@ -274,7 +390,7 @@ class PushBack:
                 "state": PushState.DONE,
                 "written": {f: jsonable(v) for f, v in new.items()},
                 "written_at": delivery["echoed_at"],
-            }, []
+            }
         pulled = chunk.pulled(entity, target, key_value)
         if not create and pulled.get("deleted_at") is not None:
             # a pull saw the record deleted in the target: nothing to write it to
@@ -292,7 +408,7 @@ class PushBack:
                 key_value,
                 gone["last_error"],
             )
-            return gone, []
+            return gone
         expected = {f: pulled.get(f) for f in fields if f in pulled}
         expected.update(chunk.own_writes(entity, target, key_value, change["change_id"], fields))
         attempt = Attempt(
@@ -316,8 +432,15 @@ class PushBack:
             # the record's change stamp, for newest_wins, where the hub does not write it
             also_read=tuple(c for c in (stamp.inputs if stamp else []) if c not in raw),
         )
-        outcome = self._source(target).write(request, attempt.decide)
-        failpoint("pushback.after_write")
+        return _Write(change, delivery, attempt, request, new)
+
+    def _finish(
+        self, write: _Write, outcome: WriteOutcome, result: PushResult
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A written delivery's new values and any conflicts found."""
+        change, delivery, attempt = write.change, write.delivery, write.attempt
+        target, key_value = delivery["target"], delivery["record_key"]
+        create = change["op"] == "create"
         now = datetime.now(UTC)
         values: dict[str, Any] = {
             "attempts": delivery["attempts"] + 1,
@@ -331,7 +454,7 @@ class PushBack:
                 result.already_applied += 1
             values.update(
                 state=PushState.APPLIED if outcome.decision == "write" else PushState.DONE,
-                written={f: jsonable(v) for f, v in new.items()},
+                written={f: jsonable(v) for f, v in write.new.items()},
                 written_at=now,
             )
             # written over a back-office change by the field's policy: still on record
@@ -529,6 +652,22 @@ def fold_noop(store: Engine, run_id: int, checks: dict[str, Any]) -> int:
         )
         conn.execute(delete(ledger).where(ledger.c.id == run_id))
         return int(before["id"])
+
+
+@dataclass
+class _Write:
+    """One delivery's write: the change, the delivery, its decision and request."""
+
+    change: dict[str, Any]
+    delivery: dict[str, Any]
+    attempt: Attempt
+    request: WriteRequest
+    new: dict[str, Any]
+
+    @property
+    def pair(self) -> Write:
+        """The request and its ``decide``, as a source's ``write`` takes them."""
+        return self.request, self.attempt.decide
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

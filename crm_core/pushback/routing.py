@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, select
 
 from crm_core.pull import filecache
 from crm_core.pushback.errors import ChangeRejected
-from crm_core.store.tables import RECORD_TABLES, source_links
+from crm_core.store.tables import source_links
 from mappings import compile_mapping, load_mapping
 from mappings.compile import CompiledStream
 from mappings.inverse import writable
@@ -92,35 +91,6 @@ def customer_keys(conn: Connection, golden_id: str, target: str) -> list[str]:
         .order_by(source_links.c.linked_at, source_links.c.source_key)
     )
     return [r[0] for r in rows]
-
-
-def record_keys(conn: Connection, entity: str, golden_id: str, target: str) -> list[str]:
-    """The records of ``entity`` in ``target`` that a change to a golden customer touches:
-    its customer records, or their credit records."""
-    keys = customer_keys(conn, golden_id, target)
-    if entity == "customers" or not keys:
-        return keys
-    table = RECORD_TABLES[entity]
-    key = table.c[key_field(entity)]
-    present = conn.execute(select(key).where(table.c.source == target, key.in_(keys)))
-    found = {r[0] for r in present}
-    return [k for k in keys if k in found]
-
-
-def stored_values(
-    conn: Connection, entity: str, target: str, record_key: str, fields: list[str]
-) -> dict[str, Any] | None:
-    """What the hub last pulled from ``target`` for one record (None: never pulled)."""
-    table = RECORD_TABLES[entity]
-    key_col = table.c[key_field(entity)]
-    row = conn.execute(
-        select(*(table.c[f] for f in fields), table.c.updated_at).where(
-            table.c.source == target, key_col == record_key
-        )
-    ).first()
-    if row is None:
-        return None
-    return dict(zip([*fields, "updated_at"], row, strict=True))
 
 
 def key_field(entity: str) -> str:

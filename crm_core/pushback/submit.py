@@ -13,6 +13,8 @@ Text with a control character is refused before anything is stored (``InvalidVal
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,7 +27,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crm_core.pushback import routing
 from crm_core.pushback.errors import ChangeRejected, UnknownChange
 from crm_core.pushback.values import jsonable, plain_text, typed
-from crm_core.store.tables import RECORD_TABLES, golden_customers, outbox, outbox_targets
+from crm_core.store.tables import (
+    RECORD_TABLES,
+    golden_customers,
+    outbox,
+    outbox_targets,
+    source_links,
+)
 from schemas.entities import ENTITIES
 from schemas.model import Concession
 from schemas.pushback import CRM, PushState
@@ -68,14 +76,10 @@ def new_change_id() -> str:
 def _live_golden(conn: Connection, golden_id: str) -> dict[str, Any]:
     row = conn.execute(select(golden_customers).where(golden_customers.c.golden_id == golden_id))
     found = row.mappings().first()
-    if found is None:
-        raise UnknownChange(f"no customer {golden_id!r}")
-    if found["merged_into"]:
-        raise ChangeRejected(
-            f"customer {golden_id} was merged into {found['merged_into']}: change that one",
-            conflict=True,
-        )
-    return dict(found)
+    facts = CustomerFacts("customers")
+    if found is not None:
+        facts.golden[golden_id] = dict(found)
+    return facts.live_golden(golden_id)
 
 
 def _existing(conn: Connection, key: str) -> ChangeView | None:
@@ -85,23 +89,41 @@ def _existing(conn: Connection, key: str) -> ChangeView | None:
 
 def load_change(conn: Connection, change_id: str) -> ChangeView:
     """One change with its deliveries (``UnknownChange`` if there is none)."""
-    row = conn.execute(select(outbox).where(outbox.c.change_id == change_id)).mappings().first()
-    if row is None:
+    found = load_changes(conn, [change_id])
+    if change_id not in found:
         raise UnknownChange(f"no change {change_id!r}")
-    targets = conn.execute(
-        select(
-            outbox_targets.c.target,
-            outbox_targets.c.stream,
-            outbox_targets.c.record_key,
-            outbox_targets.c.state,
-            outbox_targets.c.attempts,
-            outbox_targets.c.last_error,
-            outbox_targets.c.written_at,
-            outbox_targets.c.echoed_at,
-        )
-        .where(outbox_targets.c.change_id == change_id)
-        .order_by(outbox_targets.c.target, outbox_targets.c.record_key)
-    ).mappings()
+    return found[change_id]
+
+
+def load_changes(conn: Connection, change_ids: Sequence[str]) -> dict[str, ChangeView]:
+    """Changes with their deliveries by change id (those that exist), in two queries a
+    few thousand changes."""
+    out: dict[str, ChangeView] = {}
+    for part in _parts(sorted(set(change_ids))):
+        rows = conn.execute(select(outbox).where(outbox.c.change_id.in_(part))).mappings()
+        out.update((r["change_id"], _view(r)) for r in rows)
+        targets = conn.execute(
+            select(
+                outbox_targets.c.change_id,
+                outbox_targets.c.target,
+                outbox_targets.c.stream,
+                outbox_targets.c.record_key,
+                outbox_targets.c.state,
+                outbox_targets.c.attempts,
+                outbox_targets.c.last_error,
+                outbox_targets.c.written_at,
+                outbox_targets.c.echoed_at,
+            )
+            .where(outbox_targets.c.change_id.in_(part))
+            .order_by(outbox_targets.c.target, outbox_targets.c.record_key)
+        ).mappings()
+        for t in targets:
+            target = dict(t)
+            out[target.pop("change_id")].targets.append(target)
+    return out
+
+
+def _view(row: Any) -> ChangeView:
     return ChangeView(
         change_id=row["change_id"],
         idempotency_key=row["idempotency_key"],
@@ -116,7 +138,6 @@ def load_change(conn: Connection, change_id: str) -> ChangeView:
         attempts=row["attempts"],
         last_error=row["last_error"],
         finished_at=row["finished_at"],
-        targets=[dict(t) for t in targets],
     )
 
 
@@ -132,6 +153,14 @@ def _replay(
     seen = _existing(conn, key) if key else None
     if seen is None:
         return None
+    return replayed(seen, key or "", entity, op, changes)
+
+
+def replayed(
+    seen: ChangeView, key: str, entity: str, op: str, changes: dict[str, dict[str, Any]]
+) -> ChangeView:
+    """``seen``, recorded under idempotency key ``key``, as the answer to a request for the
+    same change again; ``ChangeRejected`` if the request is for another change."""
 
     def wanted(c: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {f: v["new"] for f, v in c.items() if f != "concession_id"}
@@ -145,7 +174,7 @@ def _replay(
     )
 
 
-def _insert_new(conn: Connection, table: Table, *key: str) -> Insert:
+def insert_new(conn: Connection, table: Table, *key: str) -> Insert:
     """An insert into ``table`` that inserts nothing (and returns no row) when a row with
     the same ``key`` exists, also one a concurrent transaction has just committed, instead
     of failing with a unique violation (PostgreSQL and SQLite; elsewhere a plain insert)."""
@@ -155,7 +184,8 @@ def _insert_new(conn: Connection, table: Table, *key: str) -> Insert:
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
 
 
-def _check_request(who: str, idempotency_key: str | None) -> None:
+def check_request(who: str, idempotency_key: str | None) -> None:
+    """``InvalidValue`` if who or the idempotency key holds a control character."""
     plain_text("change", "who", who)
     if idempotency_key is not None:
         plain_text("change", "idempotency_key", idempotency_key)
@@ -176,7 +206,7 @@ def _store_change(
     change_id = new_change_id()
     now = datetime.now(UTC)
     stored = conn.execute(
-        _insert_new(conn, outbox, "idempotency_key")
+        insert_new(conn, outbox, "idempotency_key")
         .values(
             change_id=change_id,
             idempotency_key=idempotency_key or change_id,
@@ -230,36 +260,11 @@ def change_fields(
 ) -> ChangeView:
     """Change fields of a golden customer's ``customers`` or ``credit`` records in the
     systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
-    if entity not in ("customers", "credit"):
-        raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
-    _check_request(who, idempotency_key)
-    key_field = routing.key_field(entity)
+    _field_entity(entity)
+    check_request(who, idempotency_key)
     with store.begin() as conn:
-        golden = _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
-        if not values:
-            raise ChangeRejected("the change changes no field")
-        if key_field in values:
-            raise ChangeRejected(f"{entity}.{key_field} is a key and cannot be changed", key_field)
-        new = {f: typed(entity, f, v) for f, v in values.items()}
-        plan = routing.routes(config, entity, routing.rules_for(config, entity, list(new)))
-        deliveries = []
-        old: dict[str, Any] = {}
-        for route in plan:
-            for key in routing.record_keys(conn, entity, golden_id, route.target):
-                deliveries.append((route.target, route.stream.stream, key, {key_field: key}))
-                if not old:
-                    stored = routing.stored_values(conn, entity, route.target, key, list(new))
-                    old = stored or {}
-        if entity == "customers":
-            old = {f: golden.get(f, old.get(f)) for f in new}
-        if not deliveries:
-            targets = ", ".join(r.target for r in plan)
-            raise ChangeRejected(
-                f"customer {golden_id} has no {entity} record in {targets}, so the change "
-                "has nowhere to go",
-                conflict=True,
-            )
-        changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
+        facts = CustomerFacts.load(conn, config, entity, [golden_id])
+        changes, deliveries = checked_field_change(config, facts, entity, golden_id, values)
         if seen := _replay(conn, idempotency_key, entity, "update", changes):
             return seen
         return _store_change(
@@ -273,6 +278,133 @@ def change_fields(
             who=who,
             idempotency_key=idempotency_key,
         )
+
+
+#: The entities whose changes are field changes of a golden customer's records.
+FIELD_ENTITIES = ("customers", "credit")
+
+
+def _field_entity(entity: str) -> None:
+    if entity not in FIELD_ENTITIES:
+        raise ChangeRejected(f"changes to {entity} are not field changes of a customer")
+
+
+#: A delivery of a change: target, stream, record key, the target's key values.
+Delivery = tuple[str, str, str, dict[str, Any]]
+
+
+class CustomerFacts:
+    """What the store holds about the golden customers of some field changes, read in a few
+    queries whatever their number: the golden rows, their records' links, and the records
+    of the entity changed (what the hub last pulled)."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+        self.golden: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @classmethod
+    def load(
+        cls, conn: Connection, config: HubConfig, entity: str, golden_ids: Sequence[str]
+    ) -> CustomerFacts:
+        """The facts of ``golden_ids`` for changes of ``entity``."""
+        facts = cls(entity)
+        wanted = sorted(set(golden_ids))
+        for part in _parts(wanted):
+            rows = conn.execute(
+                select(golden_customers).where(golden_customers.c.golden_id.in_(part))
+            )
+            facts.golden.update((r["golden_id"], dict(r)) for r in rows.mappings())
+        live = sorted(facts.golden)
+        for part in _parts(live):
+            links = conn.execute(
+                select(source_links.c.golden_id, source_links.c.source, source_links.c.source_key)
+                .where(source_links.c.golden_id.in_(part))
+                .order_by(source_links.c.linked_at, source_links.c.source_key)
+            )
+            for golden_id, source, key in links:
+                facts.links[golden_id, source].append(key)
+        rules = config.push_back.ownership.get(entity)
+        targets = sorted({t for r in rules.fields.values() for t in r.targets}) if rules else []
+        table = RECORD_TABLES[entity]
+        key_col = table.c[routing.key_field(entity)]
+        for target in targets:
+            keys = sorted({k for (_, s), ks in facts.links.items() if s == target for k in ks})
+            for part in _parts(keys):
+                found = conn.execute(
+                    select(table).where(table.c.source == target, key_col.in_(part))
+                ).mappings()
+                facts.records.update(((target, r[key_col.name]), dict(r)) for r in found)
+        return facts
+
+    def live_golden(self, golden_id: str) -> dict[str, Any]:
+        """The golden customer's row; ``UnknownChange`` if there is none, ``ChangeRejected``
+        naming the survivor if it was merged."""
+        found = self.golden.get(golden_id)
+        if found is None:
+            raise UnknownChange(f"no customer {golden_id!r}")
+        if found["merged_into"]:
+            raise ChangeRejected(
+                f"customer {golden_id} was merged into {found['merged_into']}: change that one",
+                conflict=True,
+            )
+        return found
+
+    def record_keys(self, golden_id: str, target: str) -> list[str]:
+        """The records of the entity in ``target`` that a change to the customer touches:
+        its customer records, or (credit) those of them with a credit record."""
+        keys = self.links.get((golden_id, target), [])
+        if self.entity == "customers":
+            return list(keys)
+        return [k for k in keys if (target, k) in self.records]
+
+    def stored_values(self, target: str, key: str, fields: list[str]) -> dict[str, Any] | None:
+        """What the hub last pulled of one record's ``fields`` (None: never pulled)."""
+        record = self.records.get((target, key))
+        return None if record is None else {f: record.get(f) for f in fields}
+
+
+def checked_field_change(
+    config: HubConfig,
+    facts: CustomerFacts,
+    entity: str,
+    golden_id: str,
+    values: dict[str, Any],
+) -> tuple[dict[str, dict[str, Any]], list[Delivery]]:
+    """A field change checked against the customer, the ownership and the model: its old and
+    new values and its deliveries, or ``ChangeRejected`` (``UnknownChange``) with the reason.
+    Every field change, one or a batch, is checked here."""
+    golden = facts.live_golden(golden_id)  # an unknown customer first: 404, not 422
+    key_field = routing.key_field(entity)
+    if not values:
+        raise ChangeRejected("the change changes no field")
+    if key_field in values:
+        raise ChangeRejected(f"{entity}.{key_field} is a key and cannot be changed", key_field)
+    new = {f: typed(entity, f, v) for f, v in values.items()}
+    plan = routing.routes(config, entity, routing.rules_for(config, entity, list(new)))
+    deliveries: list[Delivery] = []
+    old: dict[str, Any] = {}
+    for route in plan:
+        for key in facts.record_keys(golden_id, route.target):
+            deliveries.append((route.target, route.stream.stream, key, {key_field: key}))
+            if not old:
+                old = facts.stored_values(route.target, key, list(new)) or {}
+    if entity == "customers":
+        old = {f: golden.get(f, old.get(f)) for f in new}
+    if not deliveries:
+        targets = ", ".join(r.target for r in plan)
+        raise ChangeRejected(
+            f"customer {golden_id} has no {entity} record in {targets}, so the change "
+            "has nowhere to go",
+            conflict=True,
+        )
+    changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
+    return changes, deliveries
+
+
+def _parts(items: Sequence[Any], size: int = 5000) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def request_credit_limit(
@@ -307,7 +439,7 @@ def record_concession(
 ) -> ChangeView:
     """Record an approved concession for a customer (or one of its orders) and queue it
     for the system that books concessions; the store keeps the CRM's record of it."""
-    _check_request(who, idempotency_key)
+    check_request(who, idempotency_key)
     with store.begin() as conn:
         _live_golden(conn, golden_id)  # an unknown customer first: 404, not 422
         concession_id, values = _checked_concession(golden_id, concession)
@@ -353,7 +485,7 @@ def record_concession(
         now = datetime.now(UTC)
         concessions = RECORD_TABLES["concessions"]
         booked = conn.execute(
-            _insert_new(conn, concessions, "source", "concession_id")
+            insert_new(conn, concessions, "source", "concession_id")
             .values(source=CRM, **values, updated_at=now, loaded_at=now)
             .returning(concessions.c.concession_id)
         ).first()
@@ -422,7 +554,7 @@ def create_customer(
         )
     if "name" not in values:
         raise ChangeRejected("customers.name: a new customer needs a name", "name")
-    _check_request(who, idempotency_key)
+    check_request(who, idempotency_key)
     customer_id = str(values.pop("customer_id", "") or f"H{uuid.uuid4().hex[:9].upper()}")
     plain_text("customers", "customer_id", customer_id)
     new = {f: typed("customers", f, v) for f, v in values.items()}

@@ -101,6 +101,11 @@ class RestErpServer:
         #: one write at a time: the idempotency check, the If-Match check and the change
         #: are one step
         self.write_lock = threading.Lock()
+        #: requests being answered now, and the most at any one time (``reset_peak``)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        #: seconds every request takes at least (a slow API, for concurrency tests)
+        self.delay = 0.0
         self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -160,6 +165,22 @@ class RestErpServer:
         with self._lock:
             expires = self._tokens.get(token)
         return expires is not None and time.monotonic() < expires
+
+    def entered(self) -> None:
+        """Count a request being answered."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        """Count a request answered."""
+        with self._lock:
+            self.in_flight -= 1
+
+    def reset_peak(self) -> None:
+        """Start counting the most concurrent requests afresh."""
+        with self._lock:
+            self.peak_in_flight = self.in_flight
 
     def record(self, entry: Logged) -> None:
         """Add a request to the log."""
@@ -223,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._path, self._query_text = unquote(parts.path), parts.query
         self._status, self._fault_kind, self._replayed = 0, None, False
         self._late: Fault | None = None  # a fault that strikes once a write is committed
+        self.erp.entered()
         try:
+            if self.erp.delay:
+                time.sleep(self.erp.delay)
             if not self._read_body():
                 return
             try:
@@ -248,6 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away (a timeout on its side)
         finally:
+            self.erp.left()
             self.erp.record(
                 Logged(
                     time.monotonic(),

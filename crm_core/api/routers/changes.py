@@ -25,7 +25,7 @@ from crm_core.api.service import pushback as service_pushback
 from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api.service.summary import credit_hold
 from crm_core.api.service.views import Page
-from crm_core.pushback import ChangeRejected, UnknownChange, submit
+from crm_core.pushback import ChangeRejected, UnknownChange, bulk, submit
 from crm_core.pushback.conflicts import count_conflicts, list_conflicts
 from crm_core.pushback.outbox import count_changes, list_changes
 from schemas.pushback import PushState
@@ -53,6 +53,9 @@ IdempotencyKey = Annotated[
         description="The same key sent again returns the change already recorded.",
     ),
 ]
+GoldenIdText = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra=LINE)]
+#: a field's new value in a bulk request: text, a number or null (checked by the model)
+ScalarValue = Annotated[str, Field(max_length=500)] | int | Decimal | bool | None
 Text = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra=FREE_TEXT)]
 #: the answer to a request repeated with the same Idempotency-Key
 REPLAYED: dict[int | str, dict[str, Any]] = {
@@ -325,6 +328,109 @@ def post_customer(
         values=body.model_dump(exclude_none=True),
         who=caller.name,
         idempotency_key=idempotency_key,
+    )
+
+
+class BatchItem(Strict):
+    """One change of a bulk request: new values of a customer's contact data
+    (``entity: customers``) or its credit limit (``entity: credit``)."""
+
+    golden_id: GoldenIdText
+    entity: Literal["customers", "credit"] = "customers"
+    set: dict[Annotated[str, Field(max_length=64)], ScalarValue] = Field(
+        description="FIELD: VALUE, checked against the model and the field ownership "
+        "as a single change is; null clears a field."
+    )
+    idempotency_key: Annotated[str, Field(max_length=200, json_schema_extra=LINE)] | None = Field(
+        None, description="Sent again, the change already recorded is the answer."
+    )
+
+
+class BatchRequest(Strict):
+    """Up to 10,000 changes, each checked and answered on its own."""
+
+    items: list[BatchItem]
+
+
+class ItemRefusal(BaseModel):
+    """Why one change of a bulk request was refused."""
+
+    reason: str
+    field: str | None = None
+
+
+class BatchItemOut(BaseModel):
+    """What became of one change: 202 recorded, 200 recorded before (same idempotency
+    key), 404 no such customer, 409 clashes with the store (merged customer, no record to
+    change, key used for another change), 422 refused (ownership, model)."""
+
+    index: int = Field(description="The item's place in the request, from 0.")
+    status: int
+    idempotency_key: str | None = None
+    change_id: str | None = None
+    state: str | None = None
+    error: ItemRefusal | None = None
+
+
+class BatchOut(BaseModel):
+    """The answer to a bulk request: one item per change, in the request's order."""
+
+    accepted: int = Field(description="Changes recorded by this request (202).")
+    replayed: int = Field(description="Changes recorded before under their key (200).")
+    refused: int = Field(description="Changes refused (404, 409, 422).")
+    items: list[BatchItemOut]
+
+
+def _item_out(outcome: bulk.ItemOutcome, item: BatchItem) -> BatchItemOut:
+    if outcome.view is not None:
+        return BatchItemOut(
+            index=outcome.index,
+            status=200 if outcome.view.replayed else 202,
+            idempotency_key=item.idempotency_key,
+            change_id=outcome.view.change_id,
+            state=outcome.view.state,
+        )
+    assert outcome.error is not None  # an outcome is a view or an error
+    return BatchItemOut(
+        index=outcome.index,
+        status=refusal_status(outcome.error),
+        idempotency_key=item.idempotency_key,
+        error=ItemRefusal(reason=str(outcome.error), field=getattr(outcome.error, "field", None)),
+    )
+
+
+@changes.post(
+    "/changes:batch",
+    summary="Submit many changes at once",
+    status_code=207,
+    responses={207: {"description": "One answer per change (see each item's status)."}},
+)
+def post_changes_batch(caller: Editor, request: Request, body: BatchRequest) -> BatchOut:
+    """Up to 10,000 contact-data or credit-limit changes, each checked as a single change
+    is and answered on its own: 207 with a status per item (202, 200, 404, 409, 422); a
+    refused change refuses nothing else. More than 10,000 (or none) is a 422 for the whole
+    request, nothing recorded."""
+    items = [
+        bulk.FieldChange(
+            golden_id=i.golden_id,
+            values=dict(i.set),
+            entity=i.entity,
+            idempotency_key=i.idempotency_key,
+        )
+        for i in body.items
+    ]
+    try:
+        outcomes = bulk.submit_batch(
+            request.app.state.store, request.app.state.config, items, caller.name
+        )
+    except (ChangeRejected, UnknownChange) as exc:
+        raise _refused(exc) from None
+    out = [_item_out(o, i) for o, i in zip(outcomes, body.items, strict=True)]
+    return BatchOut(
+        accepted=sum(1 for o in out if o.status == 202),
+        replayed=sum(1 for o in out if o.status == 200),
+        refused=sum(1 for o in out if o.status >= 400),
+        items=out,
     )
 
 
