@@ -54,6 +54,13 @@ def _column_type(spec: FieldSpec, is_key: bool) -> TypeEngine[Any]:
     return types[spec.kind]
 
 
+#: record tables created with the soft-delete columns (``deleted_at``, ``deleted_run_id``:
+#: when and by which run a record was seen gone from its source), migration 0014
+SOFT_DELETE_COLUMNS_FROM_START = frozenset(
+    {"assets", "service_requests", "service_surveys", "campaigns", "campaign_touches"}
+)
+
+
 def _record_table(entity: Entity) -> Table:
     columns: list[Column[Any]] = [Column("source", String(64), primary_key=True)]
     for spec in entity.fields.values():
@@ -67,6 +74,8 @@ def _record_table(entity: Entity) -> Table:
             )
         )
     columns += [Column("run_id", BigInteger), Column("loaded_at", UTCDateTime)]
+    if entity.name in SOFT_DELETE_COLUMNS_FROM_START:
+        columns += [Column("deleted_at", UTCDateTime), Column("deleted_run_id", BigInteger)]
     return Table(entity.name, metadata, *columns, postgresql_with={"fillfactor": FILLFACTOR})
 
 
@@ -74,6 +83,20 @@ RECORD_TABLES: dict[str, Table] = {name: _record_table(e) for name, e in ENTITIE
 Index(None, RECORD_TABLES["orders"].c.source, RECORD_TABLES["orders"].c.customer_id)
 Index(None, RECORD_TABLES["invoices"].c.source, RECORD_TABLES["invoices"].c.customer_id)
 Index(None, RECORD_TABLES["payments"].c.source, RECORD_TABLES["payments"].c.customer_id)
+#: installed base, service and campaigns (migration 0014): by customer, by serial number
+#: (search), the tickets' survey answers and a campaign's touches
+Index(None, RECORD_TABLES["assets"].c.source, RECORD_TABLES["assets"].c.customer_id)
+Index(None, RECORD_TABLES["assets"].c.serial_number)
+Index(None, RECORD_TABLES["service_requests"].c.customer_id)
+Index(
+    None, RECORD_TABLES["service_surveys"].c.source, RECORD_TABLES["service_surveys"].c.request_id
+)
+Index(None, RECORD_TABLES["campaign_touches"].c.customer_id)
+Index(
+    None,
+    RECORD_TABLES["campaign_touches"].c.source,
+    RECORD_TABLES["campaign_touches"].c.campaign_id,
+)
 
 runs = Table(
     "hub_runs",
