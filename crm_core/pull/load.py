@@ -111,6 +111,7 @@ class Loader:
             pl.lit(self.source).alias("source"),
             pl.lit(self.run_id, dtype=pl.Int64).alias("run_id"),
             pl.lit(datetime.now(UTC)).alias("loaded_at"),
+            *_alive(self.table),
         ).select([c.name for c in self.table.columns])
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
             insert, upsert = _copy_into, _copy_upsert
@@ -182,6 +183,15 @@ def upsert_frame(
 ) -> int:
     """Insert or update ``frame``'s rows of ``entity`` for ``source``; return rows sent."""
     return Loader(entity, source, run_id).load(conn, frame)
+
+
+def _alive(table: Table) -> list[pl.Expr]:
+    """A record loaded is in its source: no soft-delete mark (on tables that have one)."""
+    marks: dict[str, pl.DataType] = {
+        "deleted_at": pl.Datetime("us", UTC),
+        "deleted_run_id": pl.Int64(),
+    }
+    return [pl.lit(None, dtype=t).alias(c) for c, t in marks.items() if c in table.c]
 
 
 def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
