@@ -143,3 +143,43 @@ def test_service_requests_day_of_changes_is_read_incrementally(tmp_path: Path) -
         assert 0 < results["campaign_touches"].counts.rows_read <= touches
     finally:
         store.dispose()
+
+
+def test_service_request_churn_risk_of_a_high_tier_customer() -> None:
+    from crm_core.api.service.aftersales_insights import OPEN_TICKETS_RISK, service_risk_reasons
+    from crm_core.api.service.aftersales_views import ServiceSummary
+
+    def summary(open_: int, trend: str) -> ServiceSummary:
+        return ServiceSummary(
+            open=open_,
+            sla_breaches=0,
+            sla_breaches_open=0,
+            satisfaction_trend=trend,  # type: ignore[arg-type]
+            satisfaction_by_quarter=[],
+        )
+
+    busy, souring = summary(OPEN_TICKETS_RISK, "steady"), summary(0, "falling")
+    assert service_risk_reasons("A", busy) == ["open_service_requests"]
+    assert service_risk_reasons("B", souring) == ["satisfaction_falling"]
+    assert service_risk_reasons("A", summary(OPEN_TICKETS_RISK - 1, "rising")) == []
+    assert service_risk_reasons("C", busy) == [] and service_risk_reasons("D", souring) == []
+
+
+def test_service_request_panels_and_risk_on_the_customer_page(world: tuple[Path, Api]) -> None:
+    _workdir, api = world
+    golden_id = busiest(api.store, "service_requests")
+    insights = api.get(f"/customers/{golden_id}/insights", as_of=AS_OF.isoformat())
+    service = api.get(f"/customers/{golden_id}/service-requests", as_of=AS_OF.isoformat())
+    churn = insights["churn"]
+    expected = insights["tier"] in ("A", "B") and (
+        service["summary"]["open"] >= 3 or service["summary"]["satisfaction_trend"] == "falling"
+    )
+    assert churn["service_risk"] is expected and bool(churn["service_reasons"]) is expected
+    login = api.client.post("/ui/login", data={"key": api.keys["viewer"]}, follow_redirects=False)
+    api.client.cookies.update(login.cookies)
+    for lang, title in (("en", "Service history"), ("zh-CN", "服务记录")):
+        page = api.client.get(f"/ui/customers/{golden_id}?as_of={AS_OF.isoformat()}&lang={lang}")
+        assert page.status_code == 200
+        assert title in page.text and 'id="assets"' in page.text and 'id="campaigns"' in page.text
+        for item in service["items"][:20]:
+            assert item["request_id"] in page.text
