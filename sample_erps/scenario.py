@@ -89,6 +89,14 @@ push_back:
     concessions:
       fields:
         "*": {{owner: legacy_erp, crm: request, on_conflict: manual}}
+    # the installed base: the CRM corrects where a unit is installed; the legacy ERP owns
+    # service contracts (the CRM requests a renewal) and everything else
+    assets:
+      fields:
+        install_site: {{owner: crm, targets: [legacy_erp], on_conflict: newest_wins}}
+        service_contract_id: {{owner: legacy_erp, crm: request, on_conflict: owner_wins}}
+        service_contract_end: {{owner: legacy_erp, crm: request, on_conflict: owner_wins}}
+        "*": {{owner: legacy_erp}}
 """
 
 LEGACY_SOURCE = """\

@@ -127,3 +127,74 @@ def test_asset_list_for_a_viewer_is_the_customer_s_serial_numbers(world: tuple[P
 def test_asset_list_of_an_unknown_customer_is_404(world: tuple[Path, Api]) -> None:
     _workdir, api = world
     assert api.call("/customers/G77777777/assets").status_code == 404
+
+
+def test_asset_install_site_and_contract_renewal_go_back_to_the_legacy_erp(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from crm_core.pull.sync import SyncEngine
+    from crm_core.pushback.deliver import push_back
+    from mappings.legacy_dates import yyyymmdd
+
+    workdir = tmp_path / "world"
+    config, store = world_copy(Path(tmp_path_factory.getbasetemp()), workdir)
+    try:
+        with api_over(config, store) as api:
+            golden_id = busiest(store, "assets")
+            asset = api.get(f"/customers/{golden_id}/assets")["items"][0]
+            path = f"/customers/{golden_id}/assets/{asset['asset_id']}"
+            headers = {"Authorization": f"Bearer {api.keys['editor']}"}
+            site = api.client.patch(path, json={"install_site": "上海 三号车间"}, headers=headers)
+            assert site.status_code == 202, site.text
+            assert site.json()["changes"]["install_site"]["new"] == "上海 三号车间"
+            new_end = date(2029, 3, 31)
+            renewal = api.client.post(
+                f"{path}/contract-renewals",
+                json={"service_contract_end": new_end.isoformat(), "service_contract_id": "SC-R1"},
+                headers=headers,
+            )
+            assert renewal.status_code == 202, renewal.text
+            viewer = {"Authorization": f"Bearer {api.keys['viewer']}"}
+            refused = api.client.patch(path, json={"install_site": "x"}, headers=viewer)
+            assert refused.status_code == 403
+            unknown = api.client.patch(
+                f"/customers/{golden_id}/assets/NOT-HIS",
+                json={"install_site": "x"},
+                headers=headers,
+            )
+            assert unknown.status_code == 404
+        pushed = push_back(config, store)
+        assert pushed.written == 2, pushed
+        [row] = [r for r in _serial_file(workdir) if r.SSER.strip() == asset["asset_id"]]
+        assert row.SSITE.strip() == "上海 三号车间" and int(row.SCEND) == yyyymmdd(new_end)
+        assert row.SCTR.strip() == "SC-R1"
+        results = SyncEngine(config, store).sync_source("legacy_erp", streams=["assets"])
+        assert results[0].counts.checks.get("echoes") == 2
+        with store.connect() as conn:
+            stored = conn.execute(
+                select(ASSETS).where(ASSETS.c.asset_id == asset["asset_id"])
+            ).one()
+        assert stored.install_site == "上海 三号车间" and stored.service_contract_end == new_end
+    finally:
+        store.dispose()
+
+
+def test_asset_fields_the_crm_does_not_own_are_refused(world: tuple[Path, Api]) -> None:
+    from crm_core.pushback import ChangeRejected
+    from crm_core.pushback.submit import change_asset
+    from schemas.settings import load_config
+
+    workdir, api = world
+    config = load_config(workdir / "crm-hub.yaml")
+    golden_id = busiest(api.store, "assets")
+    asset = api.get(f"/customers/{golden_id}/assets")["items"][0]["asset_id"]
+    with pytest.raises(ChangeRejected) as err:
+        change_asset(
+            api.store,
+            config,
+            golden_id=golden_id,
+            asset_id=asset,
+            values={"warranty_end": "2030-01-01"},
+            who="wang",
+        )
+    assert "assets.warranty_end" in str(err.value) and "legacy_erp" in str(err.value)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_core import __version__
 from crm_core.api import problems
 from crm_core.api.routers import (
+    asset_changes,
     assets,
     campaigns,
     changes,
@@ -199,6 +200,7 @@ def create_app(
     app.include_router(changes.changes)
     app.include_router(changes.conflicts_router)
     app.include_router(assets.aftersales)
+    app.include_router(asset_changes.asset_changes)
     app.include_router(campaigns.listing)
     app.include_router(campaigns.returns)
     install_web(app)  # the customer-360 page under /ui
