@@ -198,3 +198,48 @@ def test_asset_fields_the_crm_does_not_own_are_refused(world: tuple[Path, Api]) 
             who="wang",
         )
     assert "assets.warranty_end" in str(err.value) and "legacy_erp" in str(err.value)
+
+
+def test_asset_serial_number_search_finds_the_customer(world: tuple[Path, Api]) -> None:
+    from crm_core.api.service.search_index import refresh
+
+    _workdir, api = world
+    refresh(api.store, full=True)
+    golden_id = busiest(api.store, "assets")
+    serial = api.get(f"/customers/{golden_id}/assets")["items"][-1]["serial_number"]
+    for q in (serial, serial.lower()):
+        found = api.get("/customers", q=q)["items"]
+        assert [c["id"] for c in found] == [golden_id]
+
+
+def test_asset_newly_shipped_is_found_after_the_next_index_round(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from datetime import UTC, datetime
+
+    from crm_core.api.service.search_index import refresh, stale_ids
+
+    config, store = world_copy(Path(tmp_path_factory.getbasetemp()), tmp_path / "world")
+    try:
+        refresh(store, full=True)
+        golden_id = busiest(store, "assets")
+        with store.begin() as conn:
+            row = dict(conn.execute(select(ASSETS).limit(1)).one()._mapping)
+            customer = next(
+                k for s, k in keys_of(store, golden_id) if s == "legacy_erp"
+            )  # the busiest customer's own record
+            row.update(
+                asset_id="PMP26NEW0000101",
+                serial_number="PMP26NEW0000101",
+                customer_id=customer,
+                loaded_at=datetime.now(UTC),
+            )
+            conn.execute(ASSETS.insert().values(**row))
+        with store.connect() as conn:
+            assert golden_id in stale_ids(conn)
+        refresh(store)
+        with api_over(config, store) as api:
+            found = api.get("/customers", q="pmp26new0000101")["items"]
+        assert [c["id"] for c in found] == [golden_id]
+    finally:
+        store.dispose()

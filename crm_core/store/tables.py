@@ -87,6 +87,8 @@ Index(None, RECORD_TABLES["payments"].c.source, RECORD_TABLES["payments"].c.cust
 #: (search), the tickets' survey answers and a campaign's touches
 Index(None, RECORD_TABLES["assets"].c.source, RECORD_TABLES["assets"].c.customer_id)
 Index(None, RECORD_TABLES["assets"].c.serial_number)
+#: what the search index looks at to find customers with new assets (their serial numbers)
+Index(None, RECORD_TABLES["assets"].c.loaded_at)
 Index(None, RECORD_TABLES["service_requests"].c.customer_id)
 Index(
     None, RECORD_TABLES["service_surveys"].c.source, RECORD_TABLES["service_surveys"].c.request_id

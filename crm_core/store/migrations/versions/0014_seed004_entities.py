@@ -61,6 +61,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_assets_source_customer_id"), ["source", "customer_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_assets_loaded_at"), ["loaded_at"], unique=False)
 
     op.create_table(
         "campaign_touches",
@@ -184,5 +185,6 @@ def downgrade() -> None:
     with op.batch_alter_table("assets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assets_source_customer_id"))
         batch_op.drop_index(batch_op.f("ix_assets_serial_number"))
+        batch_op.drop_index(batch_op.f("ix_assets_loaded_at"))
 
     op.drop_table("assets")
