@@ -40,7 +40,8 @@ def _shipped_lines(conn: Connection, statuses: tuple[str, ...]) -> list[Any]:
     stmt = (
         select(ECL.c.LORD, ECL.c.LLINE, ECL.c.LPROD, ECL.c.LDESC, ECL.c.LQORD, ECH.c.HCUST)
         .add_columns(ECH.c.HEDTE, RCM.c.CCITY)
-        .join(ECH, ECH.c.HORD == ECL.c.LORD)
+        .select_from(ECH)
+        .join(ECL, ECL.c.LORD == ECH.c.HORD)
         .join(RCM, RCM.c.CCUST == ECH.c.HCUST)
         .where(ECL.c.LSTAT.in_(statuses))
         .order_by(ECL.c.LORD, ECL.c.LLINE)
@@ -60,18 +61,19 @@ def _asset(
     roll = rng.random()
     status = "S" if age > 700 and roll < 0.04 else "R" if roll < 0.02 else "A"
     chgd, chgt = stamp(changed)
+    order, line_no = int(line.LORD), int(line.LLINE)
     return {
-        "SSER": _pad(f"{line.LPROD[:3]}{shipped:%y}{line.LORD:07d}{line.LLINE:02d}", 20),
+        "SSER": _pad(f"{line.LPROD[:3]}{shipped:%y}{order:07d}{line_no:02d}", 20),
         "SCUST": line.HCUST,
         "SPROD": line.LPROD,
         "SDESC": line.LDESC,
-        "SORD": line.LORD,
+        "SORD": order,
         "SQTY": int(line.LQORD),
         "SSHDT": cyyddd(shipped),
         "SINDT": yyyymmdd(installed) if known else 0,
         "SSITE": _pad(f"{line.CCITY.strip()} {rng.choice(SITES)}" if known else "", 40),
         "SWEND": yyyymmdd(warranty_end),
-        "SCTR": _pad(f"SC{line.LORD:07d}" if contract else "", 12),
+        "SCTR": _pad(f"SC{order:07d}" if contract else "", 12),
         "SCEND": yyyymmdd(contract_end) if contract else 0,
         "SPAR": _pad("", 20),
         "SSTAT": status,
