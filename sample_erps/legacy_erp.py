@@ -1,6 +1,6 @@
 """Data for the sample legacy ERP: three years of a B2B manufacturer's back office.
 
-:func:`generate` fills the seven files of :mod:`sample_erps.legacy_erp_schema` with
+:func:`generate` fills the nine files of :mod:`sample_erps.legacy_erp_schema` with
 customers drawn from :mod:`sample_erps.universe` (about 2% entered twice, as another clerk
 typed them), about 8 orders per customer with 3.5 lines each, invoices and payments for what
 was invoiced, item balances per warehouse and credit per customer. :func:`apply_changes`
@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
 from mappings.legacy_dates import cyyddd, stamp, yyyymmdd
-from sample_erps import universe
+from sample_erps import legacy_shipments, universe
 from sample_erps.legacy_erp_schema import (
     ECH,
     ECL,
     ILI,
+    ISN,
     RAR,
     RCM,
     RCN,
@@ -360,7 +361,9 @@ def generate(
     _concessions(builder, random.Random(f"legacy_erp:concessions:{seed}"))
     with engine.begin() as conn:
         _insert_rows(conn, builder, (RCM, ECH, ECL, ILI, RCR, RAR, RPY, RCN))
-    return {_LABELS[name]: len(rows) for name, rows in builder.rows.items()}
+        shipped = legacy_shipments.ship(conn, seed=seed, as_of=as_of)
+    counts = {_LABELS[name]: len(rows) for name, rows in builder.rows.items()}
+    return {**counts, "serial numbers": shipped}
 
 
 APPROVERS = ("王建国", "李秀英", "Anna Schmidt", "张伟")
@@ -409,7 +412,17 @@ _LABELS = {
     "RPY": "payments",
     "RCN": "concessions",
 }
-_CHANGE_STAMPS = {RCM: "C", ECH: "H", ECL: "L", ILI: "L", RCR: "C", RAR: "R", RPY: "P", RCN: "N"}
+_CHANGE_STAMPS = {
+    RCM: "C",
+    ECH: "H",
+    ECL: "L",
+    ILI: "L",
+    RCR: "C",
+    RAR: "R",
+    RPY: "P",
+    RCN: "N",
+    ISN: "S",
+}
 
 
 class _Clock:
@@ -461,6 +474,7 @@ def apply_changes(
             "stock moves": _stock_moves(conn, rng, clock, fraction),
             "credit changes": _credit_changes(conn, rng, clock, fraction),
             "customer edits": _customer_edits(conn, rng, clock, fraction),
+            **legacy_shipments.apply_changes(conn, rng, clock.tick, as_of, fraction),
         }
         today = int(as_of.strftime("%Y%m%d"))  # what changed today stays
         purged, their_orders = _delete_customers(conn, rng, today)

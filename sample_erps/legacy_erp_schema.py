@@ -1,6 +1,6 @@
 """DDL of the sample legacy ERP: a BPCS / JD Edwards style back office as it runs on DB2 for i.
 
-Eight physical files with short upper-case names; fixed-width CHAR columns padded with
+Nine physical files with short upper-case names; fixed-width CHAR columns padded with
 blanks; dates as DECIMAL(7,0) CYYDDD (C=0 for 19xx, C=1 for 20xx) or DECIMAL(8,0) YYYYMMDD;
 times as DECIMAL(6,0) HHMMSS; amounts as integers with implied decimals (cents, 3 places for
 quantities, 4 for unit prices); one-letter status and hold codes; and every record carries
@@ -169,8 +169,30 @@ RCN = Table(
 )
 
 
+ISN = Table(
+    "ISN",
+    METADATA,
+    Column("SSER", CHAR(20), primary_key=True, comment="serial number"),
+    Column("SCUST", CHAR(10), nullable=False, comment="customer it was shipped to"),
+    Column("SPROD", CHAR(15), nullable=False, comment="item"),
+    Column("SDESC", CHAR(40), nullable=False),
+    Column("SORD", _dec(9), nullable=False, comment="order number, 0 if none"),
+    Column("SQTY", _dec(11), nullable=False, comment="quantity, 3 implied decimals"),
+    Column("SSHDT", _dec(7), nullable=False, comment="shipped CYYDDD"),
+    Column("SINDT", _dec(8), nullable=False, comment="installed YYYYMMDD, 0 if not known"),
+    Column("SSITE", CHAR(40), nullable=False, comment="install site, blank if not known"),
+    Column("SWEND", _dec(8), nullable=False, comment="warranty end YYYYMMDD"),
+    Column("SCTR", CHAR(12), nullable=False, comment="service contract, blank if none"),
+    Column("SCEND", _dec(8), nullable=False, comment="service contract end YYYYMMDD, 0: none"),
+    Column("SPAR", CHAR(20), nullable=False, comment="serial of the unit it is part of"),
+    Column("SSTAT", CHAR(1), nullable=False, comment="A in service, R returned, S scrapped"),
+    *_stamp("S"),
+    comment="serial numbers shipped (installed base)",
+)
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the eight files (tables) of the sample ERP on ``engine``."""
+    """Create the nine files (tables) of the sample ERP on ``engine``."""
     METADATA.create_all(engine)
 
 

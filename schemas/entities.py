@@ -96,5 +96,10 @@ ENTITIES: dict[str, Entity] = {
         Entity("invoices", model.Invoice, ("invoice_id",)),
         Entity("payments", model.Payment, ("payment_id",)),
         Entity("concessions", model.Concession, ("concession_id",)),
+        Entity("assets", model.Asset, ("asset_id",)),
+        Entity("service_requests", model.ServiceRequest, ("request_id",)),
+        Entity("service_surveys", model.ServiceSurvey, ("survey_id",)),
+        Entity("campaigns", model.Campaign, ("campaign_id",)),
+        Entity("campaign_touches", model.CampaignTouch, ("touch_id",)),
     )
 }

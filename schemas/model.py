@@ -214,6 +214,124 @@ class Concession(ModelBase):
     updated_at: AwareDatetime | None = None
 
 
+class AssetStatus(StrEnum):
+    """Where a shipped, serial-numbered product stands."""
+
+    IN_SERVICE = "in_service"
+    RETURNED = "returned"
+    SCRAPPED = "scrapped"
+
+
+class Asset(ModelBase):
+    """A serial-numbered product a customer owns (the installed base): what was shipped,
+    where it is installed, its warranty and its service contract. A component points at
+    the asset it is part of (``parent_asset_id``)."""
+
+    asset_id: str
+    customer_id: str
+    item_id: str
+    description: str | None = None
+    serial_number: str | None = None
+    quantity: Quantity = Decimal(1)
+    order_id: str | None = None
+    shipped_on: date | None = None
+    installed_on: date | None = None
+    install_site: str | None = None
+    warranty_end: date | None = None
+    service_contract_id: str | None = None
+    service_contract_end: date | None = None
+    parent_asset_id: str | None = None
+    status: AssetStatus = AssetStatus.IN_SERVICE
+    updated_at: AwareDatetime | None = None
+
+
+class ServiceRequestStatus(StrEnum):
+    """Life cycle of a service request (a ticket)."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class ServiceRequest(ModelBase):
+    """A customer's service request (a ticket) as the service desk keeps it.
+
+    ``customer_source`` names the system whose customer id ``customer_id`` is when that
+    is not the record's own source (a service desk that files tickets under the ERP's
+    account numbers); the customer is found through that system's record. The SLA is a
+    due time; first response and resolution are moments (their durations follow).
+    """
+
+    request_id: str
+    customer_id: str
+    customer_source: str | None = None
+    asset_id: str | None = None
+    subject: str | None = None
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime | None = None
+    channel: Literal["phone", "email", "web", "chat", "field"] | None = None
+    category: str | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    status: ServiceRequestStatus
+    sla_due_at: AwareDatetime | None = None
+    first_response_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    satisfaction_score: Annotated[int, Field(ge=1, le=5)] | None = None
+    satisfaction_comment: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class ServiceSurvey(ModelBase):
+    """One answer to the satisfaction survey sent after a service request: a score from
+    1 (very unhappy) to 5 (very happy) and what the customer wrote."""
+
+    survey_id: str
+    request_id: str
+    answered_at: AwareDatetime
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class Campaign(ModelBase):
+    """A marketing campaign: its channel, when it ran and what it cost."""
+
+    campaign_id: str
+    name: str
+    channel: str | None = None
+    starts_on: date
+    ends_on: date | None = None
+    cost: MoneyAmount = Decimal(0)
+    currency: CurrencyCode
+    updated_at: AwareDatetime | None = None
+
+
+class TouchResponse(StrEnum):
+    """What a customer or lead did with a campaign's message."""
+
+    SENT = "sent"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    RESPONDED = "responded"
+    ATTENDED = "attended"
+
+
+class CampaignTouch(ModelBase):
+    """A campaign reaching a customer (``customer_id`` of the system ``customer_source``,
+    default the record's own source) or a lead not yet a customer (``lead_id``)."""
+
+    touch_id: str
+    campaign_id: str
+    customer_id: str | None = None
+    customer_source: str | None = None
+    lead_id: str | None = None
+    touched_at: AwareDatetime
+    response: TouchResponse = TouchResponse.SENT
+    updated_at: AwareDatetime | None = None
+
+
 class OverdueBuckets(ModelBase):
     """Open amounts by days past due."""
 

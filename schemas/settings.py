@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from schemas import airflow_env
 from schemas.api_settings import ApiConfig
+from schemas.campaign_settings import CampaignSettings
 from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
@@ -311,6 +312,8 @@ class HubConfig(Strict):
     push_back: PushBackConfig = PushBackConfig()
     #: what the HTTP API and the customer page show to whom (see schemas.api_settings)
     api: ApiConfig = ApiConfig()
+    #: attribution of orders to marketing campaigns (see schemas.campaign_settings)
+    campaigns: CampaignSettings = CampaignSettings()
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -31,6 +31,7 @@ STREAMS = {
     "invoices": ("RAR", ["RINVN"], "R"),
     "payments": ("RPY", ["PPAYN"], "P"),
     "concessions": ("RCN", ["NREF"], "N"),
+    "assets": ("ISN", ["SSER"], "S"),
 }
 #: generator count label -> stream
 LABELS = {
@@ -42,6 +43,7 @@ LABELS = {
     "invoices": "invoices",
     "payments": "payments",
     "concessions": "concessions",
+    "serial numbers": "assets",
 }
 
 
@@ -94,7 +96,7 @@ def expected_rows(counts: dict[str, int]) -> dict[str, int]:
 
 
 def drop_schema(engine: Engine) -> None:
-    """Drop the eight legacy files (tables) if they exist."""
+    """Drop the nine legacy files (tables) if they exist."""
     METADATA.drop_all(engine)
 
 

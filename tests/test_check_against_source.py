@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from mappings.column_types import GIVES, field_type_problem
 from mappings.spec import FieldMap
 from mappings.transforms import TRANSFORMS
-from sample_erps import rest_erp
+from sample_erps import rest_erp, service_desk
 from tests import shop_kit
 
 CLI = [str(Path(sys.executable).with_name("crm-hub"))]
@@ -169,14 +169,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_demo_config_passes_check(demo: Path) -> None:
     config = demo / "crm-hub.yaml"
-    with rest_erp.serve(demo / "rest_erp.db") as server:  # the demo served it while it ran
+    with (
+        rest_erp.serve(demo / "rest_erp.db") as server,  # the demo served them while it ran
+        service_desk.serve(demo / "service_desk.db") as desk,
+    ):
         served = demo / "served.yaml"
-        served.write_text(
-            re.sub(
-                r"url: http://127\.0\.0\.1:\d+/api/v1", f"url: {server.api_url}", config.read_text()
-            ),
-            encoding="utf-8",
+        text = re.sub(
+            r"url: http://127\.0\.0\.1:\d+/api/v1", f"url: {server.api_url}", config.read_text()
         )
+        text = re.sub(r"url: http://127\.0\.0\.1:\d+/api/v2", f"url: {desk.api_url}", text)
+        served.write_text(text, encoding="utf-8")
         out = crm_hub("--config", str(served), "check", cwd=demo, env={})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "all checks passed" in out.stdout

@@ -141,7 +141,7 @@ def test_pull_dag_runs_each_stream_in_the_sources_pool_then_announces(
     assert announce["trigger_rule"] == "all_done" and watcher["trigger_rule"] == "one_failed"
     # the demo source has no schedule of its own in a config without one: */15 here
     assert described["dags"][PULL_A]["schedule"]["summary"] == "*/15 * * * *"
-    assert len(described["dags"][PULL_A]["tasks"]) == 8 + 2  # a task per stream, and two
+    assert len(described["dags"][PULL_A]["tasks"]) == 9 + 2  # a task per stream, and two
 
 
 def test_reconcile_follows_any_pull_and_push_back_runs_often(described: dict[str, Any]) -> None:

@@ -24,6 +24,8 @@ def test_demo_full_then_incremental_with_status_json(tmp_path: Path) -> None:
         "2026-11-20",
         "--rest-port",
         "0",
+        "--service-desk-port",
+        "0",
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout + out.stderr
@@ -42,7 +44,17 @@ def test_demo_full_then_incremental_with_status_json(tmp_path: Path) -> None:
     assert 0 < read_inc < read_full / 5
     assert sum(r["rows_quarantined"] for r in runs) == 0
     by_stream = {(r["source"], r["stream"]): r for r in full}
-    assert {source for source, _ in by_stream} == {"legacy_erp", "modern_erp", "rest_erp"}
+    assert {source for source, _ in by_stream} == {
+        "legacy_erp",
+        "modern_erp",
+        "rest_erp",
+        "service_desk",
+        "marketing",
+    }
+    # installed base, service history and campaigns come through the same path (issue 20)
+    streams = {r["stream"] for r in runs if r["status"] == "success"}
+    assert {"assets", "service_requests", "campaigns", "campaign_touches"} <= streams
+    assert by_stream["legacy_erp", "assets"]["rows_read"] > 100
     assert by_stream["legacy_erp", "orders"]["rows_read"] > 1000
     assert by_stream["legacy_erp", "order_lines"]["rows_read"] > 3000
     # the three systems' customers were reconciled into golden records, scored against the

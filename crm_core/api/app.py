@@ -23,7 +23,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_core import __version__
 from crm_core.api import problems
-from crm_core.api.routers import changes, customers, lookup, ops, stewardship
+from crm_core.api.routers import (
+    asset_changes,
+    assets,
+    campaigns,
+    changes,
+    customers,
+    lookup,
+    ops,
+    stewardship,
+)
 from crm_core.api.service import PopulationCache, refresh_search_index
 from crm_core.api.web import install as install_web
 from crm_core.api.web.pages import bad_input
@@ -190,5 +199,9 @@ def create_app(
     app.include_router(stewardship.stewardship)
     app.include_router(changes.changes)
     app.include_router(changes.conflicts_router)
+    app.include_router(assets.aftersales)
+    app.include_router(asset_changes.asset_changes)
+    app.include_router(campaigns.listing)
+    app.include_router(campaigns.returns)
     install_web(app)  # the customer-360 page under /ui
     return app

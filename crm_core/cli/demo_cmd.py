@@ -36,11 +36,15 @@ def demo(
     rest_port: Annotated[
         int, typer.Option("--rest-port", help="Port of the sample REST ERP (0: any free one).")
     ] = 8766,
+    service_desk_port: Annotated[
+        int, typer.Option("--service-desk-port", help="Port of the sample service desk (0: any).")
+    ] = 8767,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
 ) -> None:
     """Three sample back offices (a legacy DB2-style ERP, a modern ERP, a REST API) with
-    shared customers: sync them in full, reconcile the customers into golden records,
-    change them, and sync and reconcile again, incrementally."""
+    shared customers, a service desk and a marketing system: sync them in full, reconcile
+    the customers into golden records, change them, and sync and reconcile again,
+    incrementally."""
     from crm_core.golden import reconcile
     from crm_core.pull.sync import SyncEngine
     from crm_core.store.db import open_store
@@ -52,6 +56,7 @@ def demo(
     console.print(f"[bold]crm-hub demo[/bold] in {workdir} (seed {seed}, as of {today})")
     started = time.perf_counter()
     port = rest_port or _free_port()
+    desk_port = service_desk_port or _free_port()
     counts = scenario.prepare(
         workdir,
         seed=seed,
@@ -59,6 +64,7 @@ def demo(
         as_of=today - timedelta(days=1),
         systems=scenario.SOURCES,
         rest_port=port,
+        service_desk_port=desk_port,
     )
     for source, tables in counts.items():
         console.print(f"sample ERP {source}: " + ", ".join(f"{n:,} {t}" for t, n in tables.items()))
@@ -68,7 +74,7 @@ def demo(
     engine = SyncEngine(config, store)
     full: list[StreamResult] = []
     incremental: list[StreamResult] = []
-    with scenario.rest_server(workdir, port):
+    with scenario.servers(workdir, port, desk_port):
         console.print("\n[bold]1. full sync[/bold]")
         for source in scenario.SOURCES:
             full += engine.sync_source(source, progress=progress_printer(quiet))

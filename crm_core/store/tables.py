@@ -82,6 +82,22 @@ RECORD_TABLES: dict[str, Table] = {name: _record_table(e) for name, e in ENTITIE
 Index(None, RECORD_TABLES["orders"].c.source, RECORD_TABLES["orders"].c.customer_id)
 Index(None, RECORD_TABLES["invoices"].c.source, RECORD_TABLES["invoices"].c.customer_id)
 Index(None, RECORD_TABLES["payments"].c.source, RECORD_TABLES["payments"].c.customer_id)
+#: installed base, service and campaigns (migration 0014): by customer, by serial number
+#: (search), the tickets' survey answers and a campaign's touches
+Index(None, RECORD_TABLES["assets"].c.source, RECORD_TABLES["assets"].c.customer_id)
+Index(None, RECORD_TABLES["assets"].c.serial_number)
+#: what the search index looks at to find customers with new assets (their serial numbers)
+Index(None, RECORD_TABLES["assets"].c.loaded_at)
+Index(None, RECORD_TABLES["service_requests"].c.customer_id)
+Index(
+    None, RECORD_TABLES["service_surveys"].c.source, RECORD_TABLES["service_surveys"].c.request_id
+)
+Index(None, RECORD_TABLES["campaign_touches"].c.customer_id)
+Index(
+    None,
+    RECORD_TABLES["campaign_touches"].c.source,
+    RECORD_TABLES["campaign_touches"].c.campaign_id,
+)
 
 runs = Table(
     "hub_runs",

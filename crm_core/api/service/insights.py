@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
+from crm_core.api.service.aftersales_insights import service_churn_risk
 from crm_core.api.service.lookup import resolve
 from crm_core.api.service.purchases import (
     OrderTotal,
@@ -186,6 +187,8 @@ def insights(
         rfm = RfmView(recency=r, frequency=f, monetary=m, score=f"{r}{f}{m}")
     value_tier = tier(pop, currency, revenue_12)
     churn = _churn(value_tier, days_since)
+    churn.service_reasons = service_churn_risk(store, standing, value_tier, as_of)
+    churn.service_risk = bool(churn.service_reasons)
     lapsed, lapsed_lines = _lapsed(bought, lines, as_of)
     return InsightsView(
         id=standing,

@@ -4,8 +4,9 @@
 record's) folded (NFKC, case, accents, traditional -> simplified Chinese, no spaces), and
 for Chinese names their pinyin (``shanghailianchuang...``) and pinyin initials
 (``shlc...``). ``key_terms`` holds e-mails, tax ids, source keys (``c010214`` and
-``legacy_erp:c010214``) and phone numbers as written, in E.164 and as dialled at home
-(``02125575825``). Terms are lines, so a search word never matches across two of them.
+``legacy_erp:c010214``), phone numbers as written, in E.164 and as dialled at home
+(``02125575825``), and the serial numbers of the customer's assets (``mtr26010013503``).
+Terms are lines, so a search word never matches across two of them.
 
 Pinyin is too slow to compute per search, so it is computed once per customer and again
 only when the golden record or its links change (:func:`refresh`, which the API runs at
@@ -41,6 +42,7 @@ FULL_CHECK_SECONDS = 600.0
 #: How far before the previous round's start a partial round looks for changes.
 MARGIN = timedelta(minutes=10)
 customers = RECORD_TABLES["customers"]
+assets = RECORD_TABLES["assets"]
 _NOT_KEY = re.compile(r"\s+")
 _DIGITS = re.compile(r"\D")
 
@@ -127,10 +129,20 @@ def stale_ids(conn: Connection, since: datetime | None = None) -> list[str]:
         .join(s, s.c.golden_id == link.c.golden_id)
         .where(or_(link.c.linked_at > s.c.mark, link.c.record_loaded_at > s.c.mark))
     )
+    shipped = (
+        select(link.c.golden_id)
+        .select_from(assets)
+        .join(
+            link, and_(link.c.source == assets.c.source, link.c.source_key == assets.c.customer_id)
+        )
+        .join(s, s.c.golden_id == link.c.golden_id)
+        .where(assets.c.loaded_at > s.c.mark)
+    )
     if since is not None:
         changed = changed.where(g.c.updated_at > since)
         relinked = relinked.where(or_(link.c.linked_at > since, link.c.record_loaded_at > since))
-    return sorted({r[0] for r in conn.execute(union(changed, relinked))})
+        shipped = shipped.where(assets.c.loaded_at > since)
+    return sorted({r[0] for r in conn.execute(union(changed, relinked, shipped))})
 
 
 @dataclass(frozen=True)
@@ -192,15 +204,41 @@ def _entries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
         for when in (row.linked_at, row.record_loaded_at):
             if when and when > marks[row.golden_id]:
                 marks[row.golden_id] = when
+    serials = _serials(conn, list(goldens), marks)
     return [
         {
             "golden_id": gid,
             "name_terms": _joined(name_terms([golden["name"], *(m["name"] for m in members[gid])])),
-            "key_terms": _joined(key_terms([golden, *members[gid]])),
+            "key_terms": _joined(
+                key_terms([golden, *members[gid]]) + [key_form(x) for x in serials[gid]]
+            ),
             "mark": marks[gid],
         }
         for gid, golden in goldens.items()
     ]
+
+
+def _serials(conn: Connection, ids: list[str], marks: dict[str, datetime]) -> dict[str, list[str]]:
+    """The serial numbers of the assets of each golden customer (``marks`` moved on to the
+    newest load of them)."""
+    out: dict[str, list[str]] = {gid: [] for gid in ids}
+    stmt = (
+        select(source_links.c.golden_id, assets.c.serial_number, assets.c.loaded_at)
+        .join(
+            source_links,
+            and_(
+                source_links.c.source == assets.c.source,
+                source_links.c.source_key == assets.c.customer_id,
+            ),
+        )
+        .where(source_links.c.golden_id.in_(ids), assets.c.serial_number.is_not(None))
+        .order_by(source_links.c.golden_id, assets.c.serial_number)
+    )
+    for golden_id, serial, loaded_at in conn.execute(stmt):
+        out[golden_id].append(serial)
+        if loaded_at and loaded_at > marks[golden_id]:
+            marks[golden_id] = loaded_at
+    return out
 
 
 def refresh(store: Engine, *, full: bool = False) -> int:

@@ -366,6 +366,12 @@ class ChurnView(View):
     flag: bool
     threshold_days: int | None
     rule: str
+    service_risk: bool = Field(
+        False,
+        description="A high-tier customer (A or B) with several open service requests or "
+        "falling satisfaction.",
+    )
+    service_reasons: list[str] = Field(default_factory=list)
 
 
 class InsightsView(View):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from crm_core.api.web.aftersales import MESSAGES as AFTERSALES_MESSAGES
+
 EN = "en"
 ZH = "zh-CN"
 LANGUAGES = (ZH, EN)
@@ -680,6 +682,10 @@ def pick_language(query: str | None, cookie: str | None, accept: str | None) -> 
         if tag.startswith("en"):
             return EN
     return ZH
+
+
+for _lang, _words in AFTERSALES_MESSAGES.items():  # the installed-base and service panels
+    MESSAGES[_lang].update(_words)
 
 
 def translator(lang: str) -> Callable[..., str]:

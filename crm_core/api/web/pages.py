@@ -22,6 +22,7 @@ from crm_core.api.params import FIRST_DAY, LAST_DAY
 from crm_core.api.service import pushback
 from crm_core.api.service.lookup import NotFound
 from crm_core.api.summaries import summary_of
+from crm_core.api.web.aftersales import aftersales_data
 from crm_core.api.web.formats import Formats, reader_locale, zone
 from crm_core.api.web.i18n import (
     EN,
@@ -343,4 +344,6 @@ def _customer_data(request: Request, key: ApiKey, golden_id: str, day: date) -> 
         "credit": service.credit(store, gid) if finance else None,
         "receivables": service.receivables(store, gid, as_of=day) if finance else None,
         "as_of": day,
+        **aftersales_data(store, gid, day, request.app.state.config.campaigns),
+        "attribution": request.app.state.config.campaigns,
     }
