@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from crm_core.ledger import runs
 from crm_core.pull.sync import StreamResult, SyncEngine
@@ -35,17 +35,19 @@ sources:
     kind: sql
     url_env: SHOP_URL
     mapping: shop.yaml
-    timeouts: {{connect: {t}, read: {t}}}
+    timeouts: {{connect: {t}, read: {source_read}}}
     options: {{columnar: {columnar}}}
     streams:
       orders: {{table: shop_orders, primary_key: [id], cursor: [updated_at]}}
 """
 
 
-def _config(folder: Path, columnar: bool = False) -> HubConfig:
+def _config(folder: Path, columnar: bool = False, source_read: int = TIMEOUT) -> HubConfig:
     (folder / "shop.yaml").write_text(shop_kit.MAPPING, encoding="utf-8")
     path = folder / "crm-hub.yaml"
-    text = CONFIG.format(t=TIMEOUT, batch=BATCH, columnar=str(columnar).lower())
+    text = CONFIG.format(
+        t=TIMEOUT, source_read=source_read, batch=BATCH, columnar=str(columnar).lower()
+    )
     path.write_text(text, encoding="utf-8")
     return load_config(path)
 
@@ -144,7 +146,9 @@ def test_partition_store_fault_mid_run_is_recorded_and_rerun_loads_once(
     monkeypatch.setenv("SHOP_URL", source_url)
     with TcpProxy("127.0.0.1", 5432) as proxy:
         monkeypatch.setenv("STORE_URL", proxy.url_for(pg_store_url))
-        config = _config(tmp_path)
+        # the source waits longer than the store: on a busy machine the reader, blocked
+        # behind the stalled load, must not time out first and take the blame
+        config = _config(tmp_path, source_read=3 * TIMEOUT)
         store = open_store(config.store_url(), config.store.timeouts)
         # the fault hits inside the third batch's transaction, at its first statement: a
         # silent drop of the flows open then (new ones get through, so the failure can be
@@ -167,6 +171,30 @@ def test_partition_store_fault_mid_run_is_recorded_and_rerun_loads_once(
         assert run["error"].startswith("store: ")
         if fault == "black_hole":
             assert "store.timeouts.read" in run["error"]
+        # the partition ends with the stalled connections dropped: the failed run's session
+        # on the server goes, and with it its lease on the stream
+        proxy.reset()
+        _wait_for_no_advisory_lock(pg_store_url)
         again, _ = _sync(config, store)
     assert again.status == runs.SUCCESS, again.error
     assert _loaded(store) == (ROWS, ROWS)
+
+
+def _wait_for_no_advisory_lock(url: str, seconds: float = 10.0) -> None:
+    """Wait until the server has ended the dropped sessions (their advisory locks free)."""
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                held = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                        "WHERE l.locktype = 'advisory' AND a.datname = current_database()"
+                    )
+                ).scalar_one()
+            if not held:
+                return
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
