@@ -23,32 +23,25 @@ def owner_source(table: Table) -> Any:
 def attached(table: Table, golden_id: str, *columns: Any) -> Select[Any]:
     """``SELECT columns FROM table`` limited to the rows naming a customer record linked
     to ``golden_id`` (``table`` has ``source``, ``customer_source`` and ``customer_id``)."""
-    return (
-        select(*(columns or (table,)))
-        .select_from(table)
-        .join(
-            source_links,
-            and_(
-                source_links.c.source_key == table.c.customer_id,
-                source_links.c.source == owner_source(table),
-            ),
-        )
-        .where(source_links.c.golden_id == golden_id, table.c.deleted_at.is_(None))
+    return _linked(table, select(*(columns or (table,)))).where(
+        source_links.c.golden_id == golden_id, table.c.deleted_at.is_(None)
     )
 
 
 def golden_of(table: Table, *columns: Any) -> Select[Any]:
     """``SELECT columns, golden_id FROM table`` for every row whose customer is linked to
     a golden customer (an inner join: a lead's row has none)."""
-    return (
-        select(*(columns or (table,)), source_links.c.golden_id)
-        .select_from(table)
-        .join(
-            source_links,
-            and_(
-                source_links.c.source_key == table.c.customer_id,
-                source_links.c.source == owner_source(table),
-            ),
-        )
-        .where(table.c.deleted_at.is_(None))
+    return _linked(table, select(*(columns or (table,)), source_links.c.golden_id)).where(
+        table.c.deleted_at.is_(None)
+    )
+
+
+def _linked(table: Table, query: Select[Any]) -> Select[Any]:
+    """``query`` on ``table`` joined to the ``source_links`` of the customers its rows name."""
+    return query.select_from(table).join(
+        source_links,
+        and_(
+            source_links.c.source_key == table.c.customer_id,
+            source_links.c.source == owner_source(table),
+        ),
     )

@@ -19,7 +19,7 @@ import polars as pl
 from crm_core.golden.ids import Record
 from crm_core.identity import MatchConfig, resolve, resolve_new
 from crm_core.identity.clusters import full_clusters, incremental_clusters
-from crm_core.identity.features import FEATURES, prepare
+from crm_core.identity.features import clustered_features, prepare
 from crm_core.identity.rules import deterministic_pairs
 
 log = logging.getLogger("crm_hub.golden")
@@ -88,15 +88,9 @@ def match_new(
             log.warning("no probabilistic model (%s): rules only", exc)
         else:
             return _from_resolution(result, None if model is not None else result.model)
-    if "name_key" in existing.columns:  # features already
-        old = existing.select(*FEATURES, "cluster_id")
-    else:
-        old = (
-            prepare(existing, default_country=config.default_country)
-            .drop("rid")
-            .with_columns(existing.get_column("cluster_id"))
-        )
-    old = old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    old = clustered_features(
+        existing, prepared="name_key" in existing.columns, default_country=config.default_country
+    )
     fresh = prepare(new, first_rid=old.height, default_country=config.default_country)
     everything = pl.concat([old.drop("cluster_id"), fresh])
     pairs = _rule_pairs(everything, config, new_from=old.height)

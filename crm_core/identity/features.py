@@ -193,3 +193,19 @@ def _map(frame: pl.DataFrame, columns: Sequence[str], fn: Callable[..., Any]) ->
         .join(mapped, on=list(columns), how="left", nulls_equal=True, maintain_order="left")
         .get_column("__value")
     )
+
+
+def clustered_features(
+    existing: pl.DataFrame, *, prepared: bool, default_country: str | None
+) -> pl.DataFrame:
+    """The features of ``existing`` records (they have a ``cluster_id``), keeping their
+    ``cluster_id``, with ``rid`` numbered from 0; ``prepared``: they are features already."""
+    if prepared:
+        old = existing.select(*FEATURES, "cluster_id")
+    else:
+        old = (
+            prepare(existing, default_country=default_country)
+            .drop("rid")
+            .with_columns(existing.get_column("cluster_id"))
+        )
+    return old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))

@@ -15,7 +15,7 @@ import polars as pl
 from crm_core.identity import probabilistic
 from crm_core.identity.clusters import full_clusters, incremental_clusters
 from crm_core.identity.config import MatchConfig
-from crm_core.identity.features import FEATURES, prepare
+from crm_core.identity.features import FEATURES, clustered_features, prepare
 from crm_core.identity.rules import deterministic_pairs
 
 #: Features never compared by the model (they identify the record or are too coarse).
@@ -107,15 +107,11 @@ def resolve_new(
     if "cluster_id" not in existing.columns:
         raise ValueError("existing records need a cluster_id column")
     clock = _Clock()
-    if {"name_key", "name_latin"} <= set(existing.columns):
-        old = existing.select(*FEATURES, "cluster_id")
-    else:
-        old = (
-            prepare(existing, default_country=config.default_country)
-            .drop("rid")
-            .with_columns(existing.get_column("cluster_id"))
-        )
-    old = old.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    old = clustered_features(
+        existing,
+        prepared={"name_key", "name_latin"} <= set(existing.columns),
+        default_country=config.default_country,
+    )
     new_features = prepare(new, first_rid=old.height, default_country=config.default_country)
     clock.lap("normalise")
     everything = pl.concat([old.drop("cluster_id"), new_features])

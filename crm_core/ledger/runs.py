@@ -68,27 +68,41 @@ def start_run(
             .where(runs.c.source == source, runs.c.stream == stream, runs.c.status == RUNNING)
             .values(status=FAILED, finished_at=now, error=INTERRUPTED)
         )
-        result = conn.execute(
-            runs.insert().values(
-                source=source,
-                stream=stream,
-                entity=entity,
-                mode=mode,
-                status=RUNNING,
-                started_at=now,
-                heartbeat_at=now if heartbeat else None,
-                host=HOST,
-                pid=os.getpid(),
-                rows_read=0,
-                rows_loaded=0,
-                rows_quarantined=0,
-                rows_deleted=0,
-                batches=0,
-            )
+        here = {"host": HOST, "pid": os.getpid(), "heartbeat_at": now if heartbeat else None}
+        return _insert_run(conn, source, stream, entity, mode, RUNNING, now, **here)
+
+
+def _insert_run(
+    conn: Connection,
+    source: str,
+    stream: str,
+    entity: str | None,
+    mode: str,
+    status: str,
+    started_at: datetime,
+    **values: Any,
+) -> int:
+    """Insert a run with no rows or batches counted yet (``values``: its other columns); its
+    id."""
+    result = conn.execute(
+        runs.insert().values(
+            source=source,
+            stream=stream,
+            entity=entity,
+            mode=mode,
+            status=status,
+            started_at=started_at,
+            rows_read=0,
+            rows_loaded=0,
+            rows_quarantined=0,
+            rows_deleted=0,
+            batches=0,
+            **values,
         )
-        key = result.inserted_primary_key
-        assert key is not None  # an INSERT into a table with a primary key
-        return int(key[0])
+    )
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT into a table with a primary key
+    return int(key[0])
 
 
 def record_refused(
@@ -98,27 +112,10 @@ def record_refused(
     :mod:`crm_core.ledger.leases`); the running run is left alone. Return its id."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        result = conn.execute(
-            runs.insert().values(
-                source=source,
-                stream=stream,
-                entity=entity,
-                mode=mode,
-                status=REFUSED,
-                started_at=now,
-                finished_at=now,
-                host=HOST,
-                pid=os.getpid(),
-                rows_read=0,
-                rows_loaded=0,
-                rows_quarantined=0,
-                batches=0,
-                error=reason,
-            )
+        here = {"host": HOST, "pid": os.getpid()}
+        return _insert_run(
+            conn, source, stream, entity, mode, REFUSED, now, finished_at=now, error=reason, **here
         )
-        key = result.inserted_primary_key
-        assert key is not None  # an INSERT into a table with a primary key
-        return int(key[0])
 
 
 def record_progress(conn: Connection, run_id: int, counts: RunCounts, watermark: Any) -> None:
@@ -362,25 +359,9 @@ def record_failed_attempt(
             return int(newest.id)
         if newest is not None and since is not None and newest.started_at >= since:
             return int(newest.id)
-        result = conn.execute(
-            runs.insert().values(
-                source=source,
-                stream=stream,
-                mode="-",
-                status=FAILED,
-                started_at=since or now,
-                finished_at=now,
-                rows_read=0,
-                rows_loaded=0,
-                rows_quarantined=0,
-                rows_deleted=0,
-                batches=0,
-                error=error,
-            )
+        return _insert_run(
+            conn, source, stream, None, "-", FAILED, since or now, finished_at=now, error=error
         )
-        key = result.inserted_primary_key
-        assert key is not None  # an INSERT into a table with a primary key
-        return int(key[0])
 
 
 def last_success(conn: Connection, source: str, entity: str) -> datetime | None:

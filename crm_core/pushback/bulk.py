@@ -31,7 +31,9 @@ from crm_core.pushback.submit import (
     insert_new,
     load_changes,
     new_change_id,
+    outbox_row,
     replayed,
+    target_rows,
 )
 from crm_core.store.tables import outbox, outbox_targets
 from schemas.pushback import PushState
@@ -197,20 +199,17 @@ def _store(conn: Connection, fresh: list[_Accepted], who: str, outcomes: list[It
     stored: set[str] = set()
     for part in _parts(fresh):
         rows = [
-            {
-                "change_id": a.change_id,
-                "idempotency_key": a.key,
-                "golden_id": a.item.golden_id,
-                "entity": a.item.entity,
-                "op": "update",
-                "record_key": a.item.golden_id,
-                "changes": a.changes,
-                "who": who,
-                "created_at": now,
-                "state": PushState.PENDING,
-                "attempts": 0,
-                "updated_at": now,
-            }
+            outbox_row(
+                a.change_id,
+                a.key,
+                a.item.golden_id,
+                a.item.entity,
+                "update",
+                a.item.golden_id,
+                a.changes,
+                who,
+                now,
+            )
             for a in part
         ]
         result = conn.execute(
@@ -218,19 +217,10 @@ def _store(conn: Connection, fresh: list[_Accepted], who: str, outcomes: list[It
         )
         stored.update(r[0] for r in result)
     targets = [
-        {
-            "change_id": a.change_id,
-            "target": target,
-            "record_key": key,
-            "stream": stream,
-            "target_key": target_key,
-            "state": PushState.PENDING,
-            "attempts": 0,
-            "updated_at": now,
-        }
+        row
         for a in fresh
         if a.change_id in stored
-        for target, stream, key, target_key in a.deliveries
+        for row in target_rows(a.change_id, a.deliveries, now)
     ]
     for chunk in _parts(targets):
         conn.execute(insert(outbox_targets).values(chunk))

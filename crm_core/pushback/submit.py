@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -205,23 +205,19 @@ def _store_change(
 ) -> ChangeView:
     change_id = new_change_id()
     now = datetime.now(UTC)
+    row = outbox_row(
+        change_id,
+        idempotency_key or change_id,
+        golden_id,
+        entity,
+        op,
+        record_key,
+        changes,
+        who,
+        now,
+    )
     stored = conn.execute(
-        insert_new(conn, outbox, "idempotency_key")
-        .values(
-            change_id=change_id,
-            idempotency_key=idempotency_key or change_id,
-            golden_id=golden_id,
-            entity=entity,
-            op=op,
-            record_key=record_key,
-            changes=changes,
-            who=who,
-            created_at=now,
-            state=PushState.PENDING,
-            attempts=0,
-            updated_at=now,
-        )
-        .returning(outbox.c.change_id)
+        insert_new(conn, outbox, "idempotency_key").values(**row).returning(outbox.c.change_id)
     ).first()
     if stored is None:
         # a concurrent request with the same key stored its change first
@@ -229,23 +225,85 @@ def _store_change(
         if seen is None:
             raise ChangeRejected(f"idempotency key {idempotency_key!r} is taken", conflict=True)
         return seen
-    conn.execute(
-        insert(outbox_targets),
-        [
-            {
-                "change_id": change_id,
-                "target": target,
-                "record_key": key,
-                "stream": stream,
-                "target_key": target_key,
-                "state": PushState.PENDING,
-                "attempts": 0,
-                "updated_at": now,
-            }
-            for target, stream, key, target_key in deliveries
-        ],
-    )
+    conn.execute(insert(outbox_targets), target_rows(change_id, deliveries, now))
     return load_change(conn, change_id)
+
+
+def outbox_row(
+    change_id: str,
+    idempotency_key: str,
+    golden_id: str | None,
+    entity: str,
+    op: str,
+    record_key: str,
+    changes: dict[str, dict[str, Any]],
+    who: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``outbox`` row of a new change, pending, made at ``now``."""
+    return {
+        "change_id": change_id,
+        "idempotency_key": idempotency_key,
+        "golden_id": golden_id,
+        "entity": entity,
+        "op": op,
+        "record_key": record_key,
+        "changes": changes,
+        "who": who,
+        "created_at": now,
+        "state": PushState.PENDING,
+        "attempts": 0,
+        "updated_at": now,
+    }
+
+
+def target_rows(
+    change_id: str, deliveries: Sequence[Delivery], now: datetime
+) -> list[dict[str, Any]]:
+    """The ``outbox_targets`` rows of a new change's deliveries, pending, made at ``now``."""
+    return [
+        {
+            "change_id": change_id,
+            "target": target,
+            "record_key": key,
+            "stream": stream,
+            "target_key": target_key,
+            "state": PushState.PENDING,
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for target, stream, key, target_key in deliveries
+    ]
+
+
+def _submit(
+    store: Engine,
+    plan: Callable[[Connection], tuple[dict[str, dict[str, Any]], list[Delivery]]],
+    entity: str,
+    op: str,
+    golden_id: str | None,
+    record_key: str,
+    *,
+    who: str,
+    idempotency_key: str | None,
+) -> ChangeView:
+    """In one transaction: the changes and deliveries ``plan`` makes of a request, then the
+    change recorded under ``idempotency_key`` if it is this same one, else the change stored."""
+    with store.begin() as conn:
+        changes, deliveries = plan(conn)
+        if seen := _replay(conn, idempotency_key, entity, op, changes):
+            return seen
+        return _store_change(
+            conn,
+            golden_id=golden_id,
+            entity=entity,
+            op=op,
+            record_key=record_key,
+            changes=changes,
+            deliveries=deliveries,
+            who=who,
+            idempotency_key=idempotency_key,
+        )
 
 
 def change_fields(
@@ -262,22 +320,21 @@ def change_fields(
     systems that keep them (contacts, address, phone, e-mail; a credit-limit request)."""
     _field_entity(entity)
     check_request(who, idempotency_key)
-    with store.begin() as conn:
+
+    def plan(conn: Connection) -> tuple[dict[str, dict[str, Any]], list[Delivery]]:
         facts = CustomerFacts.load(conn, config, entity, [golden_id])
-        changes, deliveries = checked_field_change(config, facts, entity, golden_id, values)
-        if seen := _replay(conn, idempotency_key, entity, "update", changes):
-            return seen
-        return _store_change(
-            conn,
-            golden_id=golden_id,
-            entity=entity,
-            op="update",
-            record_key=golden_id,
-            changes=changes,
-            deliveries=deliveries,
-            who=who,
-            idempotency_key=idempotency_key,
-        )
+        return checked_field_change(config, facts, entity, golden_id, values)
+
+    return _submit(
+        store,
+        plan,
+        entity,
+        "update",
+        golden_id,
+        golden_id,
+        who=who,
+        idempotency_key=idempotency_key,
+    )
 
 
 #: The entities whose changes are field changes of a golden customer's records.
@@ -420,60 +477,62 @@ def change_asset(
     """Change fields of one asset of a golden customer in the systems that keep it: an
     install-site correction, a service contract renewal (a new contract id and end date,
     requested from the system that owns contracts), by ``push_back.ownership.assets``."""
-    entity = "assets"
     check_request(who, idempotency_key)
     plain_text("change", "asset_id", asset_id)
+    return _submit(
+        store,
+        lambda conn: _asset_change(conn, config, golden_id, asset_id, values),
+        "assets",
+        "update",
+        golden_id,
+        asset_id,
+        who=who,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _asset_change(
+    conn: Connection, config: HubConfig, golden_id: str, asset_id: str, values: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], list[Delivery]]:
+    """The changes of ``values`` to asset ``asset_id`` of customer ``golden_id`` and their
+    deliveries to the systems that keep it; ``ChangeRejected`` if it has nowhere to go."""
+    entity = "assets"
     table = RECORD_TABLES[entity]
-    with store.begin() as conn:
-        _live_golden(conn, golden_id)
-        if not values:
-            raise ChangeRejected("the change changes no field")
-        if "asset_id" in values or "customer_id" in values:
-            raise ChangeRejected("assets.asset_id and customer_id cannot be changed", "asset_id")
-        owned = {
-            (r.source, r.asset_id)
-            for r in conn.execute(
-                select(table.c.source, table.c.asset_id)
-                .join(
-                    source_links,
-                    (source_links.c.source == table.c.source)
-                    & (source_links.c.source_key == table.c.customer_id),
-                )
-                .where(source_links.c.golden_id == golden_id, table.c.asset_id == asset_id)
+    _live_golden(conn, golden_id)
+    if not values:
+        raise ChangeRejected("the change changes no field")
+    if "asset_id" in values or "customer_id" in values:
+        raise ChangeRejected("assets.asset_id and customer_id cannot be changed", "asset_id")
+    owned = {
+        (r.source, r.asset_id)
+        for r in conn.execute(
+            select(table.c.source, table.c.asset_id)
+            .join(
+                source_links,
+                (source_links.c.source == table.c.source)
+                & (source_links.c.source_key == table.c.customer_id),
             )
-        }
-        if not owned:
-            raise UnknownChange(f"customer {golden_id} has no asset {asset_id!r}")
-        new = {f: typed(entity, f, v) for f, v in values.items()}
-        plan = routing.routes(config, entity, routing.rules_for(config, entity, list(new)))
-        deliveries = []
-        old: dict[str, Any] = {}
-        for route in plan:
-            if (route.target, asset_id) in owned:
-                deliveries.append(
-                    (route.target, route.stream.stream, asset_id, {"asset_id": asset_id})
-                )
-                old = old or _pulled(conn, entity, route.target, asset_id, list(new))
-        if not deliveries:
-            targets = ", ".join(r.target for r in plan)
-            raise ChangeRejected(
-                f"asset {asset_id} is not kept in {targets}, so the change has nowhere to go",
-                conflict=True,
-            )
-        changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
-        if seen := _replay(conn, idempotency_key, entity, "update", changes):
-            return seen
-        return _store_change(
-            conn,
-            golden_id=golden_id,
-            entity=entity,
-            op="update",
-            record_key=asset_id,
-            changes=changes,
-            deliveries=deliveries,
-            who=who,
-            idempotency_key=idempotency_key,
+            .where(source_links.c.golden_id == golden_id, table.c.asset_id == asset_id)
         )
+    }
+    if not owned:
+        raise UnknownChange(f"customer {golden_id} has no asset {asset_id!r}")
+    new = {f: typed(entity, f, v) for f, v in values.items()}
+    plan = routing.routes(config, entity, routing.rules_for(config, entity, list(new)))
+    deliveries: list[Delivery] = []
+    old: dict[str, Any] = {}
+    for route in plan:
+        if (route.target, asset_id) in owned:
+            deliveries.append((route.target, route.stream.stream, asset_id, {"asset_id": asset_id}))
+            old = old or _pulled(conn, entity, route.target, asset_id, list(new))
+    if not deliveries:
+        targets = ", ".join(r.target for r in plan)
+        raise ChangeRejected(
+            f"asset {asset_id} is not kept in {targets}, so the change has nowhere to go",
+            conflict=True,
+        )
+    changes = {f: {"old": jsonable(old.get(f)), "new": jsonable(v)} for f, v in new.items()}
+    return changes, deliveries
 
 
 def request_credit_limit(
@@ -635,20 +694,16 @@ def create_customer(
         stream = routing.target_stream(config, target, "customers")
         deliveries.append((target, stream.stream, customer_id, {"customer_id": customer_id}))
     changes = {f: {"old": None, "new": jsonable(v)} for f, v in new.items()}
-    with store.begin() as conn:
-        if seen := _replay(conn, idempotency_key, "customers", "create", changes):
-            return seen
-        return _store_change(
-            conn,
-            golden_id=None,
-            entity="customers",
-            op="create",
-            record_key=customer_id,
-            changes=changes,
-            deliveries=deliveries,
-            who=who,
-            idempotency_key=idempotency_key,
-        )
+    return _submit(
+        store,
+        lambda _conn: (changes, deliveries),
+        "customers",
+        "create",
+        None,
+        customer_id,
+        who=who,
+        idempotency_key=idempotency_key,
+    )
 
 
 def get_change(store: Engine, change_id: str) -> ChangeView:
