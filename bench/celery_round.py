@@ -139,8 +139,11 @@ def run(customers: int = 300, *, concurrency: int = 2, as_json: bool = False) ->
     with tempfile.TemporaryDirectory(prefix="crmhub-bench-celery-") as tmp:
         work = Path(tmp)
         port = celery_kit.free_port()
-        config = celery_kit.make_demo(work / "demo", customers, port, max_connections=8)
-        with scenario.rest_server(work / "demo", port):
+        desk_port = celery_kit.free_port()
+        config = celery_kit.make_demo(
+            work / "demo", customers, port, max_connections=8, service_desk_port=desk_port
+        )
+        with scenario.servers(work / "demo", port, desk_port):
             for workers in (1, 2):
                 say(f"pull round with {workers} worker(s) x {concurrency} ...")
                 rounds.append(_round(config, work, workers, concurrency))

@@ -27,6 +27,7 @@ TIMES = frozenset({"date", "datetime"})
 GIVES: dict[str, str] = {
     **dict.fromkeys(("trim", "rtrim", "ltrim", "upper", "lower", "nfkc", "to_str"), "text"),
     "code": "text",
+    "crosswalk": "text",
     "int": "int",
     "decimal": "decimal",
     "implied_decimals": "decimal",

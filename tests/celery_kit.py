@@ -72,7 +72,13 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def make_demo(workdir: Path, customers: int, rest_port: int, max_connections: int | None) -> Path:
+def make_demo(
+    workdir: Path,
+    customers: int,
+    rest_port: int,
+    max_connections: int | None,
+    service_desk_port: int | None = None,
+) -> Path:
     """``crm-hub demo`` in ``workdir``, then its config made for runs started by unpausing:
 
     every pull scheduled once a day, twelve hours ago (with catchup off, unpausing a DAG
@@ -81,6 +87,8 @@ def make_demo(workdir: Path, customers: int, rest_port: int, max_connections: in
     """
     command = [CRM_HUB, "demo", "--workdir", str(workdir), "--customers", str(customers)]
     command += ["--rest-port", str(rest_port), "-q"]
+    if service_desk_port is not None:
+        command += ["--service-desk-port", str(service_desk_port)]
     done = subprocess.run(
         command,
         env=clean_env(),

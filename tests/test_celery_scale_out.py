@@ -42,12 +42,14 @@ def test_celery_two_workers_pull_every_row_once_and_reconcile_from_the_assets(
     problem = celery_kit.redis_problem()
     if problem:
         pytest.skip(f"redis: {problem} (start redis-server; .ci/run does)")
-    rest_port = celery_kit.free_port()
-    config = celery_kit.make_demo(tmp_path / "demo", 300, rest_port, max_connections=None)
+    rest_port, desk_port = celery_kit.free_port(), celery_kit.free_port()
+    config = celery_kit.make_demo(
+        tmp_path / "demo", 300, rest_port, max_connections=None, service_desk_port=desk_port
+    )
     open_store(pg_url).dispose()  # the store migrated once, before tasks race to do it
 
     with (
-        scenario.rest_server(tmp_path / "demo", rest_port),
+        scenario.servers(tmp_path / "demo", rest_port, desk_port),
         celery_kit.deployment(
             config,
             tmp_path / "airflow-home",
@@ -76,7 +78,7 @@ def test_celery_two_workers_pull_every_row_once_and_reconcile_from_the_assets(
         airflow.wait_until(settled, timeout=240, what="the pulls and the reconcile")
         dag_runs = airflow.dag_runs()
         tasks = airflow.task_instances()
-        expected = celery_kit.source_rows(config)  # the REST ERP is still served here
+        expected = celery_kit.source_rows(config)  # the HTTP systems are still served here
         logs = airflow.logs()
 
     # a run per pull (its scheduled one) and the reconciles the assets started; all succeeded

@@ -349,7 +349,8 @@ class BatchItem(Strict):
 class BatchRequest(Strict):
     """Up to 10,000 changes, each checked and answered on its own."""
 
-    items: list[BatchItem]
+    #: at least one (more than 10,000 is refused by the service with its reason)
+    items: list[BatchItem] = Field(min_length=1)
 
 
 class ItemRefusal(BaseModel):
