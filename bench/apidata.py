@@ -25,6 +25,7 @@ import psycopg
 
 from bench import apivocab as v
 from bench.pgdata import ADMIN_URL, recreate_database, url
+from schemas.errors import HubError
 
 DATABASE = "crm_hub_bench_api"
 DEFAULT_SIZE = (1_000_000, 10_000_000)
@@ -423,8 +424,11 @@ def build(
     database = database_for(customers, lines)
     found = None if force else built(customers, lines)
     if found:
-        migrate(store_url(database))  # a newer migration (an index) reaches a kept store
-        return {**found, "reused": True}
+        try:
+            migrate(store_url(database))  # a newer migration (an index) reaches a kept store
+            return {**found, "reused": True}
+        except HubError as exc:  # a store left by another history of migrations: build anew
+            _say(f"kept store {database} cannot be migrated ({exc}); building it again")
     started = time.perf_counter()
     _say(f"building {database}: {customers:,} customers, {lines:,} order lines ...")
     recreate_database(database)
