@@ -5,7 +5,6 @@ Chinese and English; with CRM_HUB_SCREENSHOTS=1 it refreshes their screenshots i
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,8 @@ from crm_core.api.service.service_history import service_requests_of
 from crm_core.store.tables import golden_customers
 from schemas.campaign_settings import CampaignSettings
 from tests.aftersales_kit import AS_OF, world_copy
-from tests.test_api_serve import _free_port, _wait_for
-from tests.test_cli import CLI
-from tests.test_web_browser import CHROMIUM, DOCS, _sign_in
+from tests.browser_kit import CHROMIUM, chromium, serving
+from tests.test_web_browser import DOCS, _sign_in
 
 pytestmark = [
     pytest.mark.slow,
@@ -41,34 +39,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
     workdir = tmp_path_factory.mktemp("assets_browser") / "world"
     _config, store = world_copy(root, workdir)
     viewer = create_key(store, "viewer", "viewer li")[1]
-    port, log = _free_port(), workdir / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "CRM_HUB_DATABASE_URL"}
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*CLI, "--config", str(workdir / "crm-hub.yaml"), "serve", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield _wait_for(server, f"http://127.0.0.1:{port}", log), store, viewer
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            store.dispose()
+    try:
+        with serving(workdir) as base:
+            yield base, store, viewer
+    finally:
+        store.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _richest(store: Any) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,8 @@ from schemas.pushback import PushState
 from schemas.reconcile import RULES
 from tests import pushback_kit as kit
 from tests.api_kit import AS_OF, demo_copy
-from tests.test_api_serve import _free_port, _wait_for
-from tests.test_cli import CLI
+from tests.browser_kit import CHROMIUM, chromium, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 #: where the screenshots go: docs/ with CRM_HUB_SCREENSHOTS=1 (so a test run does not
 #: change committed files), else the test's temporary folder
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -68,34 +65,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
     workdir = tmp_path_factory.mktemp("web_browser") / "demo"
     config, store = demo_copy(root, workdir)
     keys = {role: create_key(store, role, f"{role.value} wang")[1] for role in Role}
-    port, log = _free_port(), workdir / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "CRM_HUB_DATABASE_URL"}
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*CLI, "--config", str(workdir / "crm-hub.yaml"), "serve", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield _wait_for(server, f"http://127.0.0.1:{port}", log), store, keys, config, workdir
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            store.dispose()
+    try:
+        with serving(workdir) as base:
+            yield base, store, keys, config, workdir
+    finally:
+        store.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _sign_in(
@@ -353,5 +333,6 @@ def test_zh_cn_customer_page_shows_no_raw_code_and_no_english(served, browser) -
     page.goto(f"{base}/ui/customers/{HOLD}#sources")
     assert page.locator("#sources").get_attribute("open") is not None
     page.click("nav.tabs a[href='#insights']")
-    assert page.locator("#insights").get_attribute("open") is not None
+    # opened by the page's script on hashchange: wait for it (fails after 5 s)
+    page.wait_for_function("document.querySelector('#insights').open", timeout=5000)
     page.context.close()
