@@ -158,7 +158,9 @@ class SyncEngine:
             return None
 
         def store_keys(ref: Reference, values: list[Any]) -> pl.Series | None:
-            return known_keys(self.store, ref.entity, ref.field, source, values)
+            # read ahead, in the reader's thread: bounded like the batch's own transaction
+            with self._store_deadline():
+                return known_keys(self.store, ref.entity, ref.field, source, values)
 
         return ContractChecker(contract, store_keys, engine=self.config.defaults.contracts_engine)
 
