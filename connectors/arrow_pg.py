@@ -166,22 +166,31 @@ def read_batches(
     otherwise pay in full; a large read from a position is read the same, only with less
     overlap."""
     sql, params = compile_inline(stmt)
-    native = None if whole else _native_reader()
+    native = not whole and _native_reader()
     while True:
         with ExitStack() as stack:
             stream, catalogue = _execute(stack, database, sql, params)
-            if native is None:
+            if not native:
                 frames, unresolved = _pyarrow_frames(stack, stream)
             else:
-                reader = _reader(native, stream)
-                frames, unresolved = _native_frames(reader), _unresolved(reader.schema)
+                frames, schema = _native_frames(stream)
+                unresolved = _unresolved(schema)
             if unresolved and not catalogue:
                 del frames  # the stream goes before its statement closes
-                reader = None
                 database.catalogue = True  # run again, and later reads, with the catalogue
                 continue
             batches = rebatch(frames, batch_size)
-            yield from batches if native is None else (decode(frame) for frame in batches)
+            if not native:
+                yield from batches
+                return
+            finished = False
+            try:
+                for frame in batches:
+                    yield decode(frame)
+                finished = True
+            finally:
+                if not finished:  # stopped early: polars reads on, the statement must wait
+                    _drain_then_close(frames, stack.pop_all())
             return
 
 
@@ -220,35 +229,50 @@ def rebatch(frames: Iterable[pl.DataFrame], batch_size: int) -> Iterator[pl.Data
         yield pl.concat(pending).rechunk()
 
 
-def _native_reader() -> Any:
-    """polars' own reader of Arrow C streams (the one behind ``pl.scan_arrow_c_stream``),
-    or None in a polars that has none (or no extension types to carry NUMERIC's marker)."""
-    try:
-        from polars import _plr
-    except ImportError:
-        return None
-    return getattr(_plr, "PyArrowCStreamReader", None) if hasattr(pl, "Extension") else None
+def _native_reader() -> bool:
+    """Whether polars can read an Arrow C stream itself, batch by batch, with public API
+    (``pl.scan_arrow_c_stream`` and ``LazyFrame.collect_batches``) and has extension
+    types to carry NUMERIC's marker; older polars read through pyarrow."""
+    return (
+        hasattr(pl, "scan_arrow_c_stream")
+        and hasattr(pl.LazyFrame, "collect_batches")
+        and hasattr(pl, "Extension")
+    )
 
 
-def _reader(reader_class: Any, stream: Any) -> Any:
-    """polars' reader of the stream. A column type polars cannot import (PostgreSQL
-    ``interval``) is a ConfigError naming it, not a panic."""
+def _native_frames(stream: Any) -> tuple[Iterator[pl.DataFrame], Any]:
+    """The stream's record batches as DataFrames read by polars itself, and their schema.
+    A column type polars cannot import (PostgreSQL ``interval``) is a ConfigError naming
+    it, not a panic."""
     try:
-        return reader_class(stream)
+        lazy = pl.scan_arrow_c_stream(stream)
+        schema = lazy.collect_schema()
     except pl.exceptions.PanicException as exc:
         raise _unreadable(exc) from None
+    return lazy.collect_batches(), schema
+
+
+def _drain_then_close(frames: Iterator[pl.DataFrame], later: ExitStack) -> None:
+    """Close the statement behind ``frames`` once polars has read its stream to the end,
+    in a thread of its own: polars' batch reader cannot be stopped, and the stream must
+    outlive every read of it."""
+
+    def drain() -> None:
+        try:
+            for _ in frames:
+                pass
+        except Exception:  # noqa: BLE001 - the read already failed or was abandoned
+            pass
+        finally:
+            later.close()
+
+    threading.Thread(target=drain, name="crm-hub-adbc-drain", daemon=True).start()
 
 
 def _unreadable(exc: BaseException) -> ConfigError:
     """The error for a column type polars cannot import, with polars' own reason."""
     detail = str(exc).split(". Hint")[0]
     return ConfigError(f"the query returns a column type polars cannot read: {detail}")
-
-
-def _native_frames(reader: Any) -> Iterator[pl.DataFrame]:
-    """The stream's record batches as DataFrames, read by polars itself."""
-    while (batch := reader.next_batch(None)) is not None:
-        yield pl.DataFrame._from_pydf(batch)
 
 
 def _opaque(frame_schema: Any) -> dict[str, str | None]:

@@ -386,10 +386,15 @@ def test_postgres_reads_from_a_position_stream_with_quotes_in_the_key(
     record_batches = []
     native = arrow_pg._native_frames
 
-    def counted(reader: object) -> Iterator[pl.DataFrame]:
-        for frame in native(reader):
-            record_batches.append(frame.height)
-            yield frame
+    def counted(stream: object) -> tuple[Iterator[pl.DataFrame], object]:
+        frames, schema = native(stream)
+
+        def each() -> Iterator[pl.DataFrame]:
+            for frame in frames:
+                record_batches.append(frame.height)
+                yield frame
+
+        return each(), schema
 
     monkeypatch.setattr(arrow_pg, "_native_frames", counted)
     cfg = SourceConfig(
