@@ -12,7 +12,8 @@ from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import ID_PATTERN, AsOf, Limit, Offset, today, with_next
 from crm_core.api.problems import documented
 from crm_core.api.service.aftersales_views import CampaignRoiView, CampaignView
-from crm_core.api.service.campaigns import list_campaigns, roi
+from crm_core.api.service.campaign_roi import roi
+from crm_core.api.service.campaigns import list_campaigns
 from crm_core.api.service.views import Page
 
 listing = APIRouter(
@@ -40,7 +41,8 @@ def get_campaigns(request: Request, limit: Limit = 50, offset: Offset = 0) -> Pa
 def get_roi(request: Request, campaign_id: CampaignId, as_of: AsOf = None) -> CampaignRoiView:
     """Cost, the orders attributed to the campaign by the ``campaigns:`` rule (last or
     first touch within a window before the order), their invoiced revenue, ROI, and the
-    same by the customers' value tier as of ``as_of``."""
+    same by the customers' value tier as of ``as_of`` and by their segment (the golden
+    record's ``kind``: company or person)."""
     store = request.app.state.store
     day = today(as_of)
     return roi(
