@@ -1,5 +1,6 @@
-"""``/campaigns`` (any role that reads customer data) and ``/campaigns/{id}/roi`` (finance
-and admin): marketing campaigns and the revenue attributed to them."""
+"""``/campaigns`` (scope ``aftersales``: by default any role that reads customer data) and
+``/campaigns/{id}/roi`` (scope ``campaign_roi``: by default finance and admin; both set by
+``api.access`` in crm-hub.yaml): marketing campaigns and the revenue attributed to them."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from crm_core.api.service.views import Page
 
 listing = APIRouter(
     tags=["campaigns"],
-    dependencies=[Depends(require(Scope.CUSTOMERS)), Depends(reject_unknown_query)],
+    dependencies=[Depends(require(Scope.AFTERSALES)), Depends(reject_unknown_query)],
     responses=documented(401, 403, 422, 503),
 )
 returns = APIRouter(
     tags=["campaigns"],
-    dependencies=[Depends(require(Scope.FINANCE)), Depends(reject_unknown_query)],
+    dependencies=[Depends(require(Scope.CAMPAIGN_ROI)), Depends(reject_unknown_query)],
     responses=documented(401, 403, 404, 422, 503),
 )
 CampaignId = Annotated[
