@@ -56,8 +56,11 @@ def sync_all(workdir: Path, config: HubConfig, store: Engine) -> list[StreamResu
     return results
 
 
-def aftersales_world(workdir: Path, customers: int = 60) -> tuple[HubConfig, Engine]:
-    """The three systems in ``workdir``, synced into the demo store, with golden customers."""
+def aftersales_world(
+    workdir: Path, customers: int = 60, store_url: str | None = None
+) -> tuple[HubConfig, Engine]:
+    """The three systems in ``workdir``, synced into the demo store (or ``store_url``), with
+    golden customers."""
     from sample_erps import scenario
 
     scenario.prepare(
@@ -69,7 +72,7 @@ def aftersales_world(workdir: Path, customers: int = 60) -> tuple[HubConfig, Eng
         service_desk_port=free_port(),
     )
     config = load_config(workdir / scenario.CONFIG_NAME)
-    store = open_store(config.store_url())
+    store = open_store(store_url or config.store_url())
     sync_all(workdir, config, store)
     link_goldens(store)
     return config, store

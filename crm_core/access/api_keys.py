@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select, update
 from crm_core.access.actors import who
 from crm_core.access.roles import Role
 from crm_core.store.tables import api_keys
+from schemas.api_settings import ApiConfig
 from schemas.errors import ConfigError
 
 PREFIX = "crmhub"
@@ -31,7 +32,8 @@ _KEY = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")
 
 
 class Scope(StrEnum):
-    """What a request reads or does."""
+    """What a request reads or does; which roles may, is ``api.access`` in crm-hub.yaml
+    (:mod:`schemas.api_settings`)."""
 
     #: the golden record, orders, inventory, insights
     CUSTOMERS = "customers"
@@ -41,15 +43,23 @@ class Scope(StrEnum):
     OPS = "ops"
     #: submitting CRM-side changes (push-back)
     CHANGES = "changes"
+    #: installed base, service history, campaigns and the campaigns that touched a customer
+    AFTERSALES = "aftersales"
+    #: a campaign's cost, attributed revenue and ROI
+    CAMPAIGN_ROI = "campaign_roi"
+    #: CRM-side changes of assets (install site, service contract renewal)
+    ASSET_CHANGES = "asset_changes"
 
 
-GRANTS: dict[Role, frozenset[Scope]] = {
-    Role.VIEWER: frozenset({Scope.CUSTOMERS}),
-    Role.EDITOR: frozenset({Scope.CUSTOMERS, Scope.CHANGES}),
-    Role.FINANCE: frozenset({Scope.CUSTOMERS, Scope.FINANCE}),
-    Role.OPS: frozenset({Scope.OPS}),
-    Role.ADMIN: frozenset(Scope),
-}
+def grants(api: ApiConfig) -> dict[Role, frozenset[Scope]]:
+    """The scopes each role may use under the ``api:`` settings ``api``."""
+    return {
+        role: frozenset(s for s in Scope if role.value in api.roles_of(s.value)) for role in Role
+    }
+
+
+#: the scopes of each role when ``api.access`` changes nothing
+GRANTS: dict[Role, frozenset[Scope]] = grants(ApiConfig())
 
 
 @dataclass(frozen=True)
@@ -63,10 +73,16 @@ class ApiKey:
     created_by: str | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    #: what the role may use under the serving configuration (None: :data:`GRANTS`)
+    scopes: frozenset[Scope] | None = None
 
     def allows(self, scope: Scope) -> bool:
         """Whether this key's role grants ``scope``."""
-        return scope in GRANTS[self.role]
+        return scope in (GRANTS[self.role] if self.scopes is None else self.scopes)
+
+    def under(self, api: ApiConfig) -> ApiKey:
+        """This key with the scopes its role has under the ``api:`` settings ``api``."""
+        return replace(self, scopes=grants(api)[self.role])
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
@@ -162,8 +178,9 @@ def revoke_key(store: Engine, key_id: str, by: str | None = None) -> ApiKey:
         return _row(conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).one())
 
 
-def authenticate(store: Engine, presented: str) -> ApiKey | None:
-    """The key ``presented`` is, if it is a valid key that is not revoked; else None."""
+def authenticate(store: Engine, presented: str, api: ApiConfig | None = None) -> ApiKey | None:
+    """The key ``presented`` is, if it is a valid key that is not revoked; else None. With
+    ``api``, its scopes are those its role has under those settings (``api.access``)."""
     match = _KEY.match(presented.strip())
     if not match:
         return None
@@ -175,4 +192,4 @@ def authenticate(store: Engine, presented: str) -> ApiKey | None:
         ).first()
     if row is None or not hmac.compare_digest(row.key_hash, _digest(presented.strip())):
         return None
-    return _row(row)
+    return _row(row) if api is None else _row(row).under(api)

@@ -23,7 +23,8 @@ _INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 def require(scope: Scope) -> Callable[..., ApiKey]:
     """A dependency that lets the request through only with a valid key whose role
-    grants ``scope``; 401 without a valid key, 403 when the role does not allow it."""
+    grants ``scope`` (by ``api.access`` in crm-hub.yaml); 401 without a valid key, 403
+    when the role does not allow it."""
 
     def check(
         request: Request,
@@ -33,7 +34,8 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
             raise HTTPException(
                 401, "an API key is needed: send 'Authorization: Bearer <key>'", _CHALLENGE
             )
-        key = authenticate(request.app.state.store, credentials.credentials)
+        state = request.app.state
+        key = authenticate(state.store, credentials.credentials, state.config.api)
         if key is None:
             raise HTTPException(401, "the API key is not valid or was revoked", _INVALID)
         if not key.allows(scope):

@@ -17,6 +17,7 @@ from crm_core import __version__
 from crm_core.cli import (
     airflow_cmd,
     api_cmd,
+    asset_change_cmd,  # noqa: F401 - adds 'change asset' to the change commands
     codes_cmd,
     commands,
     demo_cmd,

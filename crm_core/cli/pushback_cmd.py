@@ -55,7 +55,7 @@ KeyOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON for scripts.")]
 
 
-def _show_change(view: submit.ChangeView, as_json: bool) -> None:
+def show_change(view: submit.ChangeView, as_json: bool) -> None:
     if as_json:
         print_json(view.as_dict())
         return
@@ -210,7 +210,7 @@ def change_customer(
         who=who(by),
         idempotency_key=key,
     )
-    _show_change(view, as_json)
+    show_change(view, as_json)
 
 
 @change_app.command("credit-limit")
@@ -241,7 +241,7 @@ def change_credit_limit(
     view = submit.request_credit_limit(
         store, cfg, golden_id=golden_id, credit_limit=limit, who=who(by), idempotency_key=key
     )
-    _show_change(view, as_json)
+    show_change(view, as_json)
 
 
 @change_app.command("concession")
@@ -285,7 +285,7 @@ def change_concession(
         who=who(by),
         idempotency_key=key,
     )
-    _show_change(view, as_json)
+    show_change(view, as_json)
 
 
 @change_app.command("new-customer")
@@ -305,7 +305,7 @@ def change_new_customer(
 
     cfg, store = open_config_and_store(ctx, config)
     view = submit.create_customer(store, cfg, values=_pairs(set_), who=who(by), idempotency_key=key)
-    _show_change(view, as_json)
+    show_change(view, as_json)
 
 
 def push(
@@ -385,7 +385,7 @@ def outbox_show(
 
     _, store = open_config_and_store(ctx, config)
     whole = outbox_ops.resolve_change_id(store, change_id)
-    _show_change(submit.get_change(store, whole), as_json)
+    show_change(submit.get_change(store, whole), as_json)
 
 
 @outbox_app.command("retry")
@@ -425,7 +425,7 @@ def _act(
 
     _, store = open_config_and_store(ctx, config)
     whole = outbox_ops.resolve_change_id(store, change_id)
-    _show_change(action(store, whole, who(by)), False)
+    show_change(action(store, whole, who(by)), False)
 
 
 @conflicts_app.command("list")

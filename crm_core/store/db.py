@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from connectors.errors import first_line, install_hint, is_transient
 from connectors.timeouts import connect_args
+from crm_core.store.sqlfuncs import register_sqlite_functions
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
 
@@ -49,6 +50,7 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
+    register_sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

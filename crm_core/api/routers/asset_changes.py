@@ -1,4 +1,5 @@
-"""CRM-side changes to a customer's installed base (editors and admins): an install-site
+"""CRM-side changes to a customer's installed base (scope ``asset_changes``: by default
+editors and admins; ``api.access`` in crm-hub.yaml): an install-site
 correction and a service contract renewal, each queued for the system that keeps the
 asset (``push_back.ownership.assets``) and answered 202 with the outbox change; fields
 the CRM side may not change are refused with 422, an asset the customer does not own 404.
@@ -12,14 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import Field
 
-from crm_core.api.auth import reject_unknown_query
+from crm_core.access.api_keys import ApiKey, Scope
+from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import LINE
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.routers.changes import (
     REPLAYED,
     ChangeOut,
     Delivery,
-    Editor,
     GoldenId,
     IdempotencyKey,
 )
@@ -32,6 +33,7 @@ asset_changes = APIRouter(
     responses=documented(400, 401, 403, 404, 409, 422, 503),
 )
 AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+AssetEditor = Annotated[ApiKey, Depends(require(Scope.ASSET_CHANGES))]
 Line = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=LINE)]
 
 
@@ -52,7 +54,7 @@ class ContractRenewal(Strict):
 def _queue(
     request: Request,
     response: Response,
-    caller: Editor,
+    caller: AssetEditor,
     golden_id: str,
     asset_id: str,
     values: dict[str, Any],
@@ -84,7 +86,7 @@ def _queue(
     responses=REPLAYED,
 )
 def patch_asset(
-    caller: Editor,
+    caller: AssetEditor,
     request: Request,
     response: Response,
     id: GoldenId,
@@ -104,7 +106,7 @@ def patch_asset(
     responses=REPLAYED,
 )
 def post_contract_renewal(
-    caller: Editor,
+    caller: AssetEditor,
     request: Request,
     response: Response,
     id: GoldenId,

@@ -1,6 +1,6 @@
 """``/customers/{id}/assets`` (the installed base), ``/customers/{id}/service-requests``
-(service history) and ``/customers/{id}/campaigns``: for every role that reads customer
-data."""
+(service history) and ``/customers/{id}/campaigns``: scope ``aftersales`` (by default
+every role that reads customer data; ``api.access`` in crm-hub.yaml)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from crm_core.api.service.views import View
 
 aftersales = APIRouter(
     tags=["installed base and service"],
-    dependencies=[Depends(require(Scope.CUSTOMERS)), Depends(reject_unknown_query)],
+    dependencies=[Depends(require(Scope.AFTERSALES)), Depends(reject_unknown_query)],
     responses=documented(401, 403, 404, 422, 503),
 )
 

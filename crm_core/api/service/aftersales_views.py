@@ -140,6 +140,18 @@ class TierRoi(View):
     attributed_revenue: Decimal
 
 
+class SegmentRoi(View):
+    """Attributed orders and revenue of the customers of one segment."""
+
+    segment: str = Field(
+        description="The golden customer's kind (company, person; unknown when no source "
+        "says), which each back office's customer class maps to."
+    )
+    customers: int
+    attributed_orders: int
+    attributed_revenue: Decimal
+
+
 class CampaignRoiView(View):
     """A campaign's cost against the revenue of the orders attributed to it."""
 
@@ -165,6 +177,7 @@ class CampaignRoiView(View):
         description="(attributed_revenue - cost) / cost; null when the cost is zero."
     )
     by_tier: list[TierRoi]
+    by_segment: list[SegmentRoi]
 
 
 class CustomerCampaignView(View):

@@ -20,15 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
-from crm_core.api.service.aftersales_views import (
-    CampaignRoiView,
-    CampaignView,
-    CustomerCampaignView,
-    TierRoi,
-)
+from crm_core.api.service.aftersales_views import CampaignView, CustomerCampaignView
 from crm_core.api.service.lookup import NotFound, resolve
-from crm_core.api.service.segments import Population, tier
-from crm_core.api.service.views import Page, Tier
+from crm_core.api.service.views import Page
 from crm_core.golden.attached import golden_of
 from crm_core.store.tables import RECORD_TABLES, source_links
 from schemas.campaign_settings import CampaignSettings
@@ -66,7 +60,8 @@ class Attributed:
     touch: Touch
 
 
-def _campaign(conn: Connection, campaign_id: str) -> dict[str, Any]:
+def campaign_row(conn: Connection, campaign_id: str) -> dict[str, Any]:
+    """The campaign ``campaign_id`` (of the first source that has it); NotFound if none."""
     c = campaigns_table
     rows = conn.execute(
         select(c).where(c.c.campaign_id == campaign_id, c.c.deleted_at.is_(None))
@@ -232,80 +227,6 @@ def list_campaigns(store: Engine, *, limit: int = 50, offset: int = 0) -> Page[C
         for r in rows
     ]
     return Page[CampaignView](items=items, total=int(total), limit=limit, offset=offset)
-
-
-def _tiers(orders: list[dict[str, Any]], pop: Population | None) -> dict[str, Tier]:
-    """Each golden customer's value tier by its 12-month order value, ranked in ``pop``."""
-    if pop is None:
-        return {}
-    year_ago = pop.as_of - timedelta(days=365)
-    revenue: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for o in orders:
-        if year_ago < o["order_date"] <= pop.as_of:
-            revenue[o["golden_id"]][o["currency"]] += o["total_amount"]
-    out: dict[str, Tier] = {}
-    for golden_id in {o["golden_id"] for o in orders}:
-        per = revenue.get(golden_id, {})
-        currency = max(per, key=lambda c: per[c]) if per else None
-        out[golden_id] = tier(pop, currency, float(per[currency]) if currency else 0.0)
-    return out
-
-
-def roi(
-    store: Engine,
-    campaign_id: str,
-    settings: CampaignSettings,
-    *,
-    population: Population | None = None,
-) -> CampaignRoiView:
-    """Cost, attributed orders and revenue, and ROI of one campaign; ``by_tier`` splits
-    them by the customers' value tier (from ``population``) when it is given."""
-    with store.connect() as conn:
-        campaign = _campaign(conn, campaign_id)
-        reached = _reached(conn, campaign_id)
-        everything, orders = attribute(conn, reached, settings)
-    mine = [
-        a
-        for a in everything
-        if a.touch.campaign_id == campaign_id and a.touch.source == campaign["source"]
-    ]
-    currency = campaign["currency"]
-    cost = campaign["cost"] or ZERO
-    revenue = sum((a.invoiced.get(currency, ZERO) for a in mine), ZERO)
-    others: dict[str, Decimal] = defaultdict(Decimal)
-    for a in mine:
-        for cur, amount in a.invoiced.items():
-            if cur != currency:
-                others[cur] += amount
-    tiers = _tiers(orders, population)
-    by_tier: dict[Tier, TierRoi] = {}
-    for a in mine:
-        t = tiers.get(a.golden_id)
-        if t is None:
-            continue
-        row = by_tier.setdefault(
-            t, TierRoi(tier=t, customers=0, attributed_orders=0, attributed_revenue=ZERO)
-        )
-        row.attributed_orders += 1
-        row.attributed_revenue += a.invoiced.get(currency, ZERO)
-    for t, row in by_tier.items():
-        row.customers = len({a.golden_id for a in mine if tiers.get(a.golden_id) == t})
-    return CampaignRoiView(
-        source=campaign["source"],
-        campaign_id=campaign_id,
-        name=campaign["name"],
-        currency=currency,
-        cost=cost,
-        attribution=settings.attribution,
-        window_days=settings.window_days,
-        customers_reached=len(reached),
-        attributed_orders=len(mine),
-        attributed_order_value=sum((a.total for a in mine if a.currency == currency), ZERO),
-        attributed_revenue=revenue,
-        other_currencies=dict(sorted(others.items())),
-        roi=((revenue - cost) / cost).quantize(Decimal("0.0001")) if cost else None,
-        by_tier=[by_tier[t] for t in sorted(by_tier)],
-    )
 
 
 def campaigns_of(

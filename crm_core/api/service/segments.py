@@ -68,6 +68,38 @@ def tier(pop: Population, currency: str | None, revenue_12m: float) -> Tier:
     return "A" if share < TIER_A else "B" if share < TIER_B else "C"
 
 
+def _share_above(running: list[float], k: int) -> float:
+    """The share of revenue that customers above the ``k`` smallest make (as :func:`tier`)."""
+    total = running[-1]
+    bigger = total - (running[k - 1] if k else 0.0)
+    return bigger / total if total else 0.0
+
+
+def _floor(values: list[float], running: list[float], limit: float) -> float:
+    """The least value whose customers' share above it is under ``limit``."""
+    low, high = 1, len(values)  # the share is under any limit at k = len(values)
+    while low < high:
+        mid = (low + high) // 2
+        if _share_above(running, mid) < limit:
+            high = mid
+        else:
+            low = mid + 1
+    return values[low - 1]
+
+
+def tier_floors(pop: Population) -> dict[str, tuple[float, float]]:
+    """Per currency, the least 12-month revenue of tier A and of tier B: :func:`tier` as
+    two thresholds, for a ``CASE`` in SQL (more than 0 and under both: C)."""
+    return {
+        currency: (
+            _floor(values, pop.cumulative[currency], TIER_A),
+            _floor(values, pop.cumulative[currency], TIER_B),
+        )
+        for currency, values in pop.monetary.items()
+        if values
+    }
+
+
 def population(store: Engine, as_of: date) -> Population:
     """Recency, frequency and 12-month revenue of every golden customer as of ``as_of``."""
     year_ago = as_of - timedelta(days=365)

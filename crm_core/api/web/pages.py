@@ -75,7 +75,8 @@ def language(request: Request, asked: str | None = None) -> str:
 def caller(request: Request) -> ApiKey | None:
     """The signed-in key (None: not signed in, or a key no longer valid)."""
     presented = request.cookies.get(KEY_COOKIE)
-    return authenticate(request.app.state.store, presented) if presented else None
+    state = request.app.state
+    return authenticate(state.store, presented, state.config.api) if presented else None
 
 
 def render(
@@ -147,7 +148,8 @@ def login(
 ) -> Response:
     """Check the key; keep it in an HttpOnly, SameSite=Strict cookie and go to search
     (an ops key, which sees no customers, to the ops page)."""
-    found = authenticate(request.app.state.store, key) if key.strip() else None
+    state = request.app.state
+    found = authenticate(state.store, key, state.config.api) if key.strip() else None
     if found is None:
         error = "login.bad_key" if key.strip() else "login.empty"
         return render(request, "login.html", key=None, asked_lang=lang, error=error, status=401)
@@ -344,6 +346,11 @@ def _customer_data(request: Request, key: ApiKey, golden_id: str, day: date) -> 
         "credit": service.credit(store, gid) if finance else None,
         "receivables": service.receivables(store, gid, as_of=day) if finance else None,
         "as_of": day,
-        **aftersales_data(store, gid, day, request.app.state.config.campaigns),
+        "can_aftersales": key.allows(Scope.AFTERSALES),
+        **(
+            aftersales_data(store, gid, day, request.app.state.config.campaigns)
+            if key.allows(Scope.AFTERSALES)
+            else {}
+        ),
         "attribution": request.app.state.config.campaigns,
     }
