@@ -39,7 +39,7 @@ test: install-dev bench-env
 install-check: install-dev
 	PATH=$(abspath $(BIN)):$$PATH .ci/install-check
 
-# the peers the benchmarks measure (dlt, connectorx), in an environment of their own
+# the peers the benchmarks measure (dlt, connectorx, Sling), in an environment of their own
 bench-env:
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install --quiet -r bench/peers/requirements.txt

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.extract_notes import PROFILE, SLING_NOTE
 from bench.measure import ROOT
 from bench.report import RESULTS
 
@@ -19,8 +20,10 @@ measured in one run, on the machine named under it, with its peers beside it. Re
 `make bench-env` (once: the peers' own environment), then `python -m bench extract` and
 `python -m bench scaling`, then `python -m bench docs`.
 
-The peer is dlt (`sql_table`, backend `connectorx`, the fastest dlt offers), installed only in
-`.venv-bench`, never as a dependency of crm-hub. The ceiling is the bare driver: psycopg's
+The peers are dlt (`sql_table`, backend `connectorx`, the fastest dlt offers) and Sling (the
+Go binary of the `sling-linux-amd64` wheel), installed only in `.venv-bench`, never as
+dependencies of crm-hub; where Sling's binary is missing the extract benchmark says so and
+leaves its figures null. The ceiling is the bare driver: psycopg's
 `fetchmany(10000)` on a server-side cursor (and `COPY ... TO STDOUT` for reference). The
 hub's figure is a full `crm-hub sync` as a user runs it: read, mapping, checks, bulk load
 into its store, watermark and run ledger in the same transactions.
@@ -89,6 +92,8 @@ def _extract(result: dict[str, Any]) -> str:
     lines = [
         f"## Extract and load: {f['rows']:,} order lines, PostgreSQL source",
         "",
+        f"`python -m bench extract --rows {f['rows']}` (one run; the rounds' pairs in it):",
+        "",
         "| job | rows | seconds | rows/s | peak MB | vs driver | vs dlt |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -114,14 +119,36 @@ def _extract(result: dict[str, Any]) -> str:
         f"- contract checks (great-expectations, every batch): {f.get('contract_seconds', '-')} s "
         f"of the full sync, **{f.get('contract_share', 0):.0%}** (target below 20%); they run "
         "in the reader thread, beside the load",
+        *_sling(f),
         "",
         EXTRACT_HISTORY,
+        SLING_NOTE,
+        PROFILE,
         _machine(result),
         "",
         f"![extract](../bench/results/extract-{f['rows']}.png)",
         "",
     ]
     return "\n".join(lines)
+
+
+def _sling(f: dict[str, Any]) -> list[str]:
+    """The bullets of Sling's figures, where the run had them."""
+    if f.get("hub_vs_sling") is None:
+        return []
+    return [
+        f"- crm-hub / Sling {f.get('sling_version') or ''}, full copy: **{f['hub_vs_sling']}x** "
+        f"Sling's rows/s (target at least 1.5x): the median of the paired rounds "
+        f"({', '.join(f'{r}x' for r in f['hub_vs_sling_runs'])}; Sling's seconds "
+        f"{', '.join(str(s) for s in f['sling_full_runs_seconds'])}, the hub's "
+        f"{', '.join(str(s) for s in f['full_runs_seconds'])}); Sling "
+        f"{f['sling_rows_per_s']:,} rows/s (median), peak {f['sling_peak_mb']} MB",
+        f"- incremental after 1% changed, crm-hub / Sling: **{f['incremental_vs_sling']}x** "
+        f"Sling's seconds (target at most 0.5x; rounds "
+        f"{', '.join(f'{r}x' for r in f['incremental_vs_sling_runs'])}): Sling "
+        f"{f['sling_incremental_seconds']} s{_runs(f, 'sling_incremental')}; with no change "
+        f"{f['sling_noop_seconds']} s{_runs(f, 'sling_noop')}",
+    ]
 
 
 def _runs(figures: dict[str, Any], what: str) -> str:
