@@ -20,7 +20,7 @@ from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
 from crm_core.ledger.freshness import stream_freshness
 from crm_core.ledger.health import health
-from crm_core.store.tables import runs, source_links
+from crm_core.store.tables import runs, source_links, stream_state
 from schemas.settings import HubConfig
 from tests.api_kit import MERGED_ID, demo_copy, demo_into
 
@@ -147,7 +147,8 @@ def test_freshness_stale_is_the_health_checks_late(site: Site) -> None:
 
 def test_freshness_of_records_naming_another_systems_customer(sqlite_site: Site) -> None:
     """A service desk's tickets name the ERP's customers: its stream feeds every customer
-    (here a source the config does not know: as of its last success, no schedule)."""
+    (here a source the config does not know, found by its stream position: as of its
+    last success, no schedule)."""
     site = sqlite_site
     with site.store.begin() as conn:
         conn.execute(
@@ -159,6 +160,11 @@ def test_freshness_of_records_naming_another_systems_customer(sqlite_site: Site)
                 status="success",
                 started_at=OLD,
                 finished_at=OLD,
+            )
+        )
+        conn.execute(
+            insert(stream_state).values(
+                source="service_desk", stream="tickets", position=None, updated_at=OLD
             )
         )
     base = f"/customers/{site.customer}"

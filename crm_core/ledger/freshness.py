@@ -1,9 +1,9 @@
 """How fresh the hub's copy of a source stream is, read from the run ledger.
 
 A stream's data is as of the finish of its last successful run (``as_of``; None: no
-success yet). It is stale when :func:`crm_core.ledger.health.is_late` says the stream is
-late for its source's schedule (no successful run started since the scheduled time before
-the last one: the rule of ``crm-hub status --check``), or when it never succeeded. The
+success yet). It is stale when the stream is late for its source's schedule by the rule
+of ``crm-hub status --check`` (:func:`crm_core.ledger.health.is_late`: no successful run
+started since the scheduled time before the last one), or when it never succeeded. The
 customer answers of the API and the customer page say it per source and stream
 (:mod:`crm_core.api.service.freshness`).
 """
@@ -14,13 +14,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select, union_all
 
-from crm_core.ledger.health import is_late
+from crm_core.ledger.health import due_since, late_by
 from crm_core.ledger.names import HUB_SOURCE
 from crm_core.ledger.runs import SUCCESS
 from crm_core.pull import filecache
-from crm_core.store.tables import runs
+from crm_core.store.tables import runs, stream_state
 from mappings import compile_mapping, load_mapping
 from schemas.errors import HubError
 from schemas.settings import HubConfig
@@ -49,21 +49,44 @@ class LastSuccess:
     finished_at: datetime | None
 
 
+#: the (source, stream) pairs read by one statement
+CHUNK = 100
+
+
 def last_successes(
-    conn: Connection, sources: Collection[str] | None = None
+    conn: Connection, pairs: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], LastSuccess]:
-    """Per (source, stream) of ``sources`` (None: every source), its last successful run."""
-    key = (runs.c.source, runs.c.stream)
-    newest = select(func.max(runs.c.id)).where(runs.c.status == SUCCESS).group_by(*key)
+    """Per (source, stream) of ``pairs``, its last successful run (missing: none yet).
+
+    One statement per :data:`CHUNK` pairs, each pair one short read of the ledger's index
+    on (source, stream, started_at) from its newest end: the time does not grow with the
+    ledger's history, as a ``GROUP BY`` over every run of the streams would.
+    """
+    cols = (runs.c.source, runs.c.stream, runs.c.entity, runs.c.started_at, runs.c.finished_at)
+    wanted = sorted(set(pairs))
+    found: dict[tuple[str, str], LastSuccess] = {}
+    for at in range(0, len(wanted), CHUNK):
+        newest = [
+            select(*cols)
+            .where(runs.c.source == source, runs.c.stream == stream, runs.c.status == SUCCESS)
+            .order_by(runs.c.started_at.desc(), runs.c.id.desc())
+            .limit(1)
+            .subquery()
+            for source, stream in wanted[at : at + CHUNK]
+        ]
+        stmt = union_all(*(select(*q.c) for q in newest))
+        for r in conn.execute(stmt):
+            found[(r.source, r.stream)] = LastSuccess(r.entity, r.started_at, r.finished_at)
+    return found
+
+
+def ledger_streams(conn: Connection, sources: Collection[str] | None) -> set[tuple[str, str]]:
+    """The (source, stream) pairs the hub has pulled of ``sources`` (None: of every
+    source), from the small table of stream positions."""
+    stmt = select(stream_state.c.source, stream_state.c.stream)
     if sources is not None:
-        newest = newest.where(runs.c.source.in_(sorted(sources)))
-    stmt = select(*key, runs.c.entity, runs.c.started_at, runs.c.finished_at).where(
-        runs.c.id.in_(newest)
-    )
-    return {
-        (r.source, r.stream): LastSuccess(r.entity, r.started_at, r.finished_at)
-        for r in conn.execute(stmt)
-    }
+        stmt = stmt.where(stream_state.c.source.in_(sorted(sources)))
+    return {(r.source, r.stream) for r in conn.execute(stmt)}
 
 
 def declared_streams(config: HubConfig, source: str) -> dict[str, str] | None:
@@ -92,34 +115,43 @@ def stream_freshness(
     now: datetime | None = None,
 ) -> list[StreamFreshness]:
     """The freshness of every stream of ``sources`` (None: every source the config or
-    the ledger knows) that loads one of ``entities``, by source and stream.
+    the hub's stream positions know) that loads one of ``entities``, by source and stream.
 
     A configured source's streams are its enabled ones (those that never succeeded too);
-    for a source the config lacks (or ``config`` None), the streams the ledger has a
-    success of, with no schedule to be late for.
+    for a source the config lacks (or ``config`` None), the streams the hub has pulled
+    (:func:`ledger_streams`) whose last success loaded one of ``entities``, with no
+    schedule to be late for.
     """
     now = now or datetime.now(UTC)
-    done = last_successes(conn, sources)
-    names = set(sources) if sources is not None else {s for s, _ in done}
+    pulled = ledger_streams(conn, sources)
+    names = set(sources) if sources is not None else {s for s, _ in pulled}
     if sources is None and config is not None:
         names |= set(config.sources)
     names.discard(HUB_SOURCE)
+    declared: dict[str, dict[str, str] | None] = {
+        source: declared_streams(config, source) if config is not None else None for source in names
+    }
+    pairs = {
+        (s, t)
+        for s, streams in declared.items()
+        if streams
+        for t, entity in streams.items()
+        if entity in entities
+    }
+    pairs |= {(s, t) for s, t in pulled if s in names and declared[s] is None}
+    done = last_successes(conn, pairs)
+    due: dict[str, datetime | None] = {}  # per schedule: one cron walk, not one per stream
     out: list[StreamFreshness] = []
-    for source in sorted(names):
-        declared = declared_streams(config, source) if config is not None else None
-        schedule = config.schedule_of(source) if declared is not None and config else None
-        if declared is None:
-            declared = {
-                t: last.entity for (s, t), last in done.items() if s == source and last.entity
-            }
-        for stream, entity in sorted(declared.items()):
-            if entity not in entities:
-                continue
-            last = done.get((source, stream))
-            started = last.started_at if last else None
-            as_of = last.finished_at if last else None
-            late = schedule is not None and is_late(schedule, started, now, timedelta(0))
-            out.append(
-                StreamFreshness(source, stream, entity, schedule, as_of, as_of is None or late)
-            )
+    for source, stream in sorted(pairs):
+        last = done.get((source, stream))
+        streams = declared[source]
+        entity = streams[stream] if streams is not None else last.entity if last else None
+        if entity is None or entity not in entities:
+            continue
+        schedule = config.schedule_of(source) if config and streams is not None else None
+        if schedule is not None and schedule not in due:
+            due[schedule] = due_since(schedule, now, timedelta(0))
+        late = schedule is not None and late_by(due[schedule], last.started_at if last else None)
+        as_of = last.finished_at if last else None
+        out.append(StreamFreshness(source, stream, entity, schedule, as_of, as_of is None or late))
     return out
