@@ -22,6 +22,7 @@ from crm_core.ledger.freshness import stream_freshness
 from crm_core.ledger.health import health
 from crm_core.store.tables import runs, source_links, stream_state
 from schemas.settings import HubConfig
+from tests.aftersales_kit import api_over, busiest, world_copy
 from tests.api_kit import MERGED_ID, demo_copy, demo_into
 
 SOURCE = "legacy_erp"  # the demo's ERP, on schedule */15 * * * *
@@ -215,3 +216,26 @@ def test_freshness_on_the_customer_page_marks_stale_panels(sqlite_site: Site) ->
         assert overdue and 'data-stale="true"' in overdue.group(0)
         open_orders = re.search(r'<dd id="summary-orders".*?</dd>', page, re.S)
         assert open_orders and 'data-stale="false"' in open_orders.group(0)
+
+
+def test_freshness_of_the_service_desk_and_marketing_feeds_every_customer(
+    tmp_path: Path,
+) -> None:
+    """Configured systems whose records name the ERP's customers: their streams are in
+    the customer's answers, with their own schedules."""
+    config, store = world_copy(Path(tmp_path.parent), tmp_path / "world")
+    customer = busiest(store, "service_requests")
+    with api_over(config, store) as api:
+        service = api.get(f"/customers/{customer}/service-requests")["freshness"]
+        campaigns = api.get(f"/customers/{customer}/campaigns")["freshness"]
+        everything = api.get(f"/customers/{customer}")["freshness"]
+    store.dispose()
+    desk = {f["entity"] for f in service if f["source"] == "service_desk"}
+    assert desk == {"service_requests", "service_surveys"}
+    assert all(f["as_of"] and f["schedule"] == config.schedule_of(f["source"]) for f in service)
+    assert {f["entity"] for f in campaigns if f["source"] == "marketing"} == {
+        "campaigns",
+        "campaign_touches",
+    }
+    sources = {f["source"] for f in everything}
+    assert {"legacy_erp", "service_desk", "marketing"} <= sources
