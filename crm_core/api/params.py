@@ -4,14 +4,14 @@ values are a 422, never a slow query), and the page's ``next`` link."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Path, Query, Request
 from pydantic import JsonValue
 
 from crm_core.api.service.views import Page
 
-T = TypeVar("T")
+P = TypeVar("P", bound=Page[Any])
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 #: free text in a query (a search, a stream name): anything but control characters, which
@@ -58,7 +58,7 @@ def today(as_of: date | None) -> date:
     return as_of or datetime.now(UTC).date()
 
 
-def with_next(request: Request, page: Page[T]) -> Page[T]:
+def with_next(request: Request, page: P) -> P:
     """``page`` with ``next`` set to the URL (path and query) of the following page."""
     if page.more:
         url = request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit)

@@ -1,16 +1,18 @@
 """The customer summary for the one asking: the store, the ranking of every customer and
 the role's figures setting (``api.summary_figures``) taken from the app, for the API's
-routes and the page alike."""
+routes and the page alike; and the freshness of a customer answer's streams."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from fastapi import Request
 
 from crm_core.access.api_keys import ApiKey
+from crm_core.api.service.freshness import customer_freshness
 from crm_core.api.service.summary import summary
-from crm_core.api.service.views import SummaryView
+from crm_core.api.service.views import FreshnessView, SummaryView
 
 
 def summary_of(request: Request, key: ApiKey, golden_id: str, day: date) -> SummaryView:
@@ -23,4 +25,14 @@ def summary_of(request: Request, key: ApiKey, golden_id: str, day: date) -> Summ
         as_of=day,
         pop=state.population.get(state.store, day),
         figures=state.config.api.shows_figures(key.role.value),
+        config=state.config,
     )
+
+
+def freshness_of(
+    request: Request, golden_id: str, entities: Collection[str]
+) -> list[FreshnessView]:
+    """How fresh the streams loading ``entities`` that feed customer ``golden_id`` are,
+    by the app's config (the sources' schedules) and store."""
+    state = request.app.state
+    return customer_freshness(state.store, state.config, golden_id, entities)

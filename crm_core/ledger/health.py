@@ -195,16 +195,28 @@ def retrying(last_finished: dict[str, Any] | None) -> str | None:
     return f"retrying, try {attempt + 1} of {of}"
 
 
+def due_since(schedule: str, now: datetime, grace: timedelta) -> datetime | None:
+    """The time a stream on ``schedule`` must have had a successful run start since, not
+    to be late at ``now``: the scheduled time before the last one, less ``grace`` (None:
+    a schedule with no time to be late for)."""
+    if schedule in UNTIMED:
+        return None
+    ticks = croniter(schedule, now)
+    ticks.get_prev(datetime)
+    return ticks.get_prev(datetime) - grace
+
+
 def is_late(
     schedule: str, last_success_started: datetime | None, now: datetime, grace: timedelta
 ) -> bool:
     """True when no successful run started since the scheduled time before the last one."""
-    if schedule in UNTIMED:
-        return False
-    ticks = croniter(schedule, now)
-    ticks.get_prev(datetime)
-    due = ticks.get_prev(datetime) - grace
-    return last_success_started is None or last_success_started < due
+    return late_by(due_since(schedule, now, grace), last_success_started)
+
+
+def late_by(due: datetime | None, last_success_started: datetime | None) -> bool:
+    """Whether a stream whose last success started at ``last_success_started`` is late for
+    ``due`` (see :func:`due_since`; None: never late)."""
+    return due is not None and (last_success_started is None or last_success_started < due)
 
 
 @dataclass

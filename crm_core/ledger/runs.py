@@ -362,12 +362,3 @@ def record_failed_attempt(
         return _insert_run(
             conn, source, stream, None, "-", FAILED, since or now, finished_at=now, error=error
         )
-
-
-def last_success(conn: Connection, source: str, entity: str) -> datetime | None:
-    """When the last successful run of ``source``'s stream(s) of ``entity`` finished
-    (None: never): how fresh what the hub holds of it is."""
-    stmt = select(func.max(runs.c.finished_at)).where(
-        runs.c.source == source, runs.c.entity == entity, runs.c.status == SUCCESS
-    )
-    return conn.execute(stmt).scalar()

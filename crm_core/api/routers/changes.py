@@ -22,9 +22,11 @@ from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import FREE_TEXT, LINE, Limit, Offset, with_next
 from crm_core.api.problems import documented, refusal_status
 from crm_core.api.service import pushback as service_pushback
+from crm_core.api.service.freshness import CONCESSIONS
 from crm_core.api.service.pushback import ConcessionOut
 from crm_core.api.service.summary import credit_hold
-from crm_core.api.service.views import Page
+from crm_core.api.service.views import CustomerPage, Page
+from crm_core.api.summaries import freshness_of
 from crm_core.pushback import ChangeRejected, UnknownChange, bulk, submit
 from crm_core.pushback.conflicts import count_conflicts, list_conflicts
 from crm_core.pushback.outbox import count_changes, list_changes
@@ -451,12 +453,17 @@ def get_change(
 @changes.get("/customers/{id}/concessions", summary="A customer's concessions")
 def get_concessions(
     caller: Reader, request: Request, id: GoldenId, limit: Limit = 50, offset: Offset = 0
-) -> Page[ConcessionOut]:
+) -> CustomerPage[ConcessionOut]:
     """What the CRM recorded and what finance has booked, one row per concession (the
-    finance system's row once it has it), with the approver and status, newest first."""
+    finance system's row once it has it), with the approver and status, newest first;
+    ``freshness``: as of when the finance systems' concessions were read."""
     rows = service_pushback.concessions(request.app.state.store, id)
-    page = Page[ConcessionOut](
-        items=rows[offset : offset + limit], total=len(rows), limit=limit, offset=offset
+    page = CustomerPage[ConcessionOut](
+        items=rows[offset : offset + limit],
+        total=len(rows),
+        limit=limit,
+        offset=offset,
+        freshness=freshness_of(request, id, CONCESSIONS),
     )
     return with_next(request, page)
 

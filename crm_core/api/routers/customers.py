@@ -4,7 +4,7 @@ that reads customer data), credit and receivables (finance and admin only)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -21,9 +21,11 @@ from crm_core.api.params import (
     with_next,
 )
 from crm_core.api.problems import documented
+from crm_core.api.service import freshness as fresh
 from crm_core.api.service.views import (
     CreditView,
     CustomerDetail,
+    CustomerPage,
     CustomerSummary,
     InsightsView,
     InventoryItemView,
@@ -31,8 +33,10 @@ from crm_core.api.service.views import (
     Page,
     ReceivablesView,
 )
-from crm_core.api.summaries import summary_of
+from crm_core.api.summaries import freshness_of, summary_of
 from schemas.model import OrderStatus
+
+T = TypeVar("T")
 
 customers = APIRouter(
     tags=["customers"],
@@ -78,9 +82,12 @@ def search_customers(
 def get_customer(request: Request, customer_id: CustomerId, as_of: AsOf = None) -> CustomerDetail:
     """The golden record, its source records, each field's lineage, and the summary:
     credit status and hold, overdue, open orders and concessions, tier and churn as of
-    ``as_of`` (amounts for the roles of ``api.summary_figures``, bands for the others)."""
+    ``as_of`` (amounts for the roles of ``api.summary_figures``, bands for the others);
+    ``freshness``: per source stream that feeds the customer, as of when its data is and
+    whether it is stale."""
     found = service.detail(request.app.state.store, customer_id)
     found.summary = summary_of(request, request.state.api_key, found.id, today(as_of))
+    found.freshness = freshness_of(request, found.id, fresh.EVERYTHING)
     return found
 
 
@@ -99,7 +106,7 @@ def get_orders(
     ] = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[OrderView]:
+) -> CustomerPage[OrderView]:
     """Orders from every source of the customer, newest first, with their lines; orders
     the source deleted are left out unless ``include_deleted=true``."""
     page = service.orders(
@@ -112,7 +119,7 @@ def get_orders(
         offset=offset,
         include_deleted=include_deleted,
     )
-    return with_next(request, page)
+    return with_next(request, _with_freshness(request, customer_id, page, fresh.ORDERS))
 
 
 @customers.get("/customers/{id}/inventory", summary="Stock of what the customer buys")
@@ -122,12 +129,12 @@ def get_inventory(
     as_of: AsOf = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[InventoryItemView]:
+) -> CustomerPage[InventoryItemView]:
     """Items the customer ordered, most recent first, available per warehouse."""
     page = service.inventory_for(
         request.app.state.store, customer_id, as_of=today(as_of), limit=limit, offset=offset
     )
-    return with_next(request, page)
+    return with_next(request, _with_freshness(request, customer_id, page, fresh.INVENTORY))
 
 
 @customers.get("/customers/{id}/insights", summary="Purchase history and value")
@@ -136,15 +143,19 @@ def get_insights(request: Request, customer_id: CustomerId, as_of: AsOf = None) 
     tier, days since the last order and the churn flag."""
     day = today(as_of)
     store = request.app.state.store
-    return service.insights(
+    found = service.insights(
         store, customer_id, as_of=day, pop=request.app.state.population.get(store, day)
     )
+    found.freshness = freshness_of(request, found.id, fresh.INSIGHTS)
+    return found
 
 
 @finance.get("/customers/{id}/credit", summary="Credit standing")
 def get_credit(request: Request, customer_id: CustomerId) -> CreditView:
     """Limit, exposure, available, hold and reason in each source; the worst status."""
-    return service.credit(request.app.state.store, customer_id)
+    found = service.credit(request.app.state.store, customer_id)
+    found.freshness = freshness_of(request, found.id, fresh.CREDIT)
+    return found
 
 
 @finance.get("/customers/{id}/receivables", summary="Open receivables")
@@ -156,6 +167,21 @@ def get_receivables(
     offset: Offset = 0,
 ) -> ReceivablesView:
     """Open balance per currency with overdue buckets, open items, the last payment."""
-    return service.receivables(
+    found = service.receivables(
         request.app.state.store, customer_id, as_of=today(as_of), limit=limit, offset=offset
+    )
+    found.freshness = freshness_of(request, found.id, fresh.RECEIVABLES)
+    return found
+
+
+def _with_freshness(
+    request: Request, customer_id: str, page: Page[T], entities: tuple[str, ...]
+) -> CustomerPage[T]:
+    """``page`` with the freshness of the streams loading ``entities`` for the customer."""
+    return CustomerPage[T](
+        items=page.items,
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        freshness=freshness_of(request, customer_id, entities),
     )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from crm_core.api.service.views import Tier, View
+from crm_core.api.service.views import FRESHNESS_DESCRIPTION, FreshnessView, Tier, View
 
 WarrantyState = Literal["in_warranty", "expiring", "expired", "unknown"]
 ContractState = Literal["active", "expiring", "expired", "none"]
@@ -60,6 +60,7 @@ class AssetsView(View):
     as_of: date
     items: list[AssetView]
     summary: InstalledBaseSummary
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class ServiceRequestView(View):
@@ -114,6 +115,7 @@ class ServiceRequestsView(View):
     as_of: date
     items: list[ServiceRequestView]
     summary: ServiceSummary
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class CampaignView(View):

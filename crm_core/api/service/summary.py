@@ -7,19 +7,20 @@ the customer's profiles, ``on_hold`` being ``hold`` here); overdue items follow
 :mod:`crm_core.golden.receivables`; tier and churn follow
 :func:`crm_core.api.service.insights.value_and_churn`. Roles without figures get bands
 instead of credit and receivables amounts; a hold is never hidden. Each part says how
-fresh it is (:func:`crm_core.ledger.runs.last_success`).
+fresh it is (:mod:`crm_core.api.service.freshness`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from crm_core.api.service.finance import credit_status
+from crm_core.api.service.freshness import SUMMARY_PARTS, freshness_in, summary_freshness
 from crm_core.api.service.insights import value_and_churn
 from crm_core.api.service.lookup import resolve
 from crm_core.api.service.purchases import order_totals
@@ -34,9 +35,9 @@ from crm_core.api.service.views import (
 )
 from crm_core.golden.customer360 import linked
 from crm_core.golden.receivables import bucket_of, days_past_due, is_open
-from crm_core.ledger.runs import last_success
-from crm_core.store.tables import RECORD_TABLES, source_links
+from crm_core.store.tables import RECORD_TABLES
 from schemas.model import ConcessionStatus, OrderStatus
+from schemas.settings import HubConfig
 
 ZERO = Decimal(0)
 #: orders still to be delivered or invoiced
@@ -75,22 +76,14 @@ def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand |
     return "low" if share < LOW else "medium" if share < MEDIUM else "high"
 
 
-def freshness(conn: Connection, golden_id: str) -> SummaryFreshness:
-    """Per part, the oldest of the last successful runs of the customer's sources."""
-    sources = sorted(
-        set(
-            conn.execute(
-                select(source_links.c.source).where(source_links.c.golden_id == golden_id)
-            ).scalars()
-        )
-    )
-    parts = {"credit": "credit", "receivables": "invoices", "orders": "orders"}
-    parts["concessions"] = "concessions"
-    found: dict[str, datetime | None] = {}
-    for part, entity in parts.items():
-        times = [t for s in sources if (t := last_success(conn, s, entity)) is not None]
-        found[part] = min(times, default=None)
-    return SummaryFreshness(**found)
+def freshness(
+    conn: Connection, golden_id: str, config: HubConfig | None = None
+) -> SummaryFreshness:
+    """Per part, the oldest of the last successful runs of the customer's sources' streams
+    of its entity, and the stale parts (:mod:`crm_core.api.service.freshness`; without
+    ``config``, no schedule: a part is stale only when never pulled)."""
+    entities = tuple(SUMMARY_PARTS.values())
+    return summary_freshness(freshness_in(conn, config, golden_id, entities))
 
 
 def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
@@ -153,18 +146,25 @@ def _open_orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView]
 
 
 def summary(
-    store: Engine, golden_id: str, *, as_of: date, pop: Population, figures: bool
+    store: Engine,
+    golden_id: str,
+    *,
+    as_of: date,
+    pop: Population,
+    figures: bool,
+    config: HubConfig | None = None,
 ) -> SummaryView:
     """The summary of customer ``golden_id`` (or the one it was merged into) as of
     ``as_of``; ``figures``: with credit and receivables amounts (else bands only);
-    ``pop``: every customer's standing (for the tier)."""
+    ``pop``: every customer's standing (for the tier); ``config``: the sources'
+    schedules, for the stale parts."""
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
         credit = _credit(conn, standing)
         overdue = _overdue(conn, standing, as_of)
         open_count, open_value = _open_orders(conn, standing)
         tier, churn, last_order = value_and_churn(order_totals(conn, standing), as_of, pop)
-        fresh = freshness(conn, standing)
+        fresh = freshness(conn, standing, config)
     still_valid = [
         c
         for c in concessions(store, standing)

@@ -41,6 +41,33 @@ class Page(View, Generic[T]):
         return self.offset + len(self.items) < self.total
 
 
+class FreshnessView(View):
+    """How fresh one source stream behind an answer is (``crm_core.ledger.freshness``)."""
+
+    source: str
+    stream: str
+    entity: str = Field(description="The model entity the stream loads.")
+    as_of: datetime | None = Field(
+        description="When the stream's last successful run finished (null: none yet)."
+    )
+    stale: bool = Field(
+        description="Late for its source's schedule (no successful run started since the "
+        "scheduled time before the last one, as `crm-hub status --check` says), or never "
+        "pulled."
+    )
+    schedule: str | None = Field(None, description="The source's schedule (null: not known).")
+
+
+#: what a customer answer says of its data's age
+FRESHNESS_DESCRIPTION = "Per source stream behind this answer: as of when its data is."
+
+
+class CustomerPage(Page[T], Generic[T]):
+    """One page of a customer's list, with the freshness of the streams behind it."""
+
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
+
+
 class CustomerSummary(View):
     """A customer in a list of search results."""
 
@@ -106,6 +133,7 @@ class LineageView(View):
 
 SummaryStatus = Literal["ok", "near_limit", "hold", "unknown"]
 AvailableBand = Literal["none", "low", "medium", "high"]
+SummaryPart = Literal["credit", "receivables", "orders", "concessions"]
 
 
 class MoneyView(View):
@@ -117,13 +145,17 @@ class MoneyView(View):
 
 class SummaryFreshness(View):
     """How fresh each part of a summary is: when the last successful run of the
-    customer's sources' streams of that entity finished (the oldest of those sources;
-    null: never pulled)."""
+    customer's sources' streams of that entity finished (the oldest of those streams;
+    null: never pulled), and which parts are stale."""
 
     credit: datetime | None = None
     receivables: datetime | None = None
     orders: datetime | None = None
     concessions: datetime | None = None
+    stale: list[SummaryPart] = Field(
+        default_factory=list,
+        description="The parts with a stream late for its source's schedule or never pulled.",
+    )
 
 
 class SummaryView(View):
@@ -189,6 +221,7 @@ class CustomerDetail(View):
     summary: SummaryView | None = Field(
         None, description="Credit, overdue, orders, concessions, value: what to see first."
     )
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class OrderLineView(View):
@@ -252,6 +285,7 @@ class CreditView(View):
     status: CreditStatus
     near_limit_at: Decimal = Field(description="Utilisation from which a profile is near_limit.")
     profiles: list[CreditProfileView]
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class OpenItemView(View):
@@ -290,6 +324,7 @@ class ReceivablesView(View):
     open_items: list[OpenItemView] = Field(description="Oldest due date first.")
     open_items_total: int
     last_payment: PaymentView | None = None
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class WarehouseStock(View):
@@ -392,6 +427,7 @@ class InsightsView(View):
         "next 15%, C: the rest with revenue, D: no revenue in 12 months."
     )
     churn: ChurnView
+    freshness: list[FreshnessView] = Field(default_factory=list, description=FRESHNESS_DESCRIPTION)
 
 
 class RunView(View):

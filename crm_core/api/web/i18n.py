@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crm_core.api.web.aftersales import MESSAGES as AFTERSALES_MESSAGES
+from crm_core.api.web.freshness import MESSAGES as FRESHNESS_MESSAGES
 
 EN = "en"
 ZH = "zh-CN"
@@ -685,6 +686,8 @@ def pick_language(query: str | None, cookie: str | None, accept: str | None) -> 
 
 
 for _lang, _words in AFTERSALES_MESSAGES.items():  # the installed-base and service panels
+    MESSAGES[_lang].update(_words)
+for _lang, _words in FRESHNESS_MESSAGES.items():  # as of when each panel's data is
     MESSAGES[_lang].update(_words)
 
 

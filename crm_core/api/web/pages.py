@@ -20,10 +20,12 @@ from crm_core.access.api_keys import ApiKey, Scope, authenticate
 from crm_core.api import service
 from crm_core.api.params import FIRST_DAY, LAST_DAY
 from crm_core.api.service import pushback
+from crm_core.api.service.freshness import EVERYTHING
 from crm_core.api.service.lookup import NotFound
-from crm_core.api.summaries import summary_of
+from crm_core.api.summaries import freshness_of, summary_of
 from crm_core.api.web.aftersales import aftersales_data
 from crm_core.api.web.formats import Formats, reader_locale, zone
+from crm_core.api.web.freshness import panels
 from crm_core.api.web.i18n import (
     EN,
     LANGUAGES,
@@ -333,8 +335,10 @@ def _customer_data(request: Request, key: ApiKey, golden_id: str, day: date) -> 
     history_max = max((h.amount for h in insights.purchase_history), default=0) or 1
     finance = key.allows(Scope.FINANCE)
     orders = service.orders(store, gid, limit=PAGE_SIZE)
+    customer.freshness = freshness_of(request, gid, EVERYTHING)
     return {
         "customer": customer,
+        "panels": panels(customer.freshness),
         "orders": orders,
         "currency": next((o.currency for o in orders.items if o.currency), "CNY"),
         "concessions": pushback.concessions(store, gid),
