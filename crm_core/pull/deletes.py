@@ -36,6 +36,7 @@ from sqlalchemy import (
     Table,
     TableClause,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -301,32 +302,39 @@ def _detect_columnar(
         outcome["would_delete"] = would
         _guard_share(source.name, stream, live, would, deletes.max_share)
         with engine.connect() as conn:
-            stage = _stage(conn, compiled.entity.name)
             try:
-                for keys in found.gone.batches(0):
-                    _put(conn, stage, keys)
-                deleted = _mark_staged(conn, table, stage, mine, run_id) if would else 0
+                deleted = sum(
+                    _mark_keys(conn, table, source.name, keys, run_id)
+                    for keys in found.gone.batches(0)
+                )
                 _record(conn, run_id, counts, deleted, started)
             finally:
                 conn.rollback()  # a stopped pass marks nothing
-                _drop(conn, stage)
-                conn.commit()
 
 
-def _mark_staged(conn: Connection, table: Table, stage: TableClause, mine: Any, run_id: int) -> int:
-    """Mark deleted the live rows whose key is staged (a few, found by key in the primary
-    key's index: never a scan of the table); return how many were."""
-    conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
-    # the staged keys drive: one probe of the key index each (the table's statistics may
-    # be missing right after a bulk load, and a hash join would read the whole table)
-    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    result = conn.execute(
+def _mark_keys(conn: Connection, table: Table, source: str, keys: pl.DataFrame, run_id: int) -> int:
+    """Mark deleted the live rows of ``keys``, one statement per key on the whole primary
+    key (sent in a pipeline): each finds its row in the key index whatever the planner
+    knows of the table (a table just loaded in bulk has no statistics, and a join with
+    the keys could read it whole); return how many were."""
+    names = list(keys.columns)
+    stmt = (
         update(table)
-        .where(mine, table.c.deleted_at.is_(None), _matches(table, stage))
-        .values(deleted_at=datetime.now(UTC), deleted_run_id=run_id)
+        .where(
+            table.c.source == bindparam("_source"),
+            table.c.deleted_at.is_(None),
+            *(table.c[k] == bindparam(f"_k_{k}") for k in names),
+        )
+        .values(deleted_at=bindparam("_at"), deleted_run_id=bindparam("_run"))
     )
-    return int(result.rowcount or 0)
+    now = datetime.now(UTC)
+    rows = [
+        {"_source": source, "_at": now, "_run": run_id, **{f"_k_{k}": v for k, v in row.items()}}
+        for row in keys.iter_rows(named=True)
+    ]
+    if not rows:
+        return 0
+    return int(conn.execute(stmt, rows).rowcount or 0)
 
 
 def _record(
