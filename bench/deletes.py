@@ -3,11 +3,11 @@
 The PostgreSQL source holds N order lines (a database of this benchmark's own, since rows
 are deleted from it); a full sync loads them into a fresh PostgreSQL store; 0.1% of the
 lines are then deleted in the source, and ``sync --detect-deletes`` finds them: an
-incremental read that finds nothing new, then the detect pass (the source's keys alone,
-staged in the store, one anti-join update). Its time is set against the full sync's (the
-goal: under 15%), and its peak memory is measured at two sizes, a tenth of N and N, to
-show that it stays flat (each job runs in a child process of its own, see
-:mod:`bench.measure`).
+incremental read that finds nothing new, then the detect pass (the source's keys and the
+store's, compared on the hub's side; only the keys gone are marked). Its time is set
+against the full sync's (the goal: under 15%), and its peak memory is measured at two
+sizes, a tenth of N and N, to show that it stays flat (each job runs in a child process
+of its own, see :mod:`bench.measure`).
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ read again is undeleted by the upsert (:mod:`crm_core.pull.load`). How a stream'
 are known is its ``deletes:`` in crm-hub.yaml (``schemas.settings.DeletesConfig``):
 
 - ``detect``: a pass reads the source's keys alone (in key order, in batches:
-  ``read_keys`` of the connector) into a temporary table of the store, on one connection,
-  and marks deleted the stream's live rows whose key is not there (one ``UPDATE ... WHERE
-  NOT EXISTS``). Memory stays one batch of keys whatever the table's size. A record that
+  ``read_keys`` of the connector) and compares them with the store's live keys. On a
+  PostgreSQL store both key sets are read columnar at the same time and compared on the
+  hub's side, spilled by hash to local files (:mod:`crm_core.pull.detect_columnar`); only
+  the keys gone are then marked, by key. On other stores the source's keys go into a
+  temporary table of the store and one ``UPDATE ... WHERE NOT EXISTS`` marks. Either way
+  memory stays a batch of keys (and a part of them) whatever the table's size. A record that
   comes back is undeleted when a pull reads it again (the upsert clears the marks). A
   guard stops the pass, before it marks anything, when the source sent no key at all while
   the store holds rows, or when it would delete more than ``max_share`` of the stream's
@@ -19,17 +22,32 @@ are known is its ``deletes:`` in crm-hub.yaml (``schemas.settings.DeletesConfig`
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, TableClause, and_, exists, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    TableClause,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
 from crm_core.ledger import runs
+from crm_core.pull import detect_columnar
 from crm_core.pull.load import copy_frame
 from crm_core.pull.prefetch import Prefetch
 from crm_core.store.tables import RECORD_TABLES
@@ -177,8 +195,10 @@ def detect(
     deletes: DeletesConfig,
     batch_size: int,
 ) -> None:
-    """A detect pass: stage the source's keys and mark the stream's live rows the source
-    lacks deleted, unless the guard stops it. The
+    """A detect pass: compare the source's keys with the store's and mark the stream's
+    live rows the source lacks deleted, unless the guard stops it. On PostgreSQL the key
+    sets are compared on the hub's side (:func:`_detect_columnar`); elsewhere the source's
+    keys are staged in the store and one ``UPDATE ... WHERE NOT EXISTS`` marks. The
     outcome goes into ``counts`` (``rows_deleted``, ``checks["deletes"]``) and into the
     run's ledger row in the same transaction as the marks; a stop raises FatalSyncError
     with the reason, having marked nothing."""
@@ -188,6 +208,9 @@ def detect(
     mine = table.c.source == source.name
     outcome: dict[str, Any] = {"pass": DETECT}
     counts.checks["deletes"] = outcome
+    if detect_columnar.usable(engine):
+        _detect_columnar(engine, source, compiled, stream, run_id, counts, deletes, batch_size)
+        return
     with engine.connect() as conn:
         live = int(
             conn.execute(
@@ -226,24 +249,104 @@ def detect(
                 conn.exec_driver_sql(
                     f'CREATE INDEX IF NOT EXISTS "ix{stage.name}" ON "{stage.name}" ({cols})'
                 )
-            now = datetime.now(UTC)
             deleted = conn.execute(
                 update(table)
                 .where(mine, table.c.deleted_at.is_(None), ~_matches(table, stage))
-                .values(deleted_at=now, deleted_run_id=run_id)
+                .values(deleted_at=datetime.now(UTC), deleted_run_id=run_id)
             ).rowcount
             deleted = int(deleted or 0)
             outcome["would_delete"] = deleted
             _guard_share(source.name, stream, live, deleted, deletes.max_share)
-            counts.rows_deleted += deleted
-            outcome["deleted"] = deleted
-            outcome["seconds"] = round(time.perf_counter() - started, 3)
-            runs.record_deletes(conn, run_id, counts)
-            conn.commit()
+            _record(conn, run_id, counts, deleted, started)
         finally:
             conn.rollback()  # a stopped pass marks nothing
             _drop(conn, stage)
             conn.commit()
+
+
+def _detect_columnar(
+    engine: Engine,
+    source: Source,
+    compiled: CompiledStream,
+    stream: str,
+    run_id: int,
+    counts: runs.RunCounts,
+    deletes: DeletesConfig,
+    batch_size: int,
+) -> None:
+    """:func:`detect` on a PostgreSQL store: the key sets compared on the hub's side
+    (:mod:`crm_core.pull.detect_columnar`), then only the keys gone marked, by key."""
+    started = time.perf_counter()
+    table = RECORD_TABLES[compiled.entity.name]
+    mine = table.c.source == source.name
+    outcome = counts.checks["deletes"]
+    with engine.connect() as conn:
+        any_live = conn.execute(
+            select(literal(1)).where(mine, table.c.deleted_at.is_(None)).limit(1)
+        ).first()
+    if any_live is None:  # nothing to delete: no need to read every key
+        outcome.update(store_rows=0, deleted=0, seconds=round(time.perf_counter() - started, 3))
+        return
+    with tempfile.TemporaryDirectory(prefix="crm-hub-detect-") as folder:
+        found = detect_columnar.compare(
+            engine,
+            table,
+            source.name,
+            lambda: source_keys(source, compiled, stream, batch_size),
+            batch_size,
+            Path(folder),
+        )
+        live, seen, would = found.store_rows, found.source_keys, found.gone.rows
+        outcome.update(store_rows=live, source_keys=seen)
+        _guard_empty(source.name, stream, seen, live)
+        outcome["would_delete"] = would
+        _guard_share(source.name, stream, live, would, deletes.max_share)
+        with engine.connect() as conn:
+            try:
+                deleted = sum(
+                    _mark_keys(conn, table, source.name, keys, run_id)
+                    for keys in found.gone.batches(0)
+                )
+                _record(conn, run_id, counts, deleted, started)
+            finally:
+                conn.rollback()  # a stopped pass marks nothing
+
+
+def _mark_keys(conn: Connection, table: Table, source: str, keys: pl.DataFrame, run_id: int) -> int:
+    """Mark deleted the live rows of ``keys``, one statement per key on the whole primary
+    key (sent in a pipeline): each finds its row in the key index whatever the planner
+    knows of the table (a table just loaded in bulk has no statistics, and a join with
+    the keys could read it whole); return how many were."""
+    names = list(keys.columns)
+    stmt = (
+        update(table)
+        .where(
+            table.c.source == bindparam("_source"),
+            table.c.deleted_at.is_(None),
+            *(table.c[k] == bindparam(f"_k_{k}") for k in names),
+        )
+        .values(deleted_at=bindparam("_at"), deleted_run_id=bindparam("_run"))
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {"_source": source, "_at": now, "_run": run_id, **{f"_k_{k}": v for k, v in row.items()}}
+        for row in keys.iter_rows(named=True)
+    ]
+    if not rows:
+        return 0
+    return int(conn.execute(stmt, rows).rowcount or 0)
+
+
+def _record(
+    conn: Connection, run_id: int, counts: runs.RunCounts, deleted: int, started: float
+) -> None:
+    """The pass's outcome into the counts and the run's ledger row; commit the marks."""
+    outcome = counts.checks["deletes"]
+    counts.rows_deleted += deleted
+    outcome["deleted"] = deleted
+    outcome["seconds"] = round(time.perf_counter() - started, 3)
+    runs.record_deletes(conn, run_id, counts)
+    conn.commit()
 
 
 def _guard_empty(source: str, stream: str, seen: int, live: int) -> None:

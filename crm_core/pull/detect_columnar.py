@@ -1,0 +1,90 @@
+"""A detect pass's comparison on the hub's side, for a PostgreSQL store.
+
+The store's live keys of the stream are read columnar (ADBC, Arrow) in a thread of their
+own while the source's keys are read, both spilled by hash of the key to local files
+(:mod:`crm_core.pull.keyspill`); an anti-join part by part then gives the store's keys
+that the source lacks, usually a handful, which :mod:`crm_core.pull.deletes` marks with
+one ``UPDATE`` on the store's key index. The store is scanned once, its rows are never
+all updated, and memory stays a batch and a part whatever the table's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, Table, select, text
+
+from connectors import arrow_pg
+from crm_core.pull.keyspill import KeySpill, key_schema, missing, parts_for
+from crm_core.pull.prefetch import Prefetch
+
+
+def usable(engine: Engine) -> bool:
+    """Whether the store can be compared this way: PostgreSQL, with the ADBC driver."""
+    return engine.dialect.name == "postgresql" and arrow_pg.available()
+
+
+@dataclass
+class Comparison:
+    """What a comparison found: keys read on each side, and the store's keys gone."""
+
+    source_keys: int
+    store_rows: int
+    gone: KeySpill
+
+
+def estimated_rows(engine: Engine, table: Table) -> float:
+    """The planner's row count of the table (0 when never counted): it sizes the parts."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+            {"name": table.name},
+        ).scalar()
+    return float(found or 0)
+
+
+def compare(
+    engine: Engine,
+    table: Table,
+    source: str,
+    source_keys: Callable[[], Iterable[pl.DataFrame]],
+    batch_size: int,
+    folder: Path,
+) -> Comparison:
+    """Read the source's keys (``source_keys``) and the store's live keys of ``source`` at
+    the same time, and spill the store's keys the source lacks to ``folder/gone``."""
+    schema = key_schema(table)
+    parts = parts_for(estimated_rows(engine, table))
+    theirs = KeySpill(folder / "source", schema, parts)
+    ours = KeySpill(folder / "store", schema, parts)
+    gone = KeySpill(folder / "gone", schema, 1)
+    columns = [table.c[name] for name in schema]
+    stmt = select(*columns).where(table.c.source == source, table.c.deleted_at.is_(None))
+    database = arrow_pg.Database(engine.url, builtin_types=True)
+
+    def read_store() -> None:
+        for frame in arrow_pg.read_batches(database, stmt, batch_size, whole=True):
+            ours.add(frame)
+
+    try:
+        with ThreadPoolExecutor(1, "crm-hub-store-keys") as pool:
+            store_read = pool.submit(read_store)
+            ahead = Prefetch(source_keys, 2)
+            try:
+                for keys in ahead:
+                    theirs.add(keys)
+            finally:
+                ahead.close()
+            store_read.result()
+    finally:
+        theirs.close()
+        ours.close()
+        database.close()
+    for frame in missing(ours, theirs):
+        gone.add(frame)
+    gone.close()
+    return Comparison(theirs.rows, ours.rows, gone)

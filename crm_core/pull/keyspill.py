@@ -1,0 +1,113 @@
+"""Key sets compared on the hub's side in bounded memory: keys spilled to local files.
+
+A detect pass of deletes (:mod:`crm_core.pull.deletes`) compares every key the source has
+with every live key of the store. Both arrive a batch at a time, in orders that need not
+agree (a mapped key is not ordered as the source's own key is). Each batch is cast to the
+store's key types and shared out by a hash of the key over ``parts`` files of Arrow IPC
+(:class:`KeySpill`); the two sides' files of one part then hold the same keys when the
+sets agree, and an anti-join part by part (:func:`missing`) finds the store's keys that
+the source lacks. Memory is one batch while spilling and one part of each side while
+comparing, whatever the table's size, since the number of parts grows with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from sqlalchemy import Integer, Table
+
+#: Keys in one part, roughly: the memory of a part's anti-join.
+PART_ROWS = 100_000
+#: Parts at least (a small table still spreads; a file per part is cheap).
+MIN_PARTS = 8
+#: Parts at most (files open at once per side).
+MAX_PARTS = 512
+
+
+def parts_for(rows: float) -> int:
+    """How many parts for about ``rows`` keys."""
+    wanted = math.ceil(max(rows, 0) / PART_ROWS)
+    return min(MAX_PARTS, max(MIN_PARTS, wanted))
+
+
+def key_schema(table: Table) -> dict[str, pl.DataType]:
+    """The polars types of a record table's key columns (its primary key but ``source``)."""
+    return {
+        c.name: pl.Int64() if isinstance(c.type, Integer) else pl.String()
+        for c in table.primary_key.columns
+        if c.name != "source"
+    }
+
+
+class KeySpill:
+    """One side's keys, shared out by hash over ``parts`` files under ``folder``."""
+
+    def __init__(self, folder: Path, schema: dict[str, pl.DataType], parts: int) -> None:
+        self.folder = folder
+        self.schema = schema
+        self.parts = parts
+        self.rows = 0
+        self._writers: dict[int, Any] = {}
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Add a batch of keys (cast to the spill's types; extra columns ignored)."""
+        if frame.height == 0:
+            return
+        keys = frame.select([pl.col(c).cast(t) for c, t in self.schema.items()])
+        part = (keys.hash_rows(seed=0) % self.parts).alias("_part")
+        pieces = keys.with_columns(part).partition_by("_part", as_dict=True, include_key=False)
+        for (index, *_), piece in pieces.items():
+            self._writer(int(index)).write_table(piece.to_arrow())
+        self.rows += keys.height
+
+    def _writer(self, index: int) -> Any:
+        writer = self._writers.get(index)
+        if writer is None:
+            schema = pl.DataFrame(schema=self.schema).to_arrow().schema
+            sink = pa.OSFile(str(self._path(index)), "wb")
+            writer = self._writers[index] = ipc.new_stream(sink, schema)
+        return writer
+
+    def _path(self, index: int) -> Path:
+        return self.folder / f"{index}.arrows"
+
+    def close(self) -> None:
+        """Finish the files (idempotent)."""
+        writers, self._writers = self._writers, {}
+        for writer in writers.values():
+            writer.close()
+
+    def part(self, index: int) -> pl.DataFrame:
+        """The keys of one part (empty when none came)."""
+        frames = list(self.batches(index))
+        return pl.concat(frames) if frames else pl.DataFrame(schema=self.schema)
+
+    def batches(self, index: int) -> Iterator[pl.DataFrame]:
+        """The keys of one part, in the batches they were added in."""
+        path = self._path(index)
+        if not path.exists():
+            return
+        with pa.OSFile(str(path), "rb") as source:
+            for batch in ipc.open_stream(source):
+                yield pl.DataFrame(pl.from_arrow(batch))
+
+
+def missing(store: KeySpill, source: KeySpill) -> Iterator[pl.DataFrame]:
+    """The store's keys that the source lacks, one part at a time (both spills closed)."""
+    if store.parts != source.parts or store.schema != source.schema:
+        raise ValueError("the two spills are not shared out alike")
+    keys = list(store.schema)
+    for index in range(store.parts):
+        mine = store.part(index)
+        if mine.height == 0:
+            continue
+        gone = mine.join(source.part(index), on=keys, how="anti", nulls_equal=False)
+        if gone.height:
+            yield gone

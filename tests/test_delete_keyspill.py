@@ -1,0 +1,71 @@
+"""The key spill of a detect pass of deletes: the store's keys the source lacks are found
+exactly, whatever the batches, their order and the number of parts."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from crm_core.pull.keyspill import (
+    MAX_PARTS,
+    MIN_PARTS,
+    KeySpill,
+    key_schema,
+    missing,
+    parts_for,
+)
+from crm_core.store.tables import RECORD_TABLES
+
+SCHEMA = key_schema(RECORD_TABLES["order_lines"])
+
+
+def _batches(rows: list[tuple[str, int]], size: int) -> list[pl.DataFrame]:
+    frame = pl.DataFrame(rows, schema={"order_id": pl.String, "line_no": pl.Int64}, orient="row")
+    return [frame.slice(i, size) for i in range(0, frame.height, size)]
+
+
+@pytest.mark.parametrize("parts", [1, 7, 64])
+def test_missing_finds_exactly_the_store_keys_the_source_lacks(tmp_path: Path, parts: int) -> None:
+    keys = [(str(order), line) for order in range(1, 1_001) for line in (1, 2, 3)]
+    rng = random.Random(parts)
+    gone = set(rng.sample(keys, 37))
+    new = [(f"new-{i}", 1) for i in range(5)]  # in the source, not yet in the store
+    source_rows = [k for k in keys if k not in gone] + new
+    rng.shuffle(source_rows)  # the source's order is not the store's
+    store = KeySpill(tmp_path / "store", SCHEMA, parts)
+    source = KeySpill(tmp_path / "source", SCHEMA, parts)
+    for frame in _batches(keys, 250):
+        store.add(frame)
+    for frame in _batches(source_rows, 333):
+        source.add(frame.with_columns(pl.col("line_no").cast(pl.Int32)))  # cast on the way in
+    store.close()
+    source.close()
+    found = [row for frame in missing(store, source) for row in frame.iter_rows()]
+    assert sorted(found) == sorted(gone)
+    assert (store.rows, source.rows) == (len(keys), len(source_rows))
+
+
+def test_missing_is_empty_when_the_sets_agree_and_an_empty_side_has_no_file(
+    tmp_path: Path,
+) -> None:
+    store = KeySpill(tmp_path / "store", SCHEMA, 4)
+    source = KeySpill(tmp_path / "source", SCHEMA, 4)
+    for spill in (store, source):
+        spill.add(pl.DataFrame({"order_id": ["a", "b"], "line_no": [1, 2]}))
+        spill.close()
+    assert list(missing(store, source)) == []
+    empty = KeySpill(tmp_path / "empty", SCHEMA, 4)
+    empty.close()
+    assert [f.height for f in missing(store, empty)] != []
+    assert sum(f.height for f in missing(store, empty)) == 2
+    assert empty.part(0).schema == pl.Schema(SCHEMA)
+
+
+def test_parts_grow_with_the_table_within_bounds() -> None:
+    assert parts_for(0) == parts_for(-1) == MIN_PARTS
+    assert parts_for(10_000_000) == 100
+    assert parts_for(1e12) == MAX_PARTS
+    assert key_schema(RECORD_TABLES["orders"]) == {"order_id": pl.String()}
