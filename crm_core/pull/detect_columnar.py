@@ -19,8 +19,10 @@ import polars as pl
 from sqlalchemy import Engine, Table, select, text
 
 from connectors import arrow_pg
+from connectors.timeouts import libpq_params
 from crm_core.pull.keyspill import KeySpill, key_schema, missing, parts_for
 from crm_core.pull.prefetch import Prefetch
+from crm_core.store.db import store_timeouts
 
 
 def usable(engine: Engine) -> bool:
@@ -64,7 +66,8 @@ def compare(
     gone = KeySpill(folder / "gone", schema, 1)
     columns = [table.c[name] for name in schema]
     stmt = select(*columns).where(table.c.source == source, table.c.deleted_at.is_(None))
-    database = arrow_pg.Database(engine.url, builtin_types=True)
+    url = engine.url.update_query_dict(libpq_params(store_timeouts(engine)))
+    database = arrow_pg.Database(url, builtin_types=True)
 
     def read_store() -> None:
         for frame in arrow_pg.read_batches(database, stmt, batch_size, whole=True):

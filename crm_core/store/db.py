@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: the timeouts each store engine was made with, for connections made beside it (ADBC)
+_TIMEOUTS: weakref.WeakKeyDictionary[Engine, Timeouts] = weakref.WeakKeyDictionary()
 
 
 def alembic_config() -> Config:
@@ -46,7 +49,15 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _TIMEOUTS[engine] = timeouts or Timeouts()
     return engine
+
+
+def store_timeouts(engine: Engine) -> Timeouts:
+    """The timeouts ``engine`` was made with (default :class:`Timeouts` for an engine not
+    made by :func:`create_store_engine`): a connection opened beside the engine, such as
+    a columnar read's, is bounded the same way."""
+    return _TIMEOUTS.get(engine) or Timeouts()
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
