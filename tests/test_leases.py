@@ -65,8 +65,10 @@ def test_two_syncs_of_one_stream_on_postgres_one_is_refused_at_once(
     loser = codes.index(next(c for c in codes if c != 0))
     winner = 1 - loser
     assert "already running" in outs[loser][1], outs[loser]
-    assert ended[loser] < 5, f"the refused sync took {ended[loser]:.1f}s"
+    # at once: it does not wait for the lease (the winner still runs when it has gone);
+    # the bound leaves room for a busy machine's start-up of the command itself
     assert ended[loser] < ended[winner]
+    assert ended[loser] < 20, f"the refused sync took {ended[loser]:.1f}s"
 
     [done] = runs.list_runs(store, "legacy_erp", "order_lines", status=runs.SUCCESS)
     [refused] = runs.list_runs(store, "legacy_erp", "order_lines", status=runs.REFUSED)
