@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, ScalarSelect, func, select, update
 
 from crm_core.store.tables import runs
 from schemas.secrets import mask_secrets
@@ -364,10 +364,17 @@ def record_failed_attempt(
         )
 
 
+def last_success_of(source: Any, entity: str) -> ScalarSelect[Any]:
+    """When the last successful run of ``source``'s (a value or a column of the outer
+    query) stream(s) of ``entity`` finished, as a scalar subquery (null: never)."""
+    return (
+        select(func.max(runs.c.finished_at))
+        .where(runs.c.source == source, runs.c.entity == entity, runs.c.status == SUCCESS)
+        .scalar_subquery()
+    )
+
+
 def last_success(conn: Connection, source: str, entity: str) -> datetime | None:
     """When the last successful run of ``source``'s stream(s) of ``entity`` finished
     (None: never): how fresh what the hub holds of it is."""
-    stmt = select(func.max(runs.c.finished_at)).where(
-        runs.c.source == source, runs.c.entity == entity, runs.c.status == SUCCESS
-    )
-    return conn.execute(stmt).scalar()
+    return conn.execute(select(last_success_of(source, entity))).scalar()

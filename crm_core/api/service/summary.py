@@ -22,8 +22,8 @@ from sqlalchemy import Connection, Engine, select
 from crm_core.api.service.finance import credit_status
 from crm_core.api.service.insights import value_and_churn
 from crm_core.api.service.lookup import resolve
-from crm_core.api.service.purchases import order_totals
-from crm_core.api.service.pushback import concessions
+from crm_core.api.service.purchases import CANCELLED, OrderTotal
+from crm_core.api.service.pushback import concessions_in
 from crm_core.api.service.segments import Population
 from crm_core.api.service.views import (
     AvailableBand,
@@ -34,7 +34,7 @@ from crm_core.api.service.views import (
 )
 from crm_core.golden.customer360 import linked
 from crm_core.golden.receivables import bucket_of, days_past_due, is_open
-from crm_core.ledger.runs import last_success
+from crm_core.ledger.runs import last_success_of
 from crm_core.store.tables import RECORD_TABLES, source_links
 from schemas.model import ConcessionStatus, OrderStatus
 
@@ -59,6 +59,13 @@ _STATUS: dict[str, SummaryStatus] = {
 _WORST: tuple[SummaryStatus, ...] = ("hold", "near_limit", "ok", "unknown")
 #: available credit over the limit below which the band is low, medium
 LOW, MEDIUM = Decimal("0.2"), Decimal("0.5")
+#: the summary's parts -> the entity whose last pull says how fresh each is
+_PARTS = {
+    "credit": "credit",
+    "receivables": "invoices",
+    "orders": "orders",
+    "concessions": "concessions",
+}
 
 
 def _money(per: dict[str, Decimal]) -> list[MoneyView]:
@@ -75,22 +82,28 @@ def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand |
     return "low" if share < LOW else "medium" if share < MEDIUM else "high"
 
 
+def _parts_fresh(conn: Connection, golden_id: str) -> tuple[set[tuple[str, str]], SummaryFreshness]:
+    """The customer's source records (source, key) and, per part, the oldest of the last
+    successful runs of its sources, in one query (each run time read from the ledger's
+    index, :func:`crm_core.ledger.runs.last_success`)."""
+    stmt = select(
+        source_links.c.source,
+        source_links.c.source_key,
+        *(last_success_of(source_links.c.source, e).label(p) for p, e in _PARTS.items()),
+    ).where(source_links.c.golden_id == golden_id)
+    keys: set[tuple[str, str]] = set()
+    found: dict[str, list[datetime]] = {part: [] for part in _PARTS}
+    for row in conn.execute(stmt):
+        keys.add((row.source, row.source_key))
+        for part in _PARTS:
+            if (when := row._mapping[part]) is not None:
+                found[part].append(when)
+    return keys, SummaryFreshness(**{p: min(t, default=None) for p, t in found.items()})
+
+
 def freshness(conn: Connection, golden_id: str) -> SummaryFreshness:
     """Per part, the oldest of the last successful runs of the customer's sources."""
-    sources = sorted(
-        set(
-            conn.execute(
-                select(source_links.c.source).where(source_links.c.golden_id == golden_id)
-            ).scalars()
-        )
-    )
-    parts = {"credit": "credit", "receivables": "invoices", "orders": "orders"}
-    parts["concessions"] = "concessions"
-    found: dict[str, datetime | None] = {}
-    for part, entity in parts.items():
-        times = [t for s in sources if (t := last_success(conn, s, entity)) is not None]
-        found[part] = min(times, default=None)
-    return SummaryFreshness(**found)
+    return _parts_fresh(conn, golden_id)[1]
 
 
 def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
@@ -139,17 +152,29 @@ def _overdue(conn: Connection, golden_id: str, as_of: date) -> dict[str, Any]:
     }
 
 
-def _open_orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView]]:
+def _orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView], list[OrderTotal]]:
+    """Open orders (count, value per currency) and every order not cancelled, in one
+    query."""
     table = RECORD_TABLES["orders"]
-    stmt = linked(table, golden_id, table.c.currency, table.c.total_amount).where(
-        table.c.status.in_(OPEN_ORDERS)
-    )
+    stmt = linked(
+        table,
+        golden_id,
+        table.c.source,
+        table.c.order_id,
+        table.c.order_date,
+        table.c.currency,
+        table.c.total_amount,
+        table.c.status,
+    ).where(table.c.status != CANCELLED)
     per: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count = 0
-    for currency, amount in conn.execute(stmt):
-        per[currency] += amount
-        count += 1
-    return count, _money(per)
+    totals = []
+    for source, order_id, day, currency, amount, status in conn.execute(stmt):
+        totals.append(OrderTotal(source, order_id, day, currency, amount))
+        if status in OPEN_ORDERS:
+            per[currency] += amount
+            count += 1
+    return count, _money(per), totals
 
 
 def summary(
@@ -160,14 +185,23 @@ def summary(
     ``pop``: every customer's standing (for the tier)."""
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
-        credit = _credit(conn, standing)
-        overdue = _overdue(conn, standing, as_of)
-        open_count, open_value = _open_orders(conn, standing)
-        tier, churn, last_order = value_and_churn(order_totals(conn, standing), as_of, pop)
-        fresh = freshness(conn, standing)
+        return summary_in(conn, standing, as_of=as_of, pop=pop, figures=figures)
+
+
+def summary_in(
+    conn: Connection, golden_id: str, *, as_of: date, pop: Population, figures: bool
+) -> SummaryView:
+    """:func:`summary` of a standing (not merged) customer, read on ``conn``: five
+    queries (credit, open invoices, orders, source records with their freshness,
+    concessions)."""
+    credit = _credit(conn, golden_id)
+    overdue = _overdue(conn, golden_id, as_of)
+    open_count, open_value, totals = _orders(conn, golden_id)
+    tier, churn, last_order = value_and_churn(totals, as_of, pop)
+    keys, fresh = _parts_fresh(conn, golden_id)
     still_valid = [
         c
-        for c in concessions(store, standing)
+        for c in concessions_in(conn, golden_id, keys)
         if c.status == ConcessionStatus.APPROVED and (c.valid_to is None or c.valid_to >= as_of)
     ]
     return SummaryView(
