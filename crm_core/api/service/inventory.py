@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, select, tuple_
+from sqlalchemy import ARRAY, Connection, Engine, Text, and_, func, select, tuple_, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 
 from crm_core.api.service.lookup import resolve
-from crm_core.api.service.purchases import CANCELLED, inventory, lines, orders
+from crm_core.api.service.purchases import CANCELLED, inventory, lines, orders, purchases
 from crm_core.api.service.views import InventoryItemView, Page, WarehouseStock
 from crm_core.golden.customer360 import linked
 
 ZERO = Decimal(0)
+#: (source, item id)
+Key = tuple[str, str]
 
 
 @dataclass
@@ -26,18 +28,59 @@ class _Bought:
     product_line: str | None = None
 
 
-def _items(golden_id: str) -> Select[Any]:
-    """The customer's order lines that were not cancelled, with their order's date (the
-    lines by their orders' keys: an index lookup per order)."""
-    return (
-        linked(orders, golden_id, lines.c.source, lines.c.item_id, orders.c.order_date)
+def _bought_grouped(conn: Connection, golden_id: str, as_of: date) -> dict[Key, _Bought]:
+    """Every item of the customer's orders not cancelled, grouped by PostgreSQL in one
+    query: when last ordered, the quantity in the 12 months to ``as_of``, the description
+    of the newest line that has one (the lines by their orders' keys: an index lookup per
+    order)."""
+    recent = and_(orders.c.order_date > as_of - timedelta(days=365), orders.c.order_date <= as_of)
+    newest = (
+        orders.c.order_date.desc(),
+        lines.c.order_id.collate("C").desc(),
+        lines.c.line_no.desc(),
+    )
+    described = func.coalesce(lines.c.description, "") != ""
+    description = type_coerce(
+        array_agg(aggregate_order_by(lines.c.description, *newest)).filter(described), ARRAY(Text)
+    )[1]
+    stmt = (
+        linked(
+            orders,
+            golden_id,
+            lines.c.source,
+            lines.c.item_id,
+            func.max(orders.c.order_date),
+            func.sum(lines.c.quantity).filter(recent),
+            description,
+        )
         .join(lines, and_(lines.c.source == orders.c.source, lines.c.order_id == orders.c.order_id))
         .where(
             orders.c.status != CANCELLED,
             func.coalesce(lines.c.status, "") != CANCELLED,
             lines.c.deleted_at.is_(None),
         )
+        .group_by(lines.c.source, lines.c.item_id)
     )
+    return {
+        (source, item): _Bought(
+            description=text or None, last_ordered=last, quantity_12m=quantity or ZERO
+        )
+        for source, item, last, quantity, text in conn.execute(stmt)
+    }
+
+
+def _bought_rows(conn: Connection, golden_id: str, as_of: date) -> dict[Key, _Bought]:
+    """:func:`_bought_grouped` from every line the customer bought, summed here (SQLite
+    sums decimals as floats)."""
+    year_ago = as_of - timedelta(days=365)
+    bought: dict[Key, _Bought] = {}
+    for p in purchases(conn, golden_id):
+        entry = bought.setdefault((p.source, p.item_id), _Bought())
+        entry.description = p.description or entry.description
+        entry.last_ordered = max(entry.last_ordered, p.order_date)
+        if year_ago < p.order_date <= as_of:
+            entry.quantity_12m += p.quantity
+    return bought
 
 
 def inventory_for(
@@ -45,37 +88,15 @@ def inventory_for(
 ) -> Page[InventoryItemView]:
     """The items in the customer's orders that were not cancelled, the most recently
     ordered first, each with its stock in every warehouse (available is on hand minus
-    allocated where the source does not say).
-
-    Three queries after the customer's: every item with when it was last ordered (grouped
-    by the database), the lines of the page's items (quantity, description), their stock."""
-    year_ago = as_of - timedelta(days=365)
+    allocated where the source does not say): the items grouped (by the database on
+    PostgreSQL), then the stock of the page's items, in one query."""
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
-        mine = _items(standing)
-        last = dict(
-            ((source, item), day)
-            for source, item, day in conn.execute(
-                mine.with_only_columns(
-                    lines.c.source, lines.c.item_id, func.max(orders.c.order_date)
-                ).group_by(lines.c.source, lines.c.item_id)
-            )
-        )
-        keys = sorted(last, key=lambda k: (-last[k].toordinal(), k))
+        grouped = conn.dialect.name == "postgresql"
+        bought = (_bought_grouped if grouped else _bought_rows)(conn, standing, as_of)
+        keys = sorted(bought, key=lambda k: (-bought[k].last_ordered.toordinal(), k))
         page = keys[offset : offset + limit]
-        bought = {k: _Bought(last_ordered=last[k]) for k in page}
         if page:
-            stmt = mine.add_columns(
-                lines.c.order_id, lines.c.line_no, lines.c.quantity, lines.c.description
-            ).where(tuple_(lines.c.source, lines.c.item_id).in_(sorted(page)))
-            # oldest first, as the description of the newest line that has one wins
-            for row in sorted(
-                conn.execute(stmt), key=lambda r: (r.order_date, r.order_id, r.line_no)
-            ):
-                entry = bought[(row.source, row.item_id)]
-                entry.description = row.description or entry.description
-                if year_ago < row.order_date <= as_of:
-                    entry.quantity_12m += row.quantity
             stmt = (
                 select(inventory)
                 .where(

@@ -5,7 +5,7 @@ lookup's cards).
 Credit status follows :func:`crm_core.api.service.finance.credit_status` (the worst of
 the customer's profiles, ``on_hold`` being ``hold`` here); overdue items follow
 :mod:`crm_core.golden.receivables`; tier and churn follow
-:func:`crm_core.api.service.insights.value_and_churn`. Roles without figures get bands
+:func:`crm_core.api.service.insights.value_and_churn_of`. Roles without figures get bands
 instead of credit and receivables amounts; a hold is never hidden. Each part says how
 fresh it is (:func:`crm_core.ledger.runs.last_success`).
 """
@@ -13,14 +13,19 @@ fresh it is (:func:`crm_core.ledger.runs.last_success`).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from crm_core.api.service.finance import credit_status
-from crm_core.api.service.insights import value_and_churn
+from crm_core.api.service.insights import (
+    OrderStanding,
+    order_standing,
+    order_standing_of,
+    value_and_churn_of,
+)
 from crm_core.api.service.lookup import resolve
 from crm_core.api.service.purchases import CANCELLED, OrderTotal
 from crm_core.api.service.pushback import concessions_in
@@ -152,9 +157,54 @@ def _overdue(conn: Connection, golden_id: str, as_of: date) -> dict[str, Any]:
     }
 
 
-def _orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView], list[OrderTotal]]:
-    """Open orders (count, value per currency) and every order not cancelled, in one
-    query."""
+def _orders(
+    conn: Connection, golden_id: str, as_of: date
+) -> tuple[int, list[MoneyView], OrderStanding]:
+    """Open orders (count, value per currency) and the customer's standing
+    (:func:`crm_core.api.service.insights.order_standing_of`) from its orders not cancelled, in
+    one query: grouped per currency by PostgreSQL, else summed here (SQLite sums decimals
+    as floats)."""
+    table = RECORD_TABLES["orders"]
+    if conn.dialect.name != "postgresql":
+        return _orders_rows(conn, golden_id, as_of)
+    day, amount = table.c.order_date, table.c.total_amount
+    until = day <= as_of
+    is_open = table.c.status.in_(OPEN_ORDERS)
+    stmt = (
+        linked(
+            table,
+            golden_id,
+            table.c.currency,
+            func.count().filter(until),
+            func.sum(amount).filter(and_(until, day > as_of - timedelta(days=365))),
+            func.max(day).filter(until),
+            func.count().filter(is_open),
+            func.sum(amount).filter(is_open),
+        )
+        .where(table.c.status != CANCELLED)
+        .group_by(table.c.currency)
+    )
+    counts: dict[str, int] = {}
+    revenue: dict[str, Decimal] = {}
+    open_value: dict[str, Decimal] = {}
+    last: list[date] = []
+    open_count = 0
+    for currency, n, revenue_12, newest, n_open, value_open in conn.execute(stmt):
+        counts[currency] = n
+        revenue[currency] = revenue_12 or ZERO
+        if newest is not None:
+            last.append(newest)
+        if n_open:
+            open_count += n_open
+            open_value[currency] = value_open
+    figures = order_standing_of(counts, revenue, max(last, default=None), as_of)
+    return open_count, _money(open_value), figures
+
+
+def _orders_rows(
+    conn: Connection, golden_id: str, as_of: date
+) -> tuple[int, list[MoneyView], OrderStanding]:
+    """:func:`_orders` from every order not cancelled."""
     table = RECORD_TABLES["orders"]
     stmt = linked(
         table,
@@ -170,11 +220,12 @@ def _orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView], lis
     count = 0
     totals = []
     for source, order_id, day, currency, amount, status in conn.execute(stmt):
-        totals.append(OrderTotal(source, order_id, day, currency, amount))
+        if day <= as_of:
+            totals.append(OrderTotal(source, order_id, day, currency, amount))
         if status in OPEN_ORDERS:
             per[currency] += amount
             count += 1
-    return count, _money(per), totals
+    return count, _money(per), order_standing(totals, as_of)
 
 
 def summary(
@@ -196,8 +247,8 @@ def summary_in(
     concessions)."""
     credit = _credit(conn, golden_id)
     overdue = _overdue(conn, golden_id, as_of)
-    open_count, open_value, totals = _orders(conn, golden_id)
-    tier, churn, last_order = value_and_churn(totals, as_of, pop)
+    open_count, open_value, by_orders = _orders(conn, golden_id, as_of)
+    tier, churn, last_order = value_and_churn_of(by_orders, pop)
     keys, fresh = _parts_fresh(conn, golden_id)
     still_valid = [
         c
