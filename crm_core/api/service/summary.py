@@ -13,8 +13,10 @@ fresh it is (:func:`crm_core.ledger.runs.last_success`).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
@@ -64,6 +66,17 @@ _STATUS: dict[str, SummaryStatus] = {
 _WORST: tuple[SummaryStatus, ...] = ("hold", "near_limit", "ok", "unknown")
 #: available credit over the limit below which the band is low, medium
 LOW, MEDIUM = Decimal("0.2"), Decimal("0.5")
+#: the credit profile's columns the summary reads
+_CREDIT = (
+    "source",
+    "customer_id",
+    "credit_limit",
+    "exposure",
+    "available",
+    "on_hold",
+    "hold_reason",
+    "currency",
+)
 #: the summary's parts -> the entity whose last pull says how fresh each is
 _PARTS = {
     "credit": "credit",
@@ -87,37 +100,60 @@ def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand |
     return "low" if share < LOW else "medium" if share < MEDIUM else "high"
 
 
-def _parts_fresh(conn: Connection, golden_id: str) -> tuple[set[tuple[str, str]], SummaryFreshness]:
-    """The customer's source records (source, key) and, per part, the oldest of the last
-    successful runs of its sources, in one query (each run time read from the ledger's
-    index, :func:`crm_core.ledger.runs.last_success`)."""
-    stmt = select(
-        source_links.c.source,
-        source_links.c.source_key,
-        *(last_success_of(source_links.c.source, e).label(p) for p, e in _PARTS.items()),
-    ).where(source_links.c.golden_id == golden_id)
+@dataclass
+class _Links:
+    """A customer's source records (source, key), their credit profiles and how fresh
+    each part of the summary is."""
+
+    keys: set[tuple[str, str]]
+    credit: list[Any]
+    fresh: SummaryFreshness
+
+
+def _links(conn: Connection, golden_id: str) -> _Links:
+    """The customer's source records with their credit profile and, per part, the last
+    successful run of their source (each read from the ledger's index,
+    :func:`crm_core.ledger.runs.last_success`), in one query."""
+    credit = RECORD_TABLES["credit"]
+    profile = and_(
+        credit.c.source == source_links.c.source,
+        credit.c.customer_id == source_links.c.source_key,
+        credit.c.deleted_at.is_(None),
+    )
+    stmt = (
+        select(
+            source_links.c.source,
+            source_links.c.source_key,
+            *(last_success_of(source_links.c.source, e).label(p) for p, e in _PARTS.items()),
+            *(credit.c[c].label(f"credit_{c}") for c in _CREDIT),
+        )
+        .select_from(source_links.outerjoin(credit, profile))
+        .where(source_links.c.golden_id == golden_id)
+    )
     keys: set[tuple[str, str]] = set()
+    profiles = []
     found: dict[str, list[datetime]] = {part: [] for part in _PARTS}
     for row in conn.execute(stmt):
+        data = row._mapping
         keys.add((row.source, row.source_key))
         for part in _PARTS:
-            if (when := row._mapping[part]) is not None:
+            if (when := data[part]) is not None:
                 found[part].append(when)
-    return keys, SummaryFreshness(**{p: min(t, default=None) for p, t in found.items()})
+        if data["credit_source"] is not None:
+            profiles.append(SimpleNamespace(**{c: data[f"credit_{c}"] for c in _CREDIT}))
+    profiles.sort(key=lambda r: (r.source, r.customer_id))
+    fresh = SummaryFreshness(**{p: min(t, default=None) for p, t in found.items()})
+    return _Links(keys, profiles, fresh)
 
 
-def freshness(conn: Connection, golden_id: str) -> SummaryFreshness:
-    """Per part, the oldest of the last successful runs of the customer's sources."""
-    return _parts_fresh(conn, golden_id)[1]
-
-
-def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
-    table = RECORD_TABLES["credit"]
+def _credit(rows: list[Any]) -> dict[str, Any]:
+    """Credit status, hold reasons, available credit and its band of the customer's
+    credit profiles ``rows`` (by source)."""
     statuses: list[SummaryStatus] = []
     reasons: list[str] = []
     available: dict[str, Decimal] = defaultdict(lambda: ZERO)
     bands: list[AvailableBand] = []
-    for row in conn.execute(linked(table, golden_id).order_by(table.c.source)):
+    for row in rows:
         status, _utilisation = credit_status(row.credit_limit, row.exposure, bool(row.on_hold))
         statuses.append(_STATUS[status])
         if row.on_hold and row.hold_reason:
@@ -169,7 +205,7 @@ def _orders(
         return _orders_rows(conn, golden_id, as_of)
     day, amount = table.c.order_date, table.c.total_amount
     until = day <= as_of
-    is_open = table.c.status.in_(OPEN_ORDERS)
+    still_open = table.c.status.in_(OPEN_ORDERS)
     stmt = (
         linked(
             table,
@@ -178,8 +214,8 @@ def _orders(
             func.count().filter(until),
             func.sum(amount).filter(and_(until, day > as_of - timedelta(days=365))),
             func.max(day).filter(until),
-            func.count().filter(is_open),
-            func.sum(amount).filter(is_open),
+            func.count().filter(still_open),
+            func.sum(amount).filter(still_open),
         )
         .where(table.c.status != CANCELLED)
         .group_by(table.c.currency)
@@ -242,17 +278,17 @@ def summary(
 def summary_in(
     conn: Connection, golden_id: str, *, as_of: date, pop: Population, figures: bool
 ) -> SummaryView:
-    """:func:`summary` of a standing (not merged) customer, read on ``conn``: five
-    queries (credit, open invoices, orders, source records with their freshness,
-    concessions)."""
-    credit = _credit(conn, golden_id)
+    """:func:`summary` of a standing (not merged) customer, read on ``conn``: four
+    queries (source records with their credit profiles and freshness, open invoices,
+    orders, concessions)."""
+    links = _links(conn, golden_id)
+    credit = _credit(links.credit)
     overdue = _overdue(conn, golden_id, as_of)
     open_count, open_value, by_orders = _orders(conn, golden_id, as_of)
     tier, churn, last_order = value_and_churn_of(by_orders, pop)
-    keys, fresh = _parts_fresh(conn, golden_id)
     still_valid = [
         c
-        for c in concessions_in(conn, golden_id, keys)
+        for c in concessions_in(conn, golden_id, links.keys)
         if c.status == ConcessionStatus.APPROVED and (c.valid_to is None or c.valid_to >= as_of)
     ]
     return SummaryView(
@@ -271,7 +307,7 @@ def summary_in(
         open_concessions=len(still_valid),
         tier=tier,
         churn=churn.flag,
-        freshness=fresh,
+        freshness=links.fresh,
     )
 
 
