@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
@@ -211,3 +211,21 @@ def test_lookup_phone_card_lists_the_changes_not_delivered_newest_first(site: Si
         with site.store.begin() as conn:
             conn.execute(outbox_targets.delete().where(outbox_targets.c.change_id.in_(made)))
             conn.execute(outbox.delete().where(outbox.c.change_id.in_(made)))
+
+
+def test_lookup_phone_card_reads_in_a_handful_of_queries(site: Site) -> None:
+    """The screen pop reads a customer's card on one connection in a few queries (the key,
+    the phone index, source records with credit and freshness, open invoices, orders,
+    concessions, the newest orders with their lines, open changes), not one per part."""
+    _golden_id, nsn = _chinese_mobile(site.store)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(site.store, "before_cursor_execute", seen)
+    try:
+        assert len(site.lookup(f"+86{nsn}")["items"]) == 1
+    finally:
+        event.remove(site.store, "before_cursor_execute", seen)
+    assert len(statements) <= 9, statements
