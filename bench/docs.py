@@ -463,8 +463,10 @@ def _api_before(f: dict[str, Any], before: dict[str, Any]) -> list[str]:
     if rounds:
         lines += [
             "",
-            "Every paired round (before, then after, back to back; load average at the start "
-            "of each run):",
+            "Every paired round, back to back on the same store (rounds 1-2: 60 s each, the "
+            "before run with its own harness, without p95; rounds 3-4: 120 s, one harness; "
+            "round 4 ran after, then before); the 1-minute load average at the start of each "
+            "run, before / after:",
             "",
             "| round | call | before p50 / p95 / p99 ms | after p50 / p95 / p99 ms | load |",
             "|---|---|---|---|---|",
