@@ -127,7 +127,7 @@ def card(
 ) -> PhoneCard:
     """The card of a customer a number leads to, read on ``conn``: its summary
     (:func:`crm_core.api.service.summary.summary_in`), its newest orders and what is
-    open, in eight queries or so."""
+    open, in six queries (seven with open changes to load)."""
     return PhoneCard(
         id=match.golden_id,
         name=match.name,
