@@ -127,7 +127,7 @@ def card(
 ) -> PhoneCard:
     """The card of a customer a number leads to, read on ``conn``: its summary
     (:func:`crm_core.api.service.summary.summary_in`), its newest orders and what is
-    open, in six queries (seven with open changes to load)."""
+    open, in six queries (up to three more for its concessions' and open changes' states)."""
     return PhoneCard(
         id=match.golden_id,
         name=match.name,
