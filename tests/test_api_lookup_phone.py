@@ -13,13 +13,22 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
 from crm_core.golden.records import rebuild
 from crm_core.identity.phones import lookup_keys
-from crm_core.store.tables import RECORD_TABLES, golden_customers, golden_phones, source_links
+from crm_core.pushback.outbox import list_changes
+from crm_core.store.tables import (
+    RECORD_TABLES,
+    golden_customers,
+    golden_phones,
+    outbox,
+    outbox_targets,
+    source_links,
+)
+from schemas.pushback import UNFINISHED_CHANGES
 from schemas.reconcile import Survivorship
 from tests.api_kit import demo_copy
 
@@ -162,3 +171,62 @@ def test_lookup_phone_page_pop_redirects_lists_or_says_none(site: Site) -> None:
                     golden_phones.c.golden_id == other, golden_phones.c.phone_key == f"+86{nsn}"
                 )
             )
+
+
+def test_lookup_phone_card_lists_the_changes_not_delivered_newest_first(site: Site) -> None:
+    """The card's open issues are the customer's changes pending, in conflict or failed:
+    the newest ten of each state, newest first, as the outbox lists them state by state;
+    delivered ones are not there."""
+    golden_id, nsn = _chinese_mobile(site.store)
+    editor = {"Authorization": f"Bearer {site.keys[Role.EDITOR]}"}
+    made = []
+    for n in range(16):
+        answer = site.client.post(
+            f"/customers/{golden_id}/credit-limit-requests",
+            json={"credit_limit": str(100000 + n)},
+            headers=editor,
+        )
+        assert answer.status_code == 202, answer.text
+        made.append(answer.json()["change_id"])
+    states = {"failed": made[:3] + made[9:11], "delivered": made[3:5], "conflict": made[5:7]}
+    try:
+        with site.store.begin() as conn:
+            for state, ids in states.items():
+                conn.execute(update(outbox).where(outbox.c.change_id.in_(ids)).values(state=state))
+        expected = sorted(
+            (
+                change
+                for state in UNFINISHED_CHANGES
+                for change in list_changes(site.store, state=state, golden_id=golden_id, limit=10)
+            ),
+            key=lambda c: c.created_at,
+            reverse=True,
+        )[:10]
+        issues = site.lookup(f"+86{nsn}")["items"][0]["open_issues"]
+        assert [i["change_id"] for i in issues] == [c.change_id for c in expected]
+        assert len(issues) == 10 and not set(states["delivered"]) & {i["change_id"] for i in issues}
+        assert {i["state"] for i in issues} == {"pending", "failed", "conflict"}
+        assert issues[0]["fields"] == ["credit_limit"] and issues[0]["who"] == "editor zhao"
+    finally:
+        with site.store.begin() as conn:
+            conn.execute(outbox_targets.delete().where(outbox_targets.c.change_id.in_(made)))
+            conn.execute(outbox.delete().where(outbox.c.change_id.in_(made)))
+
+
+def test_lookup_phone_card_reads_in_a_handful_of_queries(site: Site) -> None:
+    """The screen pop reads a customer's card on one connection in a few queries (the key,
+    the phone index, source records with credit, open invoices, orders, concessions, the
+    freshness of their streams, the newest orders with their lines, open changes), not one
+    per part."""
+    _golden_id, nsn = _chinese_mobile(site.store)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(site.store, "before_cursor_execute", seen)
+    try:
+        assert len(site.lookup(f"+86{nsn}")["items"]) == 1
+    finally:
+        event.remove(site.store, "before_cursor_execute", seen)
+    assert len(statements) <= 10, statements

@@ -9,18 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from crm_core.access.api_keys import ApiKey, Scope
-from crm_core.api import service
 from crm_core.api.auth import reject_unknown_query, require
 from crm_core.api.params import AsOf, today
 from crm_core.api.problems import documented
-from crm_core.api.service.phone_lookup import (
-    CARD_ORDERS,
-    PhoneCard,
-    PhoneCards,
-    matches,
-    open_issues,
-)
-from crm_core.api.summaries import summary_of
+from crm_core.api.service.phone_lookup import PhoneCards, card, matches_in
+from crm_core.api.summaries import summary_settings
 
 lookup = APIRouter(
     tags=["customers"],
@@ -41,22 +34,16 @@ PhoneNumber = Annotated[
 
 
 def cards(request: Request, key: ApiKey, number: str, as_of: AsOf = None) -> PhoneCards:
-    """The cards of the customers ``number`` leads to, as ``key`` may see them."""
-    store = request.app.state.store
+    """The cards of the customers ``number`` leads to, as ``key`` may see them, read on
+    one connection."""
+    state = request.app.state
     day = today(as_of)
-    e164, found = matches(store, number, request.app.state.config.reconcile.phone_region)
-    items = [
-        PhoneCard(
-            id=m.golden_id,
-            name=m.name,
-            phone=m.phone,
-            city=m.city,
-            summary=summary_of(request, key, m.golden_id, day),
-            last_orders=service.orders(store, m.golden_id, limit=CARD_ORDERS).items,
-            open_issues=open_issues(store, m.golden_id),
-        )
-        for m in found
-    ]
+    pop, figures = summary_settings(request, key, day)
+    with state.store.connect() as conn:
+        e164, found = matches_in(conn, number, state.config.reconcile.phone_region)
+        items = [
+            card(conn, m, as_of=day, pop=pop, figures=figures, config=state.config) for m in found
+        ]
     return PhoneCards(number=number, e164=e164, items=items)
 
 

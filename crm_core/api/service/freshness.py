@@ -72,18 +72,22 @@ def freshness_in(
     golden_id: str,
     entities: Collection[str],
     now: datetime | None = None,
+    sources: Collection[str] | None = None,
 ) -> list[FreshnessView]:
     """The freshness of the streams loading ``entities`` that feed customer ``golden_id``
     (or the one it was merged into), by source and stream. ``config`` None: the streams
-    the ledger knows, with no schedule (``stale`` only when never pulled). None for an
-    unknown customer."""
-    try:
-        standing = resolve(conn, golden_id)["golden_id"]
-    except NotFound:
-        return []
+    the ledger knows, with no schedule (``stale`` only when never pulled). Empty for an
+    unknown customer. ``sources``: the systems of a standing customer's linked records,
+    when the caller has read them already."""
+    if sources is None:
+        try:
+            standing = resolve(conn, golden_id)["golden_id"]
+        except NotFound:
+            return []
+        sources = linked_sources(conn, standing)
     own = [e for e in entities if e in OWN]
     naming = [e for e in entities if e not in OWN]
-    found = stream_freshness(conn, config, linked_sources(conn, standing), own, now)
+    found = stream_freshness(conn, config, sorted(set(sources)), own, now)
     if naming:
         found += stream_freshness(conn, config, None, naming, now)
     views = {

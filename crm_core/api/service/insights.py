@@ -9,6 +9,7 @@ Cancelled orders count for nothing. Margins are not given: the model holds no it
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -111,26 +112,36 @@ def _lapsed(
     return products, sorted(line for line in lines_before - lines_now if line)
 
 
-def _standing(
-    totals: list[OrderTotal], as_of: date
-) -> tuple[str | None, float, date | None, int | None]:
+#: the currency most orders are in, 12-month revenue in it, the last order date, the
+#: days since
+OrderStanding = tuple[str | None, float, date | None, int | None]
+
+
+def order_standing(totals: list[OrderTotal], as_of: date) -> OrderStanding:
     """The currency most orders are in, 12-month revenue in it, the last order date and
     the days since (``totals``: the orders up to ``as_of``)."""
     year_ago = as_of - timedelta(days=365)
-    currency = (
-        max(Counter(o.currency for o in totals).items(), key=lambda kv: (kv[1], kv[0]))[0]
-        if totals
-        else None
-    )
-    revenue_12 = float(
-        sum(
-            (o.total_amount for o in totals if o.currency == currency and o.order_date > year_ago),
-            ZERO,
-        )
-    )
+    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for o in totals:
+        if o.order_date > year_ago:
+            revenue[o.currency] += o.total_amount
     last_order = max((o.order_date for o in totals), default=None)
+    return order_standing_of(Counter(o.currency for o in totals), revenue, last_order, as_of)
+
+
+def order_standing_of(
+    orders: Mapping[str, int],
+    revenue_12: Mapping[str, Decimal],
+    last_order: date | None,
+    as_of: date,
+) -> OrderStanding:
+    """:func:`order_standing` from the customer's orders up to ``as_of`` counted per currency,
+    their 12-month revenue per currency and the last order date."""
+    counted = [(n, c) for c, n in orders.items() if n > 0]
+    currency = max(counted)[1] if counted else None
+    revenue = float(revenue_12.get(currency, ZERO)) if currency is not None else 0.0
     days_since = (as_of - last_order).days if last_order else None
-    return currency, revenue_12, last_order, days_since
+    return currency, revenue, last_order, days_since
 
 
 def _churn(value_tier: Tier, days_since: int | None) -> ChurnView:
@@ -144,13 +155,13 @@ def _churn(value_tier: Tier, days_since: int | None) -> ChurnView:
     )
 
 
-def value_and_churn(
-    totals: list[OrderTotal], as_of: date, pop: Population
+def value_and_churn_of(
+    figures: OrderStanding, pop: Population
 ) -> tuple[Tier, ChurnView, date | None]:
-    """The value tier, the churn flag and the last order date of a customer whose orders
-    (not cancelled) are ``totals``, as :func:`insights` gives them."""
-    totals = [o for o in totals if o.order_date <= as_of]
-    currency, revenue_12, last_order, days_since = _standing(totals, as_of)
+    """The value tier, the churn flag and the last order date of a customer whose
+    standing (:func:`order_standing`, :func:`order_standing_of`) is ``figures``, as :func:`insights`
+    gives them."""
+    currency, revenue_12, last_order, days_since = figures
     value_tier = tier(pop, currency, revenue_12)
     return value_tier, _churn(value_tier, days_since), last_order
 
@@ -176,7 +187,7 @@ def insights(
         if order.order_date > year_ago:
             entry.last_12_months += order.total_amount
             entry.orders_12_months += 1
-    currency, revenue_12, last_order, days_since = _standing(totals, as_of)
+    currency, revenue_12, last_order, days_since = order_standing(totals, as_of)
     orders_12 = sum(1 for o in totals if o.order_date > year_ago)
     if last_order is None:
         rfm = RfmView(recency=1, frequency=1, monetary=1, score="111")

@@ -11,15 +11,19 @@ significant number (a number sent in its national form from another country).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
-from crm_core.api.service.pushback import pending_changes
+from crm_core.api.service.orders import last_orders
+from crm_core.api.service.pushback import pending_changes_in
+from crm_core.api.service.segments import Population
+from crm_core.api.service.summary import summary_in
 from crm_core.api.service.views import OrderView, SummaryView, View
 from crm_core.identity.phones import lookup_keys
 from crm_core.store.tables import golden_customers, golden_phones
+from schemas.settings import HubConfig
 
 #: A number leads to at most this many customers.
 MAX_MATCHES = 20
@@ -81,6 +85,12 @@ class Match:
 def matches(store: Engine, number: str, region: str) -> tuple[str | None, list[Match]]:
     """The number in E.164 (None: no phone number) and the standing golden customers it
     leads to, by id: those with the same E.164 form, else the same national number."""
+    with store.connect() as conn:
+        return matches_in(conn, number, region)
+
+
+def matches_in(conn: Connection, number: str, region: str) -> tuple[str | None, list[Match]]:
+    """:func:`matches` read on ``conn`` (one query)."""
     keys = lookup_keys(number, region)
     if not keys:
         return None, []
@@ -91,15 +101,14 @@ def matches(store: Engine, number: str, region: str) -> tuple[str | None, list[M
         .where(golden_phones.c.phone_key.in_(keys), g.c.merged_into.is_(None))
         .order_by(g.c.golden_id)
     )
-    with store.connect() as conn:
-        rows = conn.execute(stmt.limit(2 * MAX_MATCHES)).all()
+    rows = conn.execute(stmt.limit(2 * MAX_MATCHES)).all()
     exact = [Match(*r[1:]) for r in rows if r[0] == keys[0]]
     national = [Match(*r[1:]) for r in rows if r[0] != keys[0]]
     return keys[0], list(dict.fromkeys(exact or national))[:MAX_MATCHES]
 
 
-def open_issues(store: Engine, golden_id: str) -> list[IssueView]:
-    """The customer's changes not delivered yet, newest first."""
+def open_issues(conn: Connection, golden_id: str) -> list[IssueView]:
+    """The customer's changes not delivered yet, newest first (at most 10)."""
     return [
         IssueView(
             change_id=c.change_id,
@@ -110,5 +119,30 @@ def open_issues(store: Engine, golden_id: str) -> list[IssueView]:
             created_at=c.created_at,
             last_error=c.last_error,
         )
-        for c in pending_changes(store, golden_id, limit=10)
+        for c in pending_changes_in(conn, golden_id, limit=10)
     ]
+
+
+def card(
+    conn: Connection,
+    match: Match,
+    *,
+    as_of: date,
+    pop: Population,
+    figures: bool,
+    config: HubConfig | None = None,
+) -> PhoneCard:
+    """The card of a customer a number leads to, read on ``conn``: its summary
+    (:func:`crm_core.api.service.summary.summary_in`), its newest orders and what is
+    open, in seven queries (up to three more for its concessions' and open changes' states)."""
+    return PhoneCard(
+        id=match.golden_id,
+        name=match.name,
+        phone=match.phone,
+        city=match.city,
+        summary=summary_in(
+            conn, match.golden_id, as_of=as_of, pop=pop, figures=figures, config=config
+        ),
+        last_orders=last_orders(conn, match.golden_id, CARD_ORDERS),
+        open_issues=open_issues(conn, match.golden_id),
+    )

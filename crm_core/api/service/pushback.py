@@ -9,11 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select, tuple_
 
 from crm_core.api.service.views import View
-from crm_core.pushback.outbox import list_changes
-from crm_core.pushback.submit import ChangeView
+from crm_core.pushback.submit import ChangeView, load_changes
 from crm_core.store.tables import RECORD_TABLES, outbox, source_links
 from schemas.pushback import UNFINISHED_CHANGES
 
@@ -42,21 +41,26 @@ class ConcessionOut(View):
 def concessions(store: Engine, golden_id: str) -> list[ConcessionOut]:
     """A golden customer's concessions, newest first, one row per concession: the finance
     system's row once it has it, the CRM's record before; each with its change's state."""
-    table = RECORD_TABLES["concessions"]
     with store.connect() as conn:
+        return concessions_in(conn, golden_id)
+
+
+def concessions_in(
+    conn: Connection, golden_id: str, keys: set[tuple[str, str]] | None = None
+) -> list[ConcessionOut]:
+    """:func:`concessions` read on ``conn``; ``keys``: the customer's source records
+    (source, key), when the caller has them already."""
+    table = RECORD_TABLES["concessions"]
+    if keys is None:
         links = select(source_links.c.source, source_links.c.source_key).where(
             source_links.c.golden_id == golden_id
         )
         keys = {(s, k) for s, k in conn.execute(links)}
-        rows = [
-            dict(r)
-            for r in conn.execute(
-                select(table).where(
-                    (table.c.customer_id == golden_id)
-                    | table.c.customer_id.in_([k for _, k in keys])
-                )
-            ).mappings()
-        ]
+    mine = and_(table.c.source == "crm", table.c.customer_id == golden_id)
+    theirs = [tuple_(table.c.source, table.c.customer_id).in_(sorted(keys))] if keys else []
+    rows = [dict(r) for r in conn.execute(select(table).where(or_(mine, *theirs))).mappings()]
+    states: dict[str, str] = {}
+    if rows:  # no concession, no change of one to look for
         states = dict(
             conn.execute(
                 select(outbox.c.record_key, outbox.c.state).where(
@@ -82,9 +86,31 @@ def concessions(store: Engine, golden_id: str) -> list[ConcessionOut]:
 
 def pending_changes(store: Engine, golden_id: str, limit: int = 50) -> list[ChangeView]:
     """A customer's changes not delivered: pending, in conflict or failed, newest first."""
-    found = [
-        change
-        for state in UNFINISHED_CHANGES
-        for change in list_changes(store, state=state, golden_id=golden_id, limit=limit)
-    ]
+    with store.connect() as conn:
+        return pending_changes_in(conn, golden_id, limit)
+
+
+def pending_changes_in(conn: Connection, golden_id: str, limit: int = 50) -> list[ChangeView]:
+    """:func:`pending_changes` read on ``conn``: the newest ``limit`` of each unfinished
+    state in one query (their deliveries in two more, when there are any)."""
+    newest = (
+        func.row_number()
+        .over(partition_by=outbox.c.state, order_by=outbox.c.id.desc())
+        .label("newest")
+    )
+    ranked = (
+        select(outbox.c.id, outbox.c.change_id, outbox.c.state, newest)
+        .where(outbox.c.golden_id == golden_id, outbox.c.state.in_(UNFINISHED_CHANGES))
+        .subquery()
+    )
+    rows = sorted(
+        conn.execute(
+            select(ranked.c.id, ranked.c.change_id, ranked.c.state).where(ranked.c.newest <= limit)
+        ),
+        key=lambda r: (UNFINISHED_CHANGES.index(r.state), -r.id),
+    )
+    if not rows:
+        return []
+    loaded = load_changes(conn, [r.change_id for r in rows])
+    found = [loaded[r.change_id] for r in rows if r.change_id in loaded]
     return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]

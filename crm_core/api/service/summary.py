@@ -5,7 +5,7 @@ lookup's cards).
 Credit status follows :func:`crm_core.api.service.finance.credit_status` (the worst of
 the customer's profiles, ``on_hold`` being ``hold`` here); overdue items follow
 :mod:`crm_core.golden.receivables`; tier and churn follow
-:func:`crm_core.api.service.insights.value_and_churn`. Roles without figures get bands
+:func:`crm_core.api.service.insights.value_and_churn_of`. Roles without figures get bands
 instead of credit and receivables amounts; a hold is never hidden. Each part says how
 fresh it is (:mod:`crm_core.api.service.freshness`).
 """
@@ -13,18 +13,26 @@ fresh it is (:mod:`crm_core.api.service.freshness`).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from crm_core.api.service.finance import credit_status
 from crm_core.api.service.freshness import SUMMARY_PARTS, freshness_in, summary_freshness
-from crm_core.api.service.insights import value_and_churn
+from crm_core.api.service.insights import (
+    OrderStanding,
+    order_standing,
+    order_standing_of,
+    value_and_churn_of,
+)
 from crm_core.api.service.lookup import resolve
-from crm_core.api.service.purchases import order_totals
-from crm_core.api.service.pushback import concessions
+from crm_core.api.service.purchases import CANCELLED, OrderTotal
+from crm_core.api.service.pushback import concessions_in
 from crm_core.api.service.segments import Population
 from crm_core.api.service.views import (
     AvailableBand,
@@ -35,7 +43,7 @@ from crm_core.api.service.views import (
 )
 from crm_core.golden.customer360 import linked
 from crm_core.golden.receivables import bucket_of, days_past_due, is_open
-from crm_core.store.tables import RECORD_TABLES
+from crm_core.store.tables import RECORD_TABLES, source_links
 from schemas.model import ConcessionStatus, OrderStatus
 from schemas.settings import HubConfig
 
@@ -60,6 +68,17 @@ _STATUS: dict[str, SummaryStatus] = {
 _WORST: tuple[SummaryStatus, ...] = ("hold", "near_limit", "ok", "unknown")
 #: available credit over the limit below which the band is low, medium
 LOW, MEDIUM = Decimal("0.2"), Decimal("0.5")
+#: the credit profile's columns the summary reads
+_CREDIT = (
+    "source",
+    "customer_id",
+    "credit_limit",
+    "exposure",
+    "available",
+    "on_hold",
+    "hold_reason",
+    "currency",
+)
 
 
 def _money(per: dict[str, Decimal]) -> list[MoneyView]:
@@ -76,23 +95,50 @@ def available_band(available: Decimal | None, limit: Decimal) -> AvailableBand |
     return "low" if share < LOW else "medium" if share < MEDIUM else "high"
 
 
-def freshness(
-    conn: Connection, golden_id: str, config: HubConfig | None = None
-) -> SummaryFreshness:
-    """Per part, the oldest of the last successful runs of the customer's sources' streams
-    of its entity, and the stale parts (:mod:`crm_core.api.service.freshness`; without
-    ``config``, no schedule: a part is stale only when never pulled)."""
-    entities = tuple(SUMMARY_PARTS.values())
-    return summary_freshness(freshness_in(conn, config, golden_id, entities))
+@dataclass
+class _Links:
+    """A customer's source records (source, key) and their credit profiles."""
+
+    keys: set[tuple[str, str]]
+    credit: list[Any]
 
 
-def _credit(conn: Connection, golden_id: str) -> dict[str, Any]:
-    table = RECORD_TABLES["credit"]
+def _links(conn: Connection, golden_id: str) -> _Links:
+    """The customer's source records with their credit profiles, in one query."""
+    credit = RECORD_TABLES["credit"]
+    profile = and_(
+        credit.c.source == source_links.c.source,
+        credit.c.customer_id == source_links.c.source_key,
+        credit.c.deleted_at.is_(None),
+    )
+    stmt = (
+        select(
+            source_links.c.source,
+            source_links.c.source_key,
+            *(credit.c[c].label(f"credit_{c}") for c in _CREDIT),
+        )
+        .select_from(source_links.outerjoin(credit, profile))
+        .where(source_links.c.golden_id == golden_id)
+    )
+    keys: set[tuple[str, str]] = set()
+    profiles = []
+    for row in conn.execute(stmt):
+        data = row._mapping
+        keys.add((row.source, row.source_key))
+        if data["credit_source"] is not None:
+            profiles.append(SimpleNamespace(**{c: data[f"credit_{c}"] for c in _CREDIT}))
+    profiles.sort(key=lambda r: (r.source, r.customer_id))
+    return _Links(keys, profiles)
+
+
+def _credit(rows: list[Any]) -> dict[str, Any]:
+    """Credit status, hold reasons, available credit and its band of the customer's
+    credit profiles ``rows`` (by source)."""
     statuses: list[SummaryStatus] = []
     reasons: list[str] = []
     available: dict[str, Decimal] = defaultdict(lambda: ZERO)
     bands: list[AvailableBand] = []
-    for row in conn.execute(linked(table, golden_id).order_by(table.c.source)):
+    for row in rows:
         status, _utilisation = credit_status(row.credit_limit, row.exposure, bool(row.on_hold))
         statuses.append(_STATUS[status])
         if row.on_hold and row.hold_reason:
@@ -132,17 +178,89 @@ def _overdue(conn: Connection, golden_id: str, as_of: date) -> dict[str, Any]:
     }
 
 
-def _open_orders(conn: Connection, golden_id: str) -> tuple[int, list[MoneyView]]:
+def _orders(
+    conn: Connection, golden_id: str, as_of: date
+) -> tuple[int, list[MoneyView], OrderStanding]:
+    """Open orders (count, value per currency) and the customer's standing
+    (:func:`crm_core.api.service.insights.order_standing_of`) from its orders not cancelled, in
+    one query: grouped per currency by PostgreSQL, else summed here (SQLite sums decimals
+    as floats)."""
     table = RECORD_TABLES["orders"]
-    stmt = linked(table, golden_id, table.c.currency, table.c.total_amount).where(
-        table.c.status.in_(OPEN_ORDERS)
+    if conn.dialect.name != "postgresql":
+        return _orders_rows(conn, golden_id, as_of)
+    day, amount = table.c.order_date, table.c.total_amount
+    until = day <= as_of
+    still_open = table.c.status.in_(OPEN_ORDERS)
+    stmt = (
+        linked(
+            table,
+            golden_id,
+            table.c.currency,
+            func.count().filter(until),
+            func.sum(amount).filter(and_(until, day > as_of - timedelta(days=365))),
+            func.max(day).filter(until),
+            func.count().filter(still_open),
+            func.sum(amount).filter(still_open),
+        )
+        .where(table.c.status != CANCELLED)
+        .group_by(table.c.currency)
     )
+    counts: dict[str, int] = {}
+    revenue: dict[str, Decimal] = {}
+    open_value: dict[str, Decimal] = {}
+    last: list[date] = []
+    open_count = 0
+    for currency, n, revenue_12, newest, n_open, value_open in conn.execute(stmt):
+        counts[currency] = n
+        revenue[currency] = revenue_12 or ZERO
+        if newest is not None:
+            last.append(newest)
+        if n_open:
+            open_count += n_open
+            open_value[currency] = value_open
+    figures = order_standing_of(counts, revenue, max(last, default=None), as_of)
+    return open_count, _money(open_value), figures
+
+
+def _orders_rows(
+    conn: Connection, golden_id: str, as_of: date
+) -> tuple[int, list[MoneyView], OrderStanding]:
+    """:func:`_orders` from every order not cancelled."""
+    table = RECORD_TABLES["orders"]
+    stmt = linked(
+        table,
+        golden_id,
+        table.c.source,
+        table.c.order_id,
+        table.c.order_date,
+        table.c.currency,
+        table.c.total_amount,
+        table.c.status,
+    ).where(table.c.status != CANCELLED)
     per: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count = 0
-    for currency, amount in conn.execute(stmt):
-        per[currency] += amount
-        count += 1
-    return count, _money(per)
+    totals = []
+    for source, order_id, day, currency, amount, status in conn.execute(stmt):
+        if day <= as_of:
+            totals.append(OrderTotal(source, order_id, day, currency, amount))
+        if status in OPEN_ORDERS:
+            per[currency] += amount
+            count += 1
+    return count, _money(per), order_standing(totals, as_of)
+
+
+def freshness(
+    conn: Connection,
+    golden_id: str,
+    config: HubConfig | None = None,
+    sources: Collection[str] | None = None,
+) -> SummaryFreshness:
+    """Per part, the oldest of the last successful runs of the customer's sources' streams
+    of its entity, and the stale parts (:mod:`crm_core.api.service.freshness`; without
+    ``config``, no schedule: a part is stale only when never pulled); ``sources``: the
+    systems of a standing customer's records, when read already."""
+    entities = tuple(SUMMARY_PARTS.values())
+    return summary_freshness(freshness_in(conn, config, golden_id, entities, sources=sources))
 
 
 def summary(
@@ -160,14 +278,29 @@ def summary(
     schedules, for the stale parts."""
     with store.connect() as conn:
         standing = resolve(conn, golden_id)["golden_id"]
-        credit = _credit(conn, standing)
-        overdue = _overdue(conn, standing, as_of)
-        open_count, open_value = _open_orders(conn, standing)
-        tier, churn, last_order = value_and_churn(order_totals(conn, standing), as_of, pop)
-        fresh = freshness(conn, standing, config)
+        return summary_in(conn, standing, as_of=as_of, pop=pop, figures=figures, config=config)
+
+
+def summary_in(
+    conn: Connection,
+    golden_id: str,
+    *,
+    as_of: date,
+    pop: Population,
+    figures: bool,
+    config: HubConfig | None = None,
+) -> SummaryView:
+    """:func:`summary` of a standing (not merged) customer, read on ``conn``: five
+    queries (source records with their credit profiles, open invoices, orders,
+    concessions, the freshness of their sources' streams)."""
+    links = _links(conn, golden_id)
+    credit = _credit(links.credit)
+    overdue = _overdue(conn, golden_id, as_of)
+    open_count, open_value, by_orders = _orders(conn, golden_id, as_of)
+    tier, churn, last_order = value_and_churn_of(by_orders, pop)
     still_valid = [
         c
-        for c in concessions(store, standing)
+        for c in concessions_in(conn, golden_id, links.keys)
         if c.status == ConcessionStatus.APPROVED and (c.valid_to is None or c.valid_to >= as_of)
     ]
     return SummaryView(
@@ -186,7 +319,7 @@ def summary(
         open_concessions=len(still_valid),
         tier=tier,
         churn=churn.flag,
-        freshness=fresh,
+        freshness=freshness(conn, golden_id, config, {source for source, _ in links.keys}),
     )
 
 
