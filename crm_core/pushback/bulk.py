@@ -7,10 +7,10 @@ ownership, the model), without a query of its own: what the store knows of the c
 is read once for the whole batch (:class:`crm_core.pushback.field_changes.CustomerFacts`),
 the idempotency keys already recorded in one query, and the accepted changes go into the
 outbox with one statement per table (:mod:`crm_core.pushback.outbox_rows`), all in one
-transaction. Each change may carry its own
-idempotency key: one already recorded answers with the change recorded (``replayed``),
-one used for another change, or twice in the batch for different changes, refuses that
-change (409). A refused change refuses nothing else.
+transaction. Each change may carry its own idempotency key: one already recorded answers
+with the change recorded (``replayed``), one used for another change, or twice in the
+batch for different changes, refuses that change (409). A refused change refuses nothing
+else.
 """
 
 from __future__ import annotations

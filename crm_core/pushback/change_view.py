@@ -88,7 +88,7 @@ def load_changes(conn: Connection, change_ids: Sequence[str]) -> dict[str, Chang
     SQLite, two a few thousand changes)."""
     out: dict[str, ChangeView] = {}
     for where in among(conn, outbox.c.change_id, change_ids):
-        rows = conn.execute(select(*_VIEW_COLUMNS).where(where))
+        rows = conn.execute(select(*_VIEW_COLUMNS).where(where)).all()
         out.update((r[0], ChangeView(*r)) for r in rows)
     columns = [outbox_targets.c[c] for c in _TARGET_COLUMNS]
     for where in among(conn, outbox_targets.c.change_id, change_ids):
@@ -96,7 +96,7 @@ def load_changes(conn: Connection, change_ids: Sequence[str]) -> dict[str, Chang
             select(outbox_targets.c.change_id, *columns)
             .where(where)
             .order_by(outbox_targets.c.target, outbox_targets.c.record_key)
-        )
+        ).all()
         for change_id, *values in targets:
             out[change_id].targets.append(dict(zip(_TARGET_COLUMNS, values, strict=True)))
     return out

@@ -64,7 +64,7 @@ class CustomerFacts:
                 select(
                     golden_customers.c.golden_id, golden_customers.c.merged_into, *golden_cols
                 ).where(where)
-            )
+            ).all()
             names = ["golden_id", "merged_into", *(c.name for c in golden_cols)]
             facts.golden.update((r[0], dict(zip(names, r, strict=True))) for r in rows)
         for where in among(conn, source_links.c.golden_id, facts.golden):
@@ -72,7 +72,7 @@ class CustomerFacts:
                 select(source_links.c.golden_id, source_links.c.source, source_links.c.source_key)
                 .where(where)
                 .order_by(source_links.c.linked_at, source_links.c.source_key)
-            )
+            ).all()
             for golden_id, source, key in links:
                 facts.links[golden_id, source].append(key)
         rules = config.push_back.ownership.get(entity)
@@ -86,7 +86,7 @@ class CustomerFacts:
             for where in among(conn, key_col, keys):
                 found = conn.execute(
                     select(key_col, *record_cols).where(table.c.source == target, where)
-                )
+                ).all()
                 facts.records.update(
                     ((target, r[0]), dict(zip(names, r, strict=True))) for r in found
                 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, any_, bindparam
+from sqlalchemy import ColumnElement, Connection, String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
 #: Keys of one ``IN`` list (SQLite takes up to 32,766 parameters a statement).
@@ -20,5 +20,7 @@ def among(conn: Connection, column: Any, keys: Iterable[Any]) -> list[ColumnElem
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
-        return [column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))]
+        # text of no length: a cast to varchar(n) would cut a longer key down to size
+        kind = String() if isinstance(column.type, String) else column.type
+        return [column == any_(bindparam(None, wanted, type_=ARRAY(kind)))]
     return [column.in_(wanted[i : i + IN_LIST]) for i in range(0, len(wanted), IN_LIST)]
