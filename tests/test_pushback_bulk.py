@@ -8,19 +8,21 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from crm_core.access.api_keys import Role, create_key
 from crm_core.api import create_app
-from crm_core.pushback import bulk
+from crm_core.pushback import bulk, submit
 from crm_core.pushback.deliver import push_back
 from crm_core.store.tables import outbox, outbox_targets
 from schemas.pushback import PushState
 from schemas.settings import HubConfig
 from tests import pushback_kit as kit
+from tests.conftest import PG_ADMIN
 from tests.test_cli import crm_hub
 
 
@@ -174,3 +176,96 @@ def test_api_batch_of_10001_changes_is_refused_whole(api) -> None:
     assert refused.status_code == 422
     assert "at most 10,000 changes, this one has 10,001" in refused.text
     assert _count(store) == 0
+
+
+@pytest.mark.postgres
+def test_bulk_on_postgresql_is_set_based_answers_each_change_and_replays(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL a batch reads and writes in a fixed number of statements whatever its
+    size, stores what a single change stores, answers each change on its own, and a batch
+    submitted again records nothing new."""
+    with kit.scratch_pg(PG_ADMIN) as erp_url:
+        path = kit.build_pg(tmp_path / "world", pg_url, erp_url)
+        config, store = kit.open_world(path)
+        try:
+            _bulk_on_postgresql(config, store, erp_url)
+        finally:
+            store.dispose()
+
+
+def _bulk_on_postgresql(config: HubConfig, store: Engine, erp_url: str) -> None:
+    customers = kit.legacy_customers(store)[:12]
+    good = [
+        bulk.FieldChange(g, {"phone": f"+86 21 7777 {i:04d}"}, idempotency_key=f"pg{i}")
+        for i, (g, _) in enumerate(customers[:10])
+    ]
+    good.append(bulk.FieldChange(customers[10][0], {"email": "bulk.pg@example.cn"}))
+    good.append(bulk.FieldChange(customers[11][0], {"credit_limit": "120000"}, "credit"))
+    bad = [
+        bulk.FieldChange("G_NOPE", {"phone": "+86 21 1"}),
+        bulk.FieldChange(customers[0][0], {"name": "Not Ours Ltd"}),
+        bulk.FieldChange(customers[1][0], {"email": "bad\x01"}),
+        bulk.FieldChange(customers[2][0], {"phone": "+86 21 0"}, idempotency_key="pg3"),
+    ]
+    statements: list[str] = []
+
+    @event.listens_for(store, "before_cursor_execute")
+    def _note(*args: Any) -> None:
+        statements.append(args[2])
+
+    first = bulk.submit_batch(store, config, [*good, *bad], "bulk pg")
+    # per entity (customers, credit) three reads, then the known keys and the changes
+    # recorded under them, and two inserts: 11 at most for these 16 changes, not one a change
+    assert len(statements) <= 11, statements
+    assert [o.accepted for o in first] == [True] * len(good) + [False] * len(bad)
+    errors = [str(o.error) for o in first[len(good) :]]
+    assert "no customer 'G_NOPE'" in errors[0]
+    assert "customers.name: no system is declared its owner" in errors[1]
+    assert "customers.email" in errors[2]
+    assert "'pg3' was used for another change" in errors[3]
+    assert _count(store) == len(good)
+
+    # a bulk change is stored as a single change is: compare with one made alone
+    alone = submit.change_fields(
+        store,
+        config,
+        entity="customers",
+        golden_id=customers[0][0],
+        values={"email": "alone@example.cn"},
+        who="bulk pg",
+    )
+    view = first[0].view
+    assert view is not None and not view.replayed
+    stored = submit.get_change(store, view.change_id)
+    assert stored.changes["phone"]["new"] == "+86 21 7777 0000"
+    assert stored.created_at.tzinfo is not None and stored.state == PushState.PENDING
+    assert [t["record_key"] for t in stored.targets] == [customers[0][1]]
+    with store.connect() as conn:
+        keys = dict(
+            conn.execute(
+                select(outbox_targets.c.change_id, outbox_targets.c.target_key).where(
+                    outbox_targets.c.change_id.in_([view.change_id, alone.change_id])
+                )
+            ).all()
+        )
+    assert keys[view.change_id] == {"customer_id": customers[0][1]}
+    assert keys[alone.change_id] == {"customer_id": customers[0][1]}
+
+    statements.clear()
+    again = bulk.submit_batch(store, config, [*good, *bad], "bulk pg")
+    assert len(statements) <= 11, statements
+    keyed = [o for o, item in zip(again, good, strict=False) if item.idempotency_key]
+    assert all(o.view is not None and o.view.replayed for o in keyed)
+    assert [o.view.change_id for o in keyed if o.view] == [
+        o.view.change_id for o in first[:10] if o.view
+    ]
+    assert _count(store) == len(good) + 2 + 1  # the two without a key are new; and alone
+
+    result = push_back(config, store)
+    assert not result.failed, result.errors
+    key = customers[3][1].strip()
+    phone = kit.erp_value(
+        erp_url, 'SELECT rtrim("CPHON") FROM "RCM" WHERE rtrim("CCUST") = :k', k=key
+    )
+    assert phone == "+86 21 7777 0003"

@@ -2,13 +2,15 @@
 customer --from-csv FILE``, ``POST /changes:batch``), each answered on its own.
 
 Every change goes through the same check as a single one
-(:func:`crm_core.pushback.submit.checked_field_change`: the customer, the ownership, the
-model); what the store knows of the customers is read once for the whole batch
-(:class:`crm_core.pushback.submit.CustomerFacts`), and the accepted changes go into the
-outbox with multi-row inserts, all in one transaction. Each change may carry its own
-idempotency key: one already recorded answers with the change recorded (``replayed``),
-one used for another change, or twice in the batch for different changes, refuses that
-change (409). A refused change refuses nothing else.
+(:func:`crm_core.pushback.field_changes.checked_field_change`: the customer, the
+ownership, the model), without a query of its own: what the store knows of the customers
+is read once for the whole batch (:class:`crm_core.pushback.field_changes.CustomerFacts`),
+the idempotency keys already recorded in one query, and the accepted changes go into the
+outbox with one statement per table (:mod:`crm_core.pushback.outbox_rows`), all in one
+transaction. Each change may carry its own idempotency key: one already recorded answers
+with the change recorded (``replayed``), one used for another change, or twice in the
+batch for different changes, refuses that change (409). A refused change refuses nothing
+else.
 """
 
 from __future__ import annotations
@@ -18,31 +20,26 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
+from crm_core.pushback.change_view import ChangeView, load_changes
 from crm_core.pushback.errors import ChangeRejected, UnknownChange
-from crm_core.pushback.submit import (
-    FIELD_ENTITIES,
-    ChangeView,
-    CustomerFacts,
+from crm_core.pushback.field_changes import FIELD_ENTITIES, CustomerFacts, checked_field_change
+from crm_core.pushback.outbox_rows import (
     Delivery,
-    check_request,
-    checked_field_change,
-    insert_new,
-    load_changes,
-    new_change_id,
+    insert_changes,
+    insert_targets,
     outbox_row,
-    replayed,
     target_rows,
 )
-from crm_core.store.tables import outbox, outbox_targets
+from crm_core.pushback.recording import check_request, new_change_id, replayed
+from crm_core.store.lookup import among
+from crm_core.store.tables import outbox
 from schemas.pushback import PushState
 from schemas.settings import HubConfig
 
 #: The most changes one bulk request may hold.
 MAX_BATCH = 10_000
-#: Rows per multi-row INSERT (well under PostgreSQL's 65,535 parameters a statement).
-ROWS_PER_INSERT = 1000
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,10 @@ def submit_batch(
             by_entity.setdefault(item.entity, []).append(i)
         accepted: list[_Accepted] = []
         for entity, indexes in by_entity.items():
+            fields = {f for i in indexes for f in items[i].values}
+            golden_ids = [items[i].golden_id for i in indexes]
             facts = (
-                CustomerFacts.load(conn, config, entity, [items[i].golden_id for i in indexes])
+                CustomerFacts.load(conn, config, entity, golden_ids, fields)
                 if entity in FIELD_ENTITIES
                 else None
             )
@@ -145,23 +144,14 @@ def _answer_known_keys(
     """Answer the changes whose idempotency key is recorded already; return the others, to
     be stored, and the (later, earlier) indexes of changes repeating an earlier change of
     this batch (same key, same change: the earlier one's answer)."""
-    given = [a.key for a in accepted if a.item.idempotency_key]
-    known: dict[str, str] = {}
-    for part in (given[i : i + 5000] for i in range(0, len(given), 5000)):
-        rows = conn.execute(
-            select(outbox.c.idempotency_key, outbox.c.change_id).where(
-                outbox.c.idempotency_key.in_(part)
-            )
-        )
-        known.update((k, c) for k, c in rows)
-    views = load_changes(conn, list(known.values())) if known else {}
+    known = _recorded_under(conn, [a.key for a in accepted if a.item.idempotency_key])
     fresh: list[_Accepted] = []
     first: dict[str, _Accepted] = {}
     repeats: list[tuple[int, int]] = []
     for a in accepted:
         try:
             if a.key in known:
-                seen = views[known[a.key]]
+                seen = known[a.key]
                 outcomes[a.index].view = replayed(seen, a.key, a.item.entity, "update", a.changes)
             elif a.key in first:
                 earlier = first[a.key]
@@ -192,38 +182,34 @@ def _draft(a: _Accepted, who: str = "", now: datetime | None = None) -> ChangeVi
 
 
 def _store(conn: Connection, fresh: list[_Accepted], who: str, outcomes: list[ItemOutcome]) -> None:
-    """The changes and their deliveries into the outbox, a multi-row INSERT per
-    :data:`ROWS_PER_INSERT` rows; a change whose key a concurrent request has just taken
-    answers as that request's change does."""
+    """The changes and their deliveries into the outbox, one statement each table
+    (:mod:`crm_core.pushback.outbox_rows`); a change whose key a concurrent request has
+    just taken answers as that request's change does."""
     now = datetime.now(UTC)
-    stored: set[str] = set()
-    for part in _parts(fresh):
-        rows = [
-            outbox_row(
-                a.change_id,
-                a.key,
-                a.item.golden_id,
-                a.item.entity,
-                "update",
-                a.item.golden_id,
-                a.changes,
-                who,
-                now,
-            )
-            for a in part
-        ]
-        result = conn.execute(
-            insert_new(conn, outbox, "idempotency_key").values(rows).returning(outbox.c.change_id)
+    rows = [
+        outbox_row(
+            a.change_id,
+            a.key,
+            a.item.golden_id,
+            a.item.entity,
+            "update",
+            a.item.golden_id,
+            a.changes,
+            who,
+            now,
         )
-        stored.update(r[0] for r in result)
-    targets = [
-        row
         for a in fresh
-        if a.change_id in stored
-        for row in target_rows(a.change_id, a.deliveries, now)
     ]
-    for chunk in _parts(targets):
-        conn.execute(insert(outbox_targets).values(chunk))
+    stored = insert_changes(conn, rows)
+    insert_targets(
+        conn,
+        [
+            row
+            for a in fresh
+            if a.change_id in stored
+            for row in target_rows(a.change_id, a.deliveries, now)
+        ],
+    )
     late = [a for a in fresh if a.change_id not in stored]
     known = _recorded_under(conn, [a.key for a in late])
     for a in fresh:
@@ -255,16 +241,14 @@ def _store(conn: Connection, fresh: list[_Accepted], who: str, outcomes: list[It
 
 def _recorded_under(conn: Connection, keys: list[str]) -> dict[str, ChangeView]:
     """The changes recorded under these idempotency keys, by key."""
-    if not keys:
-        return {}
-    rows = conn.execute(
-        select(outbox.c.idempotency_key, outbox.c.change_id).where(
-            outbox.c.idempotency_key.in_(keys)
+    rows = [
+        (key, change_id)
+        for where in among(conn, outbox.c.idempotency_key, keys)
+        for key, change_id in conn.execute(
+            select(outbox.c.idempotency_key, outbox.c.change_id).where(where)
         )
-    ).all()
+    ]
+    if not rows:
+        return {}
     views = load_changes(conn, [c for _, c in rows])
     return {k: views[c] for k, c in rows if c in views}
-
-
-def _parts(items: list[Any]) -> list[list[Any]]:
-    return [items[i : i + ROWS_PER_INSERT] for i in range(0, len(items), ROWS_PER_INSERT)]
