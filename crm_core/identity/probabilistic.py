@@ -5,7 +5,6 @@ ones and against each other with Splink's ``predict_between`` / ``predict_within
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import polars as pl
@@ -38,9 +37,7 @@ def score_all(
             model = splink_model.train(records, present, config, keys, block_columns)
         if not block_columns:
             return pl.DataFrame(schema=SCORE_SCHEMA), model
-        linker = sp.Linker(
-            records, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
-        )
+        linker = splink_model.new_linker(records, splink_model.with_blocking(model, block_columns))
         scored = linker.inference.predict(
             threshold_match_probability=config.review_threshold, warning_mode="never"
         )
@@ -80,9 +77,7 @@ def score_new(
     db = sp.DuckDBAPI()
     try:
         new_sdf = _register(db, new, "new_records")
-        linker = sp.Linker(
-            new_sdf, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
-        )
+        linker = splink_model.new_linker(new_sdf, splink_model.with_blocking(model, block_columns))
         found = [
             linker.inference.predict_within(
                 new_sdf, threshold_match_probability=config.review_threshold, warning_mode="never"

@@ -36,6 +36,13 @@ def splink() -> Any:
     return module
 
 
+def new_linker(records: Any, model: Any) -> Any:
+    """A Splink linker of ``records`` with ``model`` (settings or a saved model), logging
+    errors only. Splink's settings check is skipped: it only logs warnings about columns
+    the records lack, and the hub's tables always hold every feature column."""
+    return splink().Linker(records, model, log_level=logging.ERROR, validate_settings=False)
+
+
 def comparisons(present: set[str]) -> list[Any]:
     """One Splink comparison per feature that has data (names, address, phone, e-mail,
     tax id, date of birth), each from exact agreement down to disagreement."""
@@ -243,7 +250,7 @@ def train(
     """
     sp = splink()
     training = config.training
-    linker = sp.Linker(records, settings(present, block_columns), log_level=logging.ERROR)
+    linker = new_linker(records, settings(present, block_columns))
     deterministic = [
         sp.block_on(*rule.equal)
         for rule in config.deterministic
@@ -305,7 +312,7 @@ def _em_session(
         )
     except (SplinkException, ValueError) as exc:  # every pair a match, say
         log.info("EM blocked on %s skipped: %s", rule, str(exc).splitlines()[0])
-        return sp.Linker(records, before, log_level=logging.ERROR), False
+        return new_linker(records, before), False
     implausible = _implausible(linker.misc.save_model_to_json())
     if implausible:
         log.info(
@@ -313,7 +320,7 @@ def _em_session(
             rule,
             ", ".join(implausible),
         )
-        return sp.Linker(records, before, log_level=logging.ERROR), False
+        return new_linker(records, before), False
     return linker, True
 
 
