@@ -12,7 +12,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crm_core.identity.config import MatchConfig
+from crm_core.identity.config import MatchConfig, Training
+from crm_core.identity.u_sampling import unobserved_kept, with_sampled_u
 from schemas.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -259,11 +260,16 @@ def train(
         linker.training.estimate_probability_two_random_records_match(
             deterministic, recall=training.deterministic_recall
         )
-    # one pass over the sample per comparison: Splink's chunks (with a probe first)
-    # save memory on samples far larger than ours and cost a query each
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
-    )
+    # u from Splink's sample of pairs, every comparison in one query; Splink's own
+    # estimate (one pass over the sample per comparison) should that not load
+    untrained = linker.misc.save_model_to_json()
+    sampled = _with_sampled_u(records, untrained, training)
+    if sampled is not None:
+        linker = sampled
+    else:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
+        )
     ran = 0
     for rule in training.em_blocking:
         linker, done = _em_session(sp, linker, records, rule, key_columns, present, config)
@@ -272,7 +278,27 @@ def train(
         if ran:
             break
         linker, ran = _em_session(sp, linker, records, rule, key_columns, present, config)
-    return regularised(linker.misc.save_model_to_json(), training.min_m_probability)
+    trained = linker.misc.save_model_to_json()
+    # a model loaded from JSON describes every comparison as custom: keep the names
+    for comparison, before in zip(trained["comparisons"], untrained["comparisons"], strict=True):
+        comparison["comparison_description"] = before.get("comparison_description")
+    return regularised(trained, training.min_m_probability)
+
+
+def _with_sampled_u(records: Any, untrained: dict[str, Any], training: Training) -> Any:
+    """A linker of ``records`` with the ``untrained`` model and u estimated by
+    :func:`crm_core.identity.u_sampling.with_sampled_u`, or None where that cannot be."""
+    sampled = with_sampled_u(
+        records.db_api.duckdb_con,
+        records.physical_name,
+        untrained,
+        max_pairs=training.max_pairs,
+        seed=training.seed,
+    )
+    if sampled is None:
+        return None
+    linker = new_linker(records, sampled)
+    return linker if unobserved_kept(linker.misc.save_model_to_json(), sampled) else None
 
 
 def _em_rule_sql(rule: Sequence[str], key: str, present: set[str]) -> str:
