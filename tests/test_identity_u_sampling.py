@@ -1,5 +1,6 @@
-"""u probabilities estimated in one query (crm_core.identity.u_sampling) are Splink's own:
-same sample of pairs, same counts, same model, same decisions."""
+"""The prior and the u probabilities estimated in one query each
+(crm_core.identity.u_sampling) are Splink's own: same pairs, same counts, same model,
+same decisions."""
 
 from __future__ import annotations
 
@@ -57,10 +58,12 @@ def both() -> tuple[Any, Any, list[bool]]:
     return ours, splinks, used
 
 
-def test_u_sampling_in_one_query_gives_splinks_own_estimates(both: Any) -> None:
+def test_u_sampling_and_prior_in_one_query_give_splinks_own_estimates(both: Any) -> None:
     ours, splinks, used = both
     assert used == [True]  # the one-query estimate ran and was kept
     assert u_values(ours.model) == u_values(splinks.model)
+    prior = "probability_two_random_records_match"
+    assert ours.model[prior] == splinks.model[prior]
     # a level no sampled pair reached is left out of the saved model, as Splink does
     assert any(
         "u_probability" not in lv

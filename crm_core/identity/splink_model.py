@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_core.identity.config import MatchConfig, Training
-from crm_core.identity.u_sampling import unobserved_kept, with_sampled_u
+from crm_core.identity.u_sampling import deterministic_prior, unobserved_kept, with_sampled_u
 from schemas.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -251,22 +251,30 @@ def train(
     sp = splink()
     training = config.training
     linker = new_linker(records, settings(present, block_columns))
-    deterministic = [
-        sp.block_on(*rule.equal)
+    rules = [
+        rule.equal
         for rule in config.deterministic
         if set(rule.equal) <= present | {"source", "customer_id"}
     ]
-    if deterministic:
-        linker.training.estimate_probability_two_random_records_match(
-            deterministic, recall=training.deterministic_recall
-        )
-    # u from Splink's sample of pairs, every comparison in one query; Splink's own
-    # estimate (one pass over the sample per comparison) should that not load
+    # the prior and u as Splink estimates them, each in one query (u_sampling); Splink's
+    # own estimates (a query per rule, a pass over the sample per comparison) should
+    # that not do
     untrained = linker.misc.save_model_to_json()
-    sampled = _with_sampled_u(records, untrained, training)
+    con, table = records.db_api.duckdb_con, records.physical_name
+    prior = deterministic_prior(con, table, rules, training.deterministic_recall)
+    if rules and prior is None:
+        sampled = None
+    else:
+        if rules:
+            untrained["probability_two_random_records_match"] = prior
+        sampled = _with_sampled_u(records, untrained, training)
     if sampled is not None:
         linker = sampled
     else:
+        if rules:
+            linker.training.estimate_probability_two_random_records_match(
+                [sp.block_on(*r) for r in rules], recall=training.deterministic_recall
+            )
         linker.training.estimate_u_using_random_sampling(
             max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
         )

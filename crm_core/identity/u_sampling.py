@@ -1,4 +1,9 @@
-"""u probabilities from random pairs of records, every comparison in one pass.
+"""The prior and the u probabilities of the Splink model, each in one query.
+
+The prior: the pairs the deterministic rules link, over all pairs, as Splink's
+``estimate_probability_two_random_records_match`` counts them, in one query rather
+than a pipeline per rule. The u probabilities: from random pairs of records, every
+comparison in one pass.
 
 Splink's ``estimate_u_using_random_sampling`` takes the same deterministic sample of
 records (a hash of the unique id and the seed), compares every pair of it, and counts
@@ -14,6 +19,7 @@ to Splink's own estimate.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -25,6 +31,32 @@ SAMPLE_MODULUS = 1_000_000_000
 #: pairs (it then reads u as 1e-6 and leaves the level out of a saved model); checked
 #: by :func:`unobserved_kept` after loading, since Splink keeps the text internal
 NOT_OBSERVED = "level not observed in training dataset"
+
+
+def deterministic_prior(
+    con: Any, table: str, rules: Sequence[Sequence[str]], recall: float
+) -> float | None:
+    """Splink's ``estimate_probability_two_random_records_match`` in one query: the pairs
+    of records of ``table`` that agree on every column of one of ``rules`` (none empty;
+    a pair counted once, under its first rule), divided by ``recall``, over all pairs.
+    None without rules or pairs, or when the pairs found exceed ``recall`` of all pairs
+    (Splink then refuses the estimate)."""
+    total = con.sql(f'select count(*) from "{table}"').fetchall()[0][0]
+    pairs = total * (total - 1) // 2
+    if not rules or pairs == 0:
+        return None
+    conditions = [" and ".join(f'l."{c}" = r."{c}"' for c in rule) for rule in rules]
+    counts = []
+    for i, condition in enumerate(conditions):
+        earlier = "".join(f" and not coalesce(({c}), false)" for c in conditions[:i])
+        counts.append(
+            f'select count(*) as n from "{table}" as l inner join "{table}" as r '
+            f'on {condition} where l."rid" < r."rid"{earlier}'
+        )
+    observed = con.sql(f"select sum(n) from ({' union all '.join(counts)})").fetchall()[0][0]
+    if observed > pairs * recall:
+        return None
+    return float(observed / recall / pairs)
 
 
 def sample_size(max_pairs: float) -> float:
