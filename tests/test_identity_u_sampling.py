@@ -75,5 +75,13 @@ def test_u_sampling_and_prior_in_one_query_give_splinks_own_estimates(both: Any)
 
 def test_u_sampling_in_one_query_decides_as_splink_does(both: Any) -> None:
     ours, splinks, _ = both
-    assert ours.pairs.equals(splinks.pairs)
+    # the same decisions; weights equal but for the last bits of EM's sums, whose
+    # order DuckDB's threads may change from run to run
+    decided = ["source_l", "customer_id_l", "source_r", "customer_id_r", "decided_by"]
+    assert ours.pairs.select(*decided, "is_match").equals(
+        splinks.pairs.select(*decided, "is_match")
+    )
+    assert ours.pairs.get_column("match_weight").to_list() == pytest.approx(
+        splinks.pairs.get_column("match_weight").to_list(), abs=1e-9, nan_ok=True
+    )
     assert ours.clusters.equals(splinks.clusters)
