@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, get_args
 
 import polars as pl
@@ -40,6 +40,7 @@ from crm_core.identity.text import fold
 INPUT_COLUMNS = ("source", "customer_id", *ROLES)
 #: The columns :func:`prepare` makes, ``rid`` (row number) first.
 FEATURES: tuple[str, ...] = get_args(Feature)
+_ISO_OR_COMPACT = re.compile(r"([0-9]{4})(-?)([0-9]{2})\2([0-9]{2})")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%m/%d/%Y")
 
 
@@ -138,6 +139,13 @@ def normalise_date(raw: str | None) -> str | None:
     if not raw or not raw.strip():
         return None
     text = re.sub(r"\s+", "", raw)[:10] if "T" not in raw else raw.strip()[:10]
+    quick = _ISO_OR_COMPACT.fullmatch(text)
+    if quick:  # what the first two formats read, without strptime's cost
+        try:
+            year, _, month, day = quick.groups()
+            return date(int(year), int(month), int(day)).isoformat()
+        except ValueError:
+            pass
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date().isoformat()

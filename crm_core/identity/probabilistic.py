@@ -5,7 +5,6 @@ ones and against each other with Splink's ``predict_between`` / ``predict_within
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import polars as pl
@@ -32,15 +31,14 @@ def score_all(
     """(scored pairs at or above the review threshold, the trained or given model)."""
     sp = splink_model.splink()
     db = sp.DuckDBAPI()
+    keep: list[Any] = []
     try:
-        records = _register(db, table, "records")
+        records = _register(db, table, "records", keep)
         if model is None:
             model = splink_model.train(records, present, config, keys, block_columns)
         if not block_columns:
             return pl.DataFrame(schema=SCORE_SCHEMA), model
-        linker = sp.Linker(
-            records, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
-        )
+        linker = splink_model.new_linker(records, splink_model.with_blocking(model, block_columns))
         scored = linker.inference.predict(
             threshold_match_probability=config.review_threshold, warning_mode="never"
         )
@@ -59,8 +57,9 @@ def train_model(
     """A model trained on ``table`` (for an incremental run that has none yet)."""
     sp = splink_model.splink()
     db = sp.DuckDBAPI()
+    keep: list[Any] = []
     try:
-        records = _register(db, table, "records")
+        records = _register(db, table, "records", keep)
         return splink_model.train(records, present, config, keys, block_columns)
     finally:
         db.duckdb_con.close()
@@ -78,18 +77,17 @@ def score_new(
         return pl.DataFrame(schema=SCORE_SCHEMA)
     sp = splink_model.splink()
     db = sp.DuckDBAPI()
+    keep: list[Any] = []
     try:
-        new_sdf = _register(db, new, "new_records")
-        linker = sp.Linker(
-            new_sdf, splink_model.with_blocking(model, block_columns), log_level=logging.ERROR
-        )
+        new_sdf = _register(db, new, "new_records", keep)
+        linker = splink_model.new_linker(new_sdf, splink_model.with_blocking(model, block_columns))
         found = [
             linker.inference.predict_within(
                 new_sdf, threshold_match_probability=config.review_threshold, warning_mode="never"
             )
         ]
         if not existing.is_empty():
-            old_sdf = _register(db, existing, "existing_records")
+            old_sdf = _register(db, existing, "existing_records", keep)
             found.append(
                 linker.inference.predict_between(
                     old_sdf,
@@ -103,9 +101,16 @@ def score_new(
         db.duckdb_con.close()
 
 
-def _register(db: Any, table: pl.DataFrame, name: str) -> Any:
+def _register(db: Any, table: pl.DataFrame, name: str, keep: list[Any]) -> Any:
+    """``table`` as the view ``name`` of ``db``'s connection (read where it lies, not
+    copied), as a Splink table. DuckDB reads it while its relation, appended to
+    ``keep``, lives. (Registering the Arrow table with ``register`` does the same but
+    imports pandas, a fifth of a second, to check whether it is a pandas frame.)"""
     db.duckdb_con.execute("SET enable_progress_bar = false")
-    return db.register(table.to_arrow(), table_name=name)
+    relation = db.duckdb_con.from_arrow(table.to_arrow())
+    relation.create_view(name)
+    keep.append(relation)
+    return db.register(name, table_name=name)
 
 
 def _pairs(scored: Any) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from crm_core.identity import probabilistic
+from crm_core.identity import probabilistic, splink_model
 from crm_core.identity.clusters import full_clusters, incremental_clusters
 from crm_core.identity.config import MatchConfig
 from crm_core.identity.features import FEATURES, clustered_features, prepare
@@ -183,7 +183,10 @@ def _blocking_columns(config: MatchConfig, keys: dict[tuple[str, ...], str]) -> 
 def _model_table(keyed: pl.DataFrame, keys: dict[tuple[str, ...], str]) -> pl.DataFrame:
     # every feature, also those without data: a saved model may compare them
     compared = [f for f in FEATURES if f not in ("kind", "country")]
-    return keyed.select("rid", *compared, *keys.values())
+    # the e-mail's user part, once per record instead of a regex per scored pair (a
+    # model saved before this column existed extracts it itself and still works)
+    user = pl.col("email").str.extract(r"^([^@]+)", 1).alias(splink_model.EMAIL_USER)
+    return keyed.select("rid", *compared, user, *keys.values())
 
 
 def _decide(rule_pairs: pl.DataFrame, scores: pl.DataFrame, threshold: float) -> pl.DataFrame:

@@ -12,11 +12,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crm_core.identity.config import MatchConfig
+from crm_core.identity.config import MatchConfig, Training
+from crm_core.identity.u_sampling import deterministic_prior, unobserved_kept, with_sampled_u
 from schemas.errors import ConfigError
 
 log = logging.getLogger(__name__)
 NAME_FEATURES = frozenset({"name", "name_key", "name_latin"})
+#: the column of the model's table holding the part of the e-mail address before ``@``
+EMAIL_USER = "email_user"
 MAX_PRIOR = 0.5
 #: EM stops after this many iterations or once no parameter moves by more than
 #: :data:`EM_CONVERGENCE` (Splink's defaults, 25 and 0.0001, cost time for digits
@@ -34,6 +37,13 @@ def splink() -> Any:
             "probabilistic matching needs Splink and DuckDB: pip install 'splink>=5' duckdb"
         ) from exc
     return module
+
+
+def new_linker(records: Any, model: Any) -> Any:
+    """A Splink linker of ``records`` with ``model`` (settings or a saved model), logging
+    errors only. Splink's settings check is skipped: it only logs warnings about columns
+    the records lack, and the hub's tables always hold every feature column."""
+    return splink().Linker(records, model, log_level=logging.ERROR, validate_settings=False)
 
 
 def comparisons(present: set[str]) -> list[Any]:
@@ -138,19 +148,16 @@ def _person_name(cll: Any, cl: Any) -> Any:
 
 def _email(cll: Any, cl: Any) -> Any:
     """E-mail: whole address, one typo, then the part before ``@`` alone (another domain
-    of the same person). No Jaro-Winkler level: ``li.wei12@qq.com`` and
-    ``li.wei21@qq.com`` are close strings and different people. No term frequencies
-    either: incremental runs need none."""
-    from splink import ColumnExpression
-
-    user = ColumnExpression("email").regex_extract("^[^@]+")
+    of the same person; :data:`EMAIL_USER`, computed once per record rather than per
+    pair). No Jaro-Winkler level: ``li.wei12@qq.com`` and ``li.wei21@qq.com`` are close
+    strings and different people. No term frequencies either: incremental runs need none."""
     return cl.CustomComparison(
         output_column_name="email",
         comparison_levels=[
             cll.NullLevel("email"),
             cll.ExactMatchLevel("email"),
             cll.LevenshteinLevel("email", 1),
-            cll.ExactMatchLevel(user),
+            cll.ExactMatchLevel(EMAIL_USER),
             cll.ElseLevel(),
         ],
     )
@@ -243,21 +250,34 @@ def train(
     """
     sp = splink()
     training = config.training
-    linker = sp.Linker(records, settings(present, block_columns), log_level=logging.ERROR)
-    deterministic = [
-        sp.block_on(*rule.equal)
+    linker = new_linker(records, settings(present, block_columns))
+    rules = [
+        rule.equal
         for rule in config.deterministic
         if set(rule.equal) <= present | {"source", "customer_id"}
     ]
-    if deterministic:
-        linker.training.estimate_probability_two_random_records_match(
-            deterministic, recall=training.deterministic_recall
+    # the prior and u as Splink estimates them, each in one query (u_sampling); Splink's
+    # own estimates (a query per rule, a pass over the sample per comparison) should
+    # that not do
+    untrained = linker.misc.save_model_to_json()
+    con, table = records.db_api.duckdb_con, records.physical_name
+    prior = deterministic_prior(con, table, rules, training.deterministic_recall)
+    if rules and prior is None:
+        sampled = None
+    else:
+        if rules:
+            untrained["probability_two_random_records_match"] = prior
+        sampled = _with_sampled_u(records, untrained, training)
+    if sampled is not None:
+        linker = sampled
+    else:
+        if rules:
+            linker.training.estimate_probability_two_random_records_match(
+                [sp.block_on(*r) for r in rules], recall=training.deterministic_recall
+            )
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
         )
-    # one pass over the sample per comparison: Splink's chunks (with a probe first)
-    # save memory on samples far larger than ours and cost a query each
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=training.max_pairs, seed=training.seed, num_chunks=1
-    )
     ran = 0
     for rule in training.em_blocking:
         linker, done = _em_session(sp, linker, records, rule, key_columns, present, config)
@@ -266,7 +286,27 @@ def train(
         if ran:
             break
         linker, ran = _em_session(sp, linker, records, rule, key_columns, present, config)
-    return regularised(linker.misc.save_model_to_json(), training.min_m_probability)
+    trained = linker.misc.save_model_to_json()
+    # a model loaded from JSON describes every comparison as custom: keep the names
+    for comparison, before in zip(trained["comparisons"], untrained["comparisons"], strict=True):
+        comparison["comparison_description"] = before.get("comparison_description")
+    return regularised(trained, training.min_m_probability)
+
+
+def _with_sampled_u(records: Any, untrained: dict[str, Any], training: Training) -> Any:
+    """A linker of ``records`` with the ``untrained`` model and u estimated by
+    :func:`crm_core.identity.u_sampling.with_sampled_u`, or None where that cannot be."""
+    sampled = with_sampled_u(
+        records.db_api.duckdb_con,
+        records.physical_name,
+        untrained,
+        max_pairs=training.max_pairs,
+        seed=training.seed,
+    )
+    if sampled is None:
+        return None
+    linker = new_linker(records, sampled)
+    return linker if unobserved_kept(linker.misc.save_model_to_json(), sampled) else None
 
 
 def _em_rule_sql(rule: Sequence[str], key: str, present: set[str]) -> str:
@@ -305,7 +345,7 @@ def _em_session(
         )
     except (SplinkException, ValueError) as exc:  # every pair a match, say
         log.info("EM blocked on %s skipped: %s", rule, str(exc).splitlines()[0])
-        return sp.Linker(records, before, log_level=logging.ERROR), False
+        return new_linker(records, before), False
     implausible = _implausible(linker.misc.save_model_to_json())
     if implausible:
         log.info(
@@ -313,7 +353,7 @@ def _em_session(
             rule,
             ", ".join(implausible),
         )
-        return sp.Linker(records, before, log_level=logging.ERROR), False
+        return new_linker(records, before), False
     return linker, True
 
 
