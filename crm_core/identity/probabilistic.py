@@ -5,12 +5,15 @@ ones and against each other with Splink's ``predict_between`` / ``predict_within
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import polars as pl
 
 from crm_core.identity import splink_model
 from crm_core.identity.config import MatchConfig
+
+log = logging.getLogger(__name__)
 
 SCORE_SCHEMA = {
     "rid_l": pl.Int64,
@@ -27,15 +30,23 @@ def score_all(
     keys: dict[tuple[str, ...], str],
     block_columns: list[str],
     model: dict[str, Any] | None = None,
-) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """(scored pairs at or above the review threshold, the trained or given model)."""
+) -> tuple[pl.DataFrame, dict[str, Any] | None]:
+    """(scored pairs at or above the review threshold, the trained or given model); no
+    pairs and no model when the records are too few to learn one from
+    (:class:`~crm_core.identity.splink_model.Untrainable`)."""
+    if model is None and table.height < 2:
+        return pl.DataFrame(schema=SCORE_SCHEMA), None
     sp = splink_model.splink()
     db = sp.DuckDBAPI()
     keep: list[Any] = []
     try:
         records = _register(db, table, "records", keep)
         if model is None:
-            model = splink_model.train(records, present, config, keys, block_columns)
+            try:
+                model = splink_model.train(records, present, config, keys, block_columns)
+            except splink_model.Untrainable as why:
+                log.info("%s", why)
+                return pl.DataFrame(schema=SCORE_SCHEMA), None
         if not block_columns:
             return pl.DataFrame(schema=SCORE_SCHEMA), model
         linker = splink_model.new_linker(records, splink_model.with_blocking(model, block_columns))
@@ -53,14 +64,20 @@ def train_model(
     present: set[str],
     keys: dict[tuple[str, ...], str],
     block_columns: list[str],
-) -> dict[str, Any]:
-    """A model trained on ``table`` (for an incremental run that has none yet)."""
+) -> dict[str, Any] | None:
+    """A model trained on ``table`` (for an incremental run that has none yet); None when
+    the records are too few to learn one from."""
+    if table.height < 2:
+        return None
     sp = splink_model.splink()
     db = sp.DuckDBAPI()
     keep: list[Any] = []
     try:
         records = _register(db, table, "records", keep)
         return splink_model.train(records, present, config, keys, block_columns)
+    except splink_model.Untrainable as why:
+        log.info("%s", why)
+        return None
     finally:
         db.duckdb_con.close()
 
@@ -70,10 +87,11 @@ def score_new(
     new: pl.DataFrame,
     config: MatchConfig,
     block_columns: list[str],
-    model: dict[str, Any],
+    model: dict[str, Any] | None,
 ) -> pl.DataFrame:
-    """Scored pairs new-existing and new-new at or above the review threshold."""
-    if not block_columns or new.is_empty():
+    """Scored pairs new-existing and new-new at or above the review threshold (none
+    without a model)."""
+    if model is None or not block_columns or new.is_empty():
         return pl.DataFrame(schema=SCORE_SCHEMA)
     sp = splink_model.splink()
     db = sp.DuckDBAPI()

@@ -42,7 +42,8 @@ class Resolution:
     and ``match_weight`` (the model's score, also for pairs a rule decided, when the
     model compared them). ``clusters``: ``source, customer_id, cluster_id`` for every
     record. ``merges``: existing clusters merged into another (``merged_id, into_id``).
-    ``model``: the Splink model (JSON-able): pass it back to skip training next time.
+    ``model``: the Splink model (JSON-able): pass it back to skip training next time
+    (None: too few records to learn one from; the rules decided alone).
     ``features``: the normalised records with their ``cluster_id``: pass them as
     ``existing`` to :func:`resolve_new`.
     """
@@ -50,7 +51,7 @@ class Resolution:
     pairs: pl.DataFrame
     clusters: pl.DataFrame
     merges: pl.DataFrame
-    model: dict[str, Any]
+    model: dict[str, Any] | None
     features: pl.DataFrame
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -206,7 +207,7 @@ def _result(
     clusters: pl.DataFrame,
     pairs: pl.DataFrame,
     merges: pl.DataFrame,
-    model: dict[str, Any],
+    model: dict[str, Any] | None,
     clock: _Clock,
 ) -> Resolution:
     ids = features.select("rid", "source", "customer_id")

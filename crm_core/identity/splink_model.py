@@ -231,6 +231,16 @@ def with_blocking(model: dict[str, Any], block_columns: Iterable[str]) -> dict[s
     return {**model, "blocking_rules_to_generate_predictions": rules}
 
 
+class Untrainable(Exception):
+    """The records are too few (or too alike) for the model's parameters to be estimated:
+    matching then rests on the deterministic rules alone."""
+
+
+def count_of(con: Any, table: str) -> int:
+    """The records of ``table`` in the DuckDB connection ``con``."""
+    return int(con.sql(f'select count(*) from "{table}"').fetchall()[0][0])
+
+
 def train(
     records: Any,
     present: set[str],
@@ -263,7 +273,12 @@ def train(
     con, table = records.db_api.duckdb_con, records.physical_name
     prior = deterministic_prior(con, table, rules, training.deterministic_recall)
     if rules and prior is None:
-        sampled = None
+        # no pair to count, or the rules link more pairs than the recall allows of all
+        # pairs: Splink refuses the prior too (a division by zero, or a ValueError)
+        raise Untrainable(
+            f"too few records to learn a model from ({count_of(con, table)}): "
+            "the deterministic rules decide alone"
+        )
     else:
         if rules:
             untrained["probability_two_random_records_match"] = prior
