@@ -518,9 +518,12 @@ def _deletes(result: dict[str, Any]) -> str:
         f"`python -m bench deletes`: {f['rows']:,} order lines in PostgreSQL synced in full into "
         f"a fresh PostgreSQL store; then {f['rows_deleted']:,} lines (0.1%) deleted in the "
         "source and `sync --detect-deletes` run: an incremental read that finds nothing, then "
-        "the detect pass (the source's keys alone, staged in the store, one anti-join update). "
-        "Each job runs in a process of its own; the detect pass is timed alone (its "
-        "`checks.deletes.seconds`).",
+        "the detect pass. On a PostgreSQL store the pass reads the source's keys and the "
+        "store's live keys at the same time (ADBC, columnar), spills both by hash of the key "
+        "to local Arrow files, anti-joins them part by part and marks only the keys gone, one "
+        "primary-key `UPDATE` each (`crm_core/pull/detect_columnar.py`, `keyspill.py`): the "
+        "store is scanned once and no statement touches every row. Each job runs in a process "
+        "of its own; the detect pass is timed alone (its `checks.deletes.seconds`).",
         "",
         "| job | rows | seconds | rows/s | peak MB |",
         "|---|---:|---:|---:|---:|",
@@ -532,11 +535,14 @@ def _deletes(result: dict[str, Any]) -> str:
             f"{m['peak_mb']:,.0f} |"
         )
     peaks = ", ".join(f"{int(k):,} rows: {v:,} MB" for k, v in f["detect_peak_mb"].items())
+    full_peaks = ", ".join(
+        f"{int(k):,} rows: {v:,} MB" for k, v in f.get("full_peak_mb", {}).items()
+    )
     lines += [
         "",
         f"- detect pass: {f['detect_seconds']:.2f} s, {f['detect_share']:.1%} of the full "
         f"sync's {f['full_seconds']:.2f} s (goal: under 15%)",
-        f"- detect pass peak memory: {peaks} (flat: one batch of keys at a time)",
+        f"- detect pass peak memory: {peaks}; the full sync's: {full_peaks}",
         "",
         _machine(result),
         "",
