@@ -28,24 +28,42 @@ def _batches(rows: list[tuple[str, int]], size: int) -> list[pl.DataFrame]:
 
 
 @pytest.mark.parametrize("parts", [1, 7, 64])
-def test_missing_finds_exactly_the_store_keys_the_source_lacks(tmp_path: Path, parts: int) -> None:
+@pytest.mark.parametrize(
+    ("store_memory", "source_memory"),
+    [(None, None), (0, 0), (1_000, None)],
+    ids=["held", "spilled", "store-spills-midway"],
+)
+def test_missing_finds_exactly_the_store_keys_the_source_lacks(
+    tmp_path: Path, parts: int, store_memory: int | None, source_memory: int | None
+) -> None:
+    """The same keys are found whether both sides stay in memory, both spill from the
+    start, or one spills part way (after 1,000 keys) and the other does not."""
     keys = [(str(order), line) for order in range(1, 1_001) for line in (1, 2, 3)]
     rng = random.Random(parts)
     gone = set(rng.sample(keys, 37))
     new = [(f"new-{i}", 1) for i in range(5)]  # in the source, not yet in the store
     source_rows = [k for k in keys if k not in gone] + new
     rng.shuffle(source_rows)  # the source's order is not the store's
-    store = KeySpill(tmp_path / "store", SCHEMA, parts)
-    source = KeySpill(tmp_path / "source", SCHEMA, parts)
+    store = _spill(tmp_path / "store", parts, store_memory)
+    source = _spill(tmp_path / "source", parts, source_memory)
     for frame in _batches(keys, 250):
         store.add(frame)
     for frame in _batches(source_rows, 333):
         source.add(frame.with_columns(pl.col("line_no").cast(pl.Int32)))  # cast on the way in
     store.close()
     source.close()
+    assert store.in_memory == (store_memory is None)
     found = [row for frame in missing(store, source) for row in frame.iter_rows()]
     assert sorted(found) == sorted(gone)
     assert (store.rows, source.rows) == (len(keys), len(source_rows))
+    by_part = [row for i in range(parts) for f in store.batches(i) for row in f.iter_rows()]
+    assert sorted(by_part) == sorted(keys)  # each key in exactly one part, held or spilled
+
+
+def _spill(folder: Path, parts: int, memory_rows: int | None) -> KeySpill:
+    if memory_rows is None:
+        return KeySpill(folder, SCHEMA, parts)
+    return KeySpill(folder, SCHEMA, parts, memory_rows=memory_rows)
 
 
 def test_missing_is_empty_when_the_sets_agree_and_an_empty_side_has_no_file(
