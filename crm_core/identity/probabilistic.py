@@ -6,6 +6,8 @@ ones and against each other with Splink's ``predict_between`` / ``predict_within
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,6 +17,8 @@ from crm_core.identity.config import MatchConfig
 
 log = logging.getLogger(__name__)
 
+#: DuckDB's memory for the model (beyond it, it spills to a temporary directory)
+DUCKDB_MEMORY_LIMIT = "1GB"
 SCORE_SCHEMA = {
     "rid_l": pl.Int64,
     "rid_r": pl.Int64,
@@ -124,7 +128,12 @@ def _register(db: Any, table: pl.DataFrame, name: str, keep: list[Any]) -> Any:
     copied), as a Splink table. DuckDB reads it while its relation, appended to
     ``keep``, lives. (Registering the Arrow table with ``register`` does the same but
     imports pandas, a fifth of a second, to check whether it is a pandas frame.)"""
-    db.duckdb_con.execute("SET enable_progress_bar = false")
+    con = db.duckdb_con
+    con.execute("SET enable_progress_bar = false")
+    # DuckDB may otherwise take 80% of RAM before it spills; the model's joins need far
+    # less, and what does not fit goes to a temporary directory
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'crm-hub-duckdb'}'")
     relation = db.duckdb_con.from_arrow(table.to_arrow())
     relation.create_view(name)
     keep.append(relation)

@@ -51,12 +51,15 @@ def _rule_pairs(
     )
     if new_from is not None:  # only groups that hold a new record matter
         side = side.filter((pl.col("rid") >= new_from).any().over(keys))
-    pairs = side.join(side, on=keys, suffix="_r").filter(pl.col("rid") < pl.col("rid_r"))
+    lazy = side.lazy()
+    pairs = lazy.join(lazy, on=keys, suffix="_r").filter(pl.col("rid") < pl.col("rid_r"))
     if new_from is not None:
         pairs = pairs.filter(pl.col("rid_r") >= new_from)
     for veto in vetoes:
         left, right = pl.col(veto), pl.col(f"{veto}_r")
         pairs = pairs.filter(~(left.is_not_null() & right.is_not_null() & (left != right)))
+    # streamed: the self-join's rows (up to max_key_frequency squared per key) are
+    # filtered as they come, never held all at once (gigabytes at a million records)
     return pairs.select(
         pl.col("rid").alias("rid_l"), pl.col("rid_r"), pl.lit(rule.name).alias("rule")
-    )
+    ).collect(engine="streaming")
