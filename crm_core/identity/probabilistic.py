@@ -6,6 +6,7 @@ ones and against each other with Splink's ``predict_between`` / ``predict_within
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def score_all(
         )
         return _pairs(scored), model
     finally:
-        db.duckdb_con.close()
+        _close(db, keep)
 
 
 def train_model(
@@ -83,7 +84,7 @@ def train_model(
         log.info("%s", why)
         return None
     finally:
-        db.duckdb_con.close()
+        _close(db, keep)
 
 
 def score_new(
@@ -120,7 +121,7 @@ def score_new(
             )
         return pl.concat([_pairs(f) for f in found])
     finally:
-        db.duckdb_con.close()
+        _close(db, keep)
 
 
 def _register(db: Any, table: pl.DataFrame, name: str, keep: list[Any]) -> Any:
@@ -133,11 +134,21 @@ def _register(db: Any, table: pl.DataFrame, name: str, keep: list[Any]) -> Any:
     # DuckDB may otherwise take 80% of RAM before it spills; the model's joins need far
     # less, and what does not fit goes to a temporary directory
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'crm-hub-duckdb'}'")
+    if not any(isinstance(k, Path) for k in keep):  # one folder per connection, removed after
+        spill = Path(tempfile.mkdtemp(prefix="crm-hub-duckdb-"))
+        keep.append(spill)
+        con.execute(f"SET temp_directory = '{spill}'")
     relation = db.duckdb_con.from_arrow(table.to_arrow())
     relation.create_view(name)
     keep.append(relation)
     return db.register(name, table_name=name)
+
+
+def _close(db: Any, keep: list[Any]) -> None:
+    """Close ``db``'s DuckDB connection and remove the folder it could spill to."""
+    db.duckdb_con.close()
+    for spill in (k for k in keep if isinstance(k, Path)):
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _pairs(scored: Any) -> pl.DataFrame:
