@@ -176,7 +176,10 @@ def read_batches(
                 frames, schema = _native_frames(stream)
                 unresolved = _unresolved(schema)
             if unresolved and not catalogue:
-                del frames  # the stream goes before its statement closes
+                if native:  # polars may have started reading: it reads on, then closes
+                    _drain_then_close(frames, stack.pop_all())
+                else:
+                    del frames  # the stream goes before its statement closes
                 database.catalogue = True  # run again, and later reads, with the catalogue
                 continue
             batches = rebatch(frames, batch_size)
