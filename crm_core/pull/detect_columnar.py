@@ -1,11 +1,12 @@
 """A detect pass's comparison on the hub's side, for a PostgreSQL store.
 
 The store's live keys of the stream are read columnar (ADBC, Arrow) in a thread of their
-own while the source's keys are read, both spilled by hash of the key to local files
-(:mod:`crm_core.pull.keyspill`); an anti-join part by part then gives the store's keys
-that the source lacks, usually a handful, which :mod:`crm_core.pull.deletes` marks with
-one ``UPDATE`` on the store's key index. The store is scanned once, its rows are never
-all updated, and memory stays a batch and a part whatever the table's size.
+own while the source's keys are read, both held in memory up to a million keys a side and
+spilled by hash of the key to local files beyond (:mod:`crm_core.pull.keyspill`); an
+anti-join (part by part once spilled) then gives the store's keys that the source lacks,
+usually a handful, which :mod:`crm_core.pull.deletes` marks with one ``UPDATE`` on the
+store's key index. The store is scanned once, its rows are never all updated, and memory
+is bounded whatever the table's size.
 """
 
 from __future__ import annotations
