@@ -46,13 +46,7 @@ def test_asset_change_cli_help_explains_the_options() -> None:
 def test_asset_change_cli_queues_site_and_renewal_and_push_writes_them(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    workdir = tmp_path / "world"
-    _config, store = world_copy(Path(tmp_path_factory.getbasetemp()), workdir)
-    try:
-        golden_id = busiest(store, "assets")
-        asset = assets_of(store, golden_id, as_of=AS_OF).items[0].asset_id
-    finally:
-        store.dispose()
+    workdir, golden_id, asset = _world_with_an_asset(tmp_path, tmp_path_factory)
     site = crm_hub(
         "change", "asset", golden_id, asset, "--install-site", "深圳 二号仓", "--by", "li",
         "--json", cwd=workdir,
@@ -89,13 +83,7 @@ def test_asset_change_cli_queues_site_and_renewal_and_push_writes_them(
 def test_asset_change_cli_refusals_name_the_field_or_the_asset(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    workdir = tmp_path / "world"
-    _config, store = world_copy(Path(tmp_path_factory.getbasetemp()), workdir)
-    try:
-        golden_id = busiest(store, "assets")
-        asset = assets_of(store, golden_id, as_of=AS_OF).items[0].asset_id
-    finally:
-        store.dispose()
+    workdir, golden_id, asset = _world_with_an_asset(tmp_path, tmp_path_factory)
     nothing = crm_hub("change", "asset", golden_id, asset, cwd=workdir)
     assert nothing.returncode != 0 and "--install-site" in nothing.stderr
     bad_day = crm_hub(
@@ -108,3 +96,17 @@ def test_asset_change_cli_refusals_name_the_field_or_the_asset(
     assert other.returncode != 0 and "NOT-HIS" in other.stderr
     listed = crm_hub("outbox", "list", "--json", cwd=workdir)
     assert listed.returncode == 0 and json.loads(listed.stdout) == []  # nothing recorded
+
+
+def _world_with_an_asset(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, str]:
+    """A copy of the demo world, its busiest customer with assets, and one of them."""
+    workdir = tmp_path / "world"
+    _config, store = world_copy(Path(tmp_path_factory.getbasetemp()), workdir)
+    try:
+        golden_id = busiest(store, "assets")
+        asset = assets_of(store, golden_id, as_of=AS_OF).items[0].asset_id
+    finally:
+        store.dispose()
+    return workdir, golden_id, asset
