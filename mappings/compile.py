@@ -237,7 +237,7 @@ def _field_expr(
         col = transform.fn(inputs if i == 0 else [col], arg, ctx)
         unmapped = col.unmapped or unmapped
         checks.extend((mask, f"{why} (transform {transform.name})") for mask, why in col.checks)
-    col = coerce(Col(col.expr, col.dtype), fspec.kind, ctx)
+    col = coerce(Col(col.expr, col.dtype, numeric_text=col.numeric_text), fspec.kind, ctx)
     checks.extend((mask, f"{why} (field type {fspec.kind})") for mask, why in col.checks)
     value = col.expr
     if fmap.default is not None:

@@ -40,6 +40,8 @@ class Col:
     checks: tuple[tuple[pl.Expr, str], ...] = ()
     #: rows whose code has no crosswalk entry (kept, not failed), and the code they have
     unmapped: tuple[pl.Expr, pl.Expr] | None = None
+    #: text made from numbers: no control character, mojibake or overlong value can be in it
+    numeric_text: bool = False
 
 
 def checked(expr: pl.Expr, dtype: pl.DataType, failed: pl.Expr, reason: str) -> Col:
@@ -113,7 +115,7 @@ def _text_op(op: Callable[[pl.Expr], pl.Expr]) -> TransformFn:
 
 
 def _to_str(cols: list[Col], arg: Any, ctx: Context) -> Col:
-    return Col(as_text(cols[0]), pl.Utf8())
+    return Col(as_text(cols[0]), pl.Utf8(), numeric_text=cols[0].dtype.is_numeric())
 
 
 def _to_int(cols: list[Col], arg: Any, ctx: Context) -> Col:
@@ -348,6 +350,8 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
     """Cast a mapped column to the model field's kind, marking values that do not fit."""
     if kind == "str":
         text = as_text(col)
+        if col.numeric_text or col.dtype.is_numeric():
+            return Col(text, pl.Utf8())  # digits, a sign, a point: nothing to check
         return Col(
             text,
             pl.Utf8(),

@@ -27,6 +27,7 @@ def _batches(rows: list[tuple[str, int]], size: int) -> list[pl.DataFrame]:
     return [frame.slice(i, size) for i in range(0, frame.height, size)]
 
 
+@pytest.mark.parametrize("source_keeps_keys", [True, False], ids=["keys", "hashes"])
 @pytest.mark.parametrize("parts", [1, 7, 64])
 @pytest.mark.parametrize(
     ("store_memory", "source_memory"),
@@ -34,10 +35,15 @@ def _batches(rows: list[tuple[str, int]], size: int) -> list[pl.DataFrame]:
     ids=["held", "spilled", "store-spills-midway"],
 )
 def test_missing_finds_exactly_the_store_keys_the_source_lacks(
-    tmp_path: Path, parts: int, store_memory: int | None, source_memory: int | None
+    tmp_path: Path,
+    parts: int,
+    store_memory: int | None,
+    source_memory: int | None,
+    source_keeps_keys: bool,
 ) -> None:
     """The same keys are found whether both sides stay in memory, both spill from the
-    start, or one spills part way (after 1,000 keys) and the other does not."""
+    start, or one spills part way (after 1,000 keys) and the other does not; and whether
+    the source's side keeps its keys or only their hashes (as a detect pass does)."""
     keys = [(str(order), line) for order in range(1, 1_001) for line in (1, 2, 3)]
     rng = random.Random(parts)
     gone = set(rng.sample(keys, 37))
@@ -45,7 +51,7 @@ def test_missing_finds_exactly_the_store_keys_the_source_lacks(
     source_rows = [k for k in keys if k not in gone] + new
     rng.shuffle(source_rows)  # the source's order is not the store's
     store = _spill(tmp_path / "store", parts, store_memory)
-    source = _spill(tmp_path / "source", parts, source_memory)
+    source = _spill(tmp_path / "source", parts, source_memory, keep_keys=source_keeps_keys)
     for frame in _batches(keys, 250):
         store.add(frame)
     for frame in _batches(source_rows, 333):
@@ -60,10 +66,10 @@ def test_missing_finds_exactly_the_store_keys_the_source_lacks(
     assert sorted(by_part) == sorted(keys)  # each key in exactly one part, held or spilled
 
 
-def _spill(folder: Path, parts: int, memory_rows: int | None) -> KeySpill:
+def _spill(folder: Path, parts: int, memory_rows: int | None, keep_keys: bool = True) -> KeySpill:
     if memory_rows is None:
-        return KeySpill(folder, SCHEMA, parts)
-    return KeySpill(folder, SCHEMA, parts, memory_rows=memory_rows)
+        return KeySpill(folder, SCHEMA, parts, keep_keys=keep_keys)
+    return KeySpill(folder, SCHEMA, parts, memory_rows=memory_rows, keep_keys=keep_keys)
 
 
 def test_missing_is_empty_when_the_sets_agree_and_an_empty_side_has_no_file(
@@ -87,3 +93,13 @@ def test_parts_grow_with_the_table_within_bounds() -> None:
     assert parts_for(10_000_000) == 100
     assert parts_for(1e12) == MAX_PARTS
     assert key_schema(RECORD_TABLES["orders"]) == {"order_id": pl.String()}
+
+
+def test_a_side_of_hashes_only_cannot_be_the_store_side(tmp_path: Path) -> None:
+    """The store's side must keep its keys: they are what a pass marks deleted."""
+    hashes = KeySpill(tmp_path / "h", SCHEMA, 4, keep_keys=False)
+    hashes.add(pl.DataFrame({"order_id": ["a", "b"], "line_no": [1, 2]}))
+    assert all(hashes.part(i).columns == ["_h"] for i in range(4))
+    assert sum(hashes.part(i).height for i in range(4)) == 2
+    with pytest.raises(ValueError, match="must keep its keys"):
+        list(missing(hashes, hashes))

@@ -48,6 +48,7 @@ from sqlalchemy import table as sql_table
 
 from crm_core.ledger import runs
 from crm_core.pull import detect_columnar
+from crm_core.pull.detect_columnar import KEY_BATCH_ROWS
 from crm_core.pull.load import copy_frame
 from crm_core.pull.prefetch import Prefetch
 from crm_core.store.tables import RECORD_TABLES
@@ -177,8 +178,8 @@ def source_keys(
     """The model keys of every record the source has, a batch at a time: the connector's
     keys-only read where it has one, else a whole read keeping the key columns."""
     columns = compiled.key_columns
-    if isinstance(source, KeyedSource):
-        batches = source.read_keys(stream, columns, batch_size)
+    if isinstance(source, KeyedSource):  # keys only: larger batches cost little memory
+        batches = source.read_keys(stream, columns, max(batch_size, KEY_BATCH_ROWS))
     else:
         batches = (b.select(columns) for b in source.read(stream, None, batch_size))
     for raw in batches:

@@ -25,6 +25,10 @@ from crm_core.pull.keyspill import KeySpill, key_schema, missing, parts_for
 from crm_core.pull.prefetch import Prefetch
 from crm_core.store.db import store_timeouts
 
+#: Keys read in one batch at least, from the source and from the store: a key is a few
+#: bytes, and each batch costs a mapping of its keys and a hash.
+KEY_BATCH_ROWS = 100_000
+
 
 def usable(engine: Engine) -> bool:
     """Whether the store can be compared this way: PostgreSQL, with the ADBC driver."""
@@ -62,7 +66,7 @@ def compare(
     the same time, and spill the store's keys the source lacks to ``folder/gone``."""
     schema = key_schema(table)
     parts = parts_for(estimated_rows(engine, table))
-    theirs = KeySpill(folder / "source", schema, parts)
+    theirs = KeySpill(folder / "source", schema, parts, keep_keys=False)
     ours = KeySpill(folder / "store", schema, parts)
     gone = KeySpill(folder / "gone", schema, 1)
     columns = [table.c[name] for name in schema]
@@ -71,7 +75,8 @@ def compare(
     database = arrow_pg.Database(url, builtin_types=True)
 
     def read_store() -> None:
-        for frame in arrow_pg.read_batches(database, stmt, batch_size, whole=True):
+        rows = max(batch_size, KEY_BATCH_ROWS)
+        for frame in arrow_pg.read_batches(database, stmt, rows, whole=True):
             ours.add(frame)
 
     try:
