@@ -141,6 +141,7 @@ def instrument(timers: Timers) -> None:
     loader = load.Loader.load
     load.Loader.load = timers.wrap("load (COPY, all shares)", loader)  # type: ignore[method-assign]
     load._csv = timers.wrap("CSV encoding (every share)", load._csv)
+    load.copy_binary.encode = timers.wrap("binary encoding (every share)", load.copy_binary.encode)
 
 
 def run(rows: int, batch_size: int) -> dict[str, Any]:

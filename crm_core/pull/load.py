@@ -1,6 +1,7 @@
 """Bulk loads of mapped batches into the store: one upsert per batch, keyed by source + key.
 
-PostgreSQL (psycopg 3) gets COPY into a temporary staging table and one
+PostgreSQL (psycopg 3) gets COPY (binary where the batch's types allow, see
+:mod:`crm_core.pull.copy_binary`) into a temporary staging table and one
 ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``; other databases get a multi-row
 ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
 rewritten, so re-running a window changes nothing. A first load, into a table that holds
@@ -29,6 +30,7 @@ from sqlalchemy import Connection, Engine, Table, and_, or_, select, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from crm_core.pull import copy_binary
 from crm_core.store.tables import RECORD_TABLES
 from crm_core.store.types import ExactDecimal, UTCDateTime
 
@@ -254,8 +256,23 @@ def copy_frame(conn: Connection, target: str, frame: pl.DataFrame) -> None:
         copy.write(data)
 
 
+def copy_rows(conn: Connection, target: str, table: Table, frame: pl.DataFrame) -> None:
+    """COPY ``frame``, rows of ``table``, into ``target`` (the table or its stage): in
+    binary when every column has the table's type (:mod:`crm_core.pull.copy_binary`), else
+    as CSV."""
+    data = copy_binary.encode(table, frame)
+    if data is None:
+        copy_frame(conn, target, frame)
+        return
+    quoted = ", ".join(f'"{c}"' for c in frame.columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None  # None only once the connection is closed or invalidated
+    with raw.cursor().copy(f'COPY "{target}" ({quoted}) FROM STDIN (FORMAT binary)') as copy:
+        copy.write(data)
+
+
 def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
-    copy_frame(conn, table.name, frame)
+    copy_rows(conn, table.name, table, frame)
 
 
 def _key_columns(table: Table) -> list[str]:
@@ -304,7 +321,7 @@ def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         )
     )
     conn.execute(text(f'TRUNCATE "{stage}"'))
-    copy_frame(conn, stage, frame)
+    copy_rows(conn, stage, table, frame)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
     watched = [c for c in cols if c not in keys and c not in ("run_id", "loaded_at")]
     distinct = " OR ".join(f't."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in watched)
