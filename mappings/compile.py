@@ -6,13 +6,14 @@ cached, so the per-batch cost is one polars ``select`` plus two filters.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import polars as pl
 
 from mappings.spec import FieldMap, MappingFile, StreamMap
-from mappings.transforms import Col, Context, as_text, coerce
+from mappings.transforms import Check, Col, Context, as_text, coerce
 from schemas.entities import ENTITIES, Entity, FieldSpec
 from schemas.errors import FatalSyncError, MappingError
 
@@ -219,6 +220,13 @@ def _dtype(fspec: FieldSpec) -> pl.DataType:
     }[fspec.kind]
 
 
+def _labelled(checks: Iterable[tuple[pl.Expr, str] | Check], label: str) -> Iterator[Check]:
+    """Each check, its reason followed by where it comes from (``label``)."""
+    for check in checks:
+        flag = check.flag if isinstance(check, Check) else None
+        yield Check(check[0], f"{check[1]} ({label})", flag)
+
+
 def _field_expr(
     fmap: FieldMap, fspec: FieldSpec, schema: dict[str, pl.DataType], ctx: Context
 ) -> tuple[Col, list[Failure]]:
@@ -231,28 +239,28 @@ def _field_expr(
         inputs = [Col(pl.col(c), schema[c]) for c in fmap.inputs]
         col = inputs[0]
         shown = pl.concat_str([as_text(c) for c in inputs], separator="/")
-    checks: list[tuple[pl.Expr, str]] = []
+    checks: list[Check] = []
     unmapped: tuple[pl.Expr, pl.Expr] | None = None
     for i, (transform, arg) in enumerate(fmap.steps()):
         col = transform.fn(inputs if i == 0 else [col], arg, ctx)
         unmapped = col.unmapped or unmapped
-        checks.extend((mask, f"{why} (transform {transform.name})") for mask, why in col.checks)
+        checks.extend(_labelled(col.checks, f"transform {transform.name}"))
     col = coerce(Col(col.expr, col.dtype, numeric_text=col.numeric_text), fspec.kind, ctx)
-    checks.extend((mask, f"{why} (field type {fspec.kind})") for mask, why in col.checks)
+    checks.extend(_labelled(col.checks, f"field type {fspec.kind}"))
     value = col.expr
     if fmap.default is not None:
         fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8()), fspec.kind, ctx)
         value = pl.coalesce(value, fallback.expr)
     if fspec.choices:
         outside = value.is_not_null() & ~value.cast(pl.Utf8).is_in(list(fspec.choices))
-        checks.append((outside, f"is not one of {', '.join(fspec.choices)}"))
+        checks.append(Check(outside, f"is not one of {', '.join(fspec.choices)}"))
     where = f" (from {'/'.join(fmap.inputs)})" if fmap.inputs else ""
     clipped = shown.str.slice(0, MAX_VALUE_IN_REASON)
     failures: list[Failure] = []
-    for mask, why in checks:
+    for mask, why, flag in checks:
         rows = mask.fill_null(False)
         text = pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")])
-        failures.append(Failure(rows, text, rows))
+        failures.append(Failure(rows, text, rows if flag is None else flag.fill_null(False)))
     if fspec.required:
         empty = value.is_null()
         for failure in failures:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -25,10 +25,22 @@ CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 #: Four Latin-1 letters in a row: what GBK (or UTF-8) bytes look like when read as Latin-1
 #: ("ÉÏº£" for 上海); real Latin names do not have them.
 MOJIBAKE = r"[\x{80}-\x{FF}]{4,}"
+#: Either of the two: one scan of the text finds the rows that fail one or the other.
+CONTROL_OR_MOJIBAKE = f"{CONTROL_CHARS}|{MOJIBAKE}"
 #: Longer text than this is refused: no field of the model needs it.
 MAX_TEXT = 10_000
 TRUE_WORDS = ("Y", "YES", "T", "TRUE", "1", "J")
 FALSE_WORDS = ("N", "NO", "F", "FALSE", "0")
+
+
+class Check(NamedTuple):
+    """One way a value can fail: the rows (``mask``) and the reason. ``flag``, when set,
+    is a cheaper mask used to count failed rows: the flags of a column's checks together
+    must mark the rows their masks mark together (one scan can flag for two checks)."""
+
+    mask: pl.Expr
+    why: str
+    flag: pl.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class Col:
 
     expr: pl.Expr
     dtype: pl.DataType
-    checks: tuple[tuple[pl.Expr, str], ...] = ()
+    checks: tuple[tuple[pl.Expr, str] | Check, ...] = ()
     #: rows whose code has no crosswalk entry (kept, not failed), and the code they have
     unmapped: tuple[pl.Expr, pl.Expr] | None = None
     #: text made from numbers: no control character, mojibake or overlong value can be in it
@@ -356,12 +368,17 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
             text,
             pl.Utf8(),
             (
-                (
+                Check(
                     text.str.contains(CONTROL_CHARS),
                     "contains a control character (NUL or another C0 code)",
+                    text.str.contains(CONTROL_OR_MOJIBAKE),
                 ),
-                (text.str.contains(MOJIBAKE), "looks like Chinese (GBK) text decoded as Latin-1"),
-                (text.str.len_chars() > MAX_TEXT, f"is longer than {MAX_TEXT:,} characters"),
+                Check(
+                    text.str.contains(MOJIBAKE),
+                    "looks like Chinese (GBK) text decoded as Latin-1",
+                    pl.lit(False),  # flagged by the check before
+                ),
+                Check(text.str.len_chars() > MAX_TEXT, f"is longer than {MAX_TEXT:,} characters"),
             ),
         )
     if kind == "int":

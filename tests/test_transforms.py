@@ -134,7 +134,7 @@ def test_sql_injection_text_is_kept_verbatim() -> None:
 def test_coerce_rejects_more_than_four_decimal_places() -> None:
     frame = pl.DataFrame({"a": ["1.23456", "2.5", "abc"]})
     col = coerce(Col(pl.col("a"), pl.Utf8), "decimal", CTX)
-    masks = [m.fill_null(False) for m, _ in col.checks]
+    masks = [c[0].fill_null(False) for c in col.checks]
     out = frame.select(col.expr.alias("v"), pl.any_horizontal(masks).alias("f"))
     assert out["f"].to_list() == [True, False, True]
     assert out["v"][1] == Decimal("2.5000")
