@@ -320,7 +320,9 @@ def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
             f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
         )
     )
-    conn.execute(text(f'TRUNCATE "{stage}"'))
+    # empty already unless written before in this transaction (ON COMMIT DELETE ROWS):
+    # DELETE costs nothing then, TRUNCATE gives the table a new file each time
+    conn.execute(text(f'DELETE FROM "{stage}"'))
     copy_rows(conn, stage, table, frame)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
     watched = [c for c in cols if c not in keys and c not in ("run_id", "loaded_at")]

@@ -96,13 +96,17 @@ class SyncEngine:
         return filecache.cached("mapping", path, lambda: compile_mapping(load_mapping(path)))
 
     def _note_schema(
-        self, source: str, stream: str, columns: list[str], checks: dict[str, Any]
+        self,
+        source: str,
+        stream: str,
+        columns: list[str],
+        checks: dict[str, Any],
+        before: list[str] | None,
     ) -> None:
-        """Record the columns the source sent, and any change since the last run: a new or
-        vanished column is schema drift, reported (a vanished mapped column fails the
-        mapping itself)."""
+        """Record the columns the source sent, and any change since ``before``, the columns
+        of the last run that read any: a new or vanished column is schema drift, reported
+        (a vanished mapped column fails the mapping itself)."""
         checks["columns"] = list(columns)
-        before = runs.last_columns(self.store, source, stream)
         if before is None:
             return
         added = [c for c in columns if c not in before]
@@ -301,8 +305,10 @@ class SyncEngine:
             spread=Spread(self.store, self.config.store.load_connections),
         )
         echoes = echo.awaiting(self.store, source, spec.name, entity, self.config.push_back)
+        # read now, while the source runs its query, not before the first batch's load
+        columns = runs.last_columns(self.store, source, spec.name)
         heartbeat = runs.Heartbeat(self.store, result.run_id, guard=self._store_deadline)
-        return _OpenRun(result, started, loader, echoes, heartbeat, lease)
+        return _OpenRun(result, started, loader, echoes, heartbeat, lease, columns)
 
     def _commit_batch(
         self,
@@ -317,7 +323,7 @@ class SyncEngine:
         rejected so far pass the quarantine threshold."""
         result, counts = run.result, run.result.counts
         if counts.batches == 0:
-            self._note_schema(result.source, spec.name, raw.columns, counts.checks)
+            self._note_schema(result.source, spec.name, raw.columns, counts.checks, run.columns)
         if outcome is not None:
             _count_checks(counts.checks, outcome)
         threshold = self.config.defaults.quarantine_threshold
@@ -414,6 +420,8 @@ class _OpenRun:
     echoes: echo.Awaited
     heartbeat: runs.Heartbeat
     lease: leases.Lease
+    #: the source columns the last run that read any saw (None if none did)
+    columns: list[str] | None
 
 
 def unmapped_streams(
