@@ -20,6 +20,12 @@ from sqlalchemy.exc import ArgumentError
 from schemas import airflow_env
 from schemas.api_settings import ApiConfig
 from schemas.campaign_settings import CampaignSettings
+from schemas.deletes_settings import (  # noqa: F401 - the settings' names for deletes
+    DEFAULT_MAX_DELETE_SHARE,
+    DeletedSince,
+    DeletesConfig,
+    DetectDeletes,
+)
 from schemas.errors import ConfigError
 from schemas.pushback import CRM, PushBackConfig
 from schemas.reconcile import ReconcileConfig
@@ -136,90 +142,6 @@ def no_secret_in_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-#: A detect pass that would mark more than this share of a stream's rows deleted stops.
-DEFAULT_MAX_DELETE_SHARE = 0.2
-
-
-class DetectDeletes(Strict):
-    """How often a detect pass compares the source's keys with the store's."""
-
-    #: a pass every this many runs of the stream (1: every run); ``--detect-deletes``
-    #: forces one
-    every: int = Field(default=1, ge=1, le=100_000)
-
-
-class DeletesConfig(Strict):
-    """How a stream's deletes are known (``deletes:`` of a stream; default ``none``).
-
-    - ``detect``: the source's key set is compared with the store's (keys only, in key
-      order); a key the source no longer has is a delete. ``{detect: {every: N}}`` runs the
-      pass every N runs; ``max_share`` stops a pass that would delete more than that share
-      of the stream's rows (an empty or truncated read must not wipe the store).
-    - ``{flag: COLUMN, values: [...]}``: a row read with the source column ``COLUMN`` set to
-      one of ``values`` (record-status codes such as ``D``, ``CZ``) is a delete of its key.
-    - ``{tombstone: FIELD}``: a record whose ``FIELD`` is true is a delete (REST APIs that
-      send ``deleted: true``); the same as ``{flag: FIELD, values: [true]}``.
-    """
-
-    detect: DetectDeletes | None = None
-    max_share: float = Field(default=DEFAULT_MAX_DELETE_SHARE, gt=0, le=1)
-    flag: str | None = None
-    values: list[str | int | bool] = []
-    tombstone: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if value not in ("none", "detect"):
-                raise ValueError(
-                    f"unknown deletes {value!r}: use none, detect, {{detect: {{every: N}}}}, "
-                    "{flag: COLUMN, values: [...]} or {tombstone: FIELD}"
-                )
-            return {} if value == "none" else {"detect": {}}
-        if isinstance(value, dict) and value.get("detect") in (True, None) and "detect" in value:
-            return {**value, "detect": {}}
-        return value
-
-    @model_validator(mode="after")
-    def _one_way(self) -> DeletesConfig:
-        ways = [w for w in ("detect", "flag", "tombstone") if getattr(self, w) is not None]
-        if len(ways) > 1:
-            raise ValueError(f"give one way of knowing deletes, not {' and '.join(ways)}")
-        if self.flag is not None and not self.values:
-            raise ValueError("flag needs values: the codes that mark a record deleted")
-        if self.values and self.flag is None:
-            raise ValueError("values belong to flag: give the column with flag")
-        return self
-
-    @property
-    def kind(self) -> str:
-        """``none``, ``detect``, ``flag`` or ``tombstone``."""
-        for way in ("detect", "flag", "tombstone"):
-            if getattr(self, way) is not None:
-                return way
-        return "none"
-
-    def flag_rule(self) -> tuple[str, list[str | int | bool]] | None:
-        """The column and values that mark a row deleted (flag or tombstone), else None."""
-        if self.flag is not None:
-            return self.flag, list(self.values)
-        if self.tombstone is not None:
-            return self.tombstone, [True]
-        return None
-
-    def describe(self) -> str:
-        """One line for ``crm-hub check``."""
-        if self.detect is not None:
-            every = "every run" if self.detect.every == 1 else f"every {self.detect.every} runs"
-            return f"detect ({every}, stops above {self.max_share:.0%})"
-        if self.flag is not None:
-            return f"flag {self.flag} in {', '.join(str(v) for v in self.values)}"
-        if self.tombstone is not None:
-            return f"tombstone {self.tombstone}: true"
-        return "none"
-
-
 class StreamConfig(Strict):
     """One stream of a source: where its rows are and how to read them incrementally."""
 
@@ -238,6 +160,13 @@ class StreamConfig(Strict):
     def _one_of_table_or_query(self) -> StreamConfig:
         if self.table and self.query:
             raise ValueError("give either table or query, not both")
+        listed = self.deletes.deleted_since
+        if listed is not None and listed.key and len(listed.key) != len(self.primary_key):
+            raise ValueError(
+                f"deletes.deleted_since.key names {len(listed.key)} field(s) "
+                f"({', '.join(listed.key)}) for the primary key's {len(self.primary_key)} "
+                f"({', '.join(self.primary_key)}): one per primary-key field, in its order"
+            )
         return self
 
     @field_validator("options")

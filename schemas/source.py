@@ -98,6 +98,29 @@ class KeyedSource(Source, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class DeletedBatch:
+    """Records a source lists as deleted: their keys, and where the next read starts."""
+
+    #: the deleted records' keys, under the stream's primary-key names
+    keys: pl.DataFrame
+    #: the deletes position after these records: (moment of deletion, key values...)
+    position: Position
+
+
+@runtime_checkable
+class DeletedSinceSource(Source, Protocol):
+    """A source that lists the records of a stream deleted since a position (see
+    ``deletes: {deleted_since: ...}`` in crm-hub.yaml); the engine keeps the position."""
+
+    def read_deleted(
+        self, stream: str, since: Position | None, batch_size: int
+    ) -> Iterator[DeletedBatch]:
+        """Yield the records deleted after ``since`` (None: every one the source keeps, or
+        those of the configured initial lookback), in batches, in position order."""
+        ...
+
+
 #: What push-back decides on seeing a record's current values in the target:
 #: ``write`` (go ahead), ``done`` (the change is already there: nothing to write) or
 #: ``conflict`` (the target changed since the hub last read it: do not overwrite).

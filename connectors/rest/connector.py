@@ -22,12 +22,21 @@ import polars as pl
 from connectors.base import BaseConnector, frame_types
 from connectors.rest import frames
 from connectors.rest.client import HttpClient
+from connectors.rest.deleted import DeletionList, deletion_lists, require_list
 from connectors.rest.options import StreamOptions, parse_options
 from connectors.rest.pagination import PageRequest, Paginator, dig
 from connectors.rest.writer import Writer, write_path_problem
 from schemas.errors import ConfigError, FatalSyncError, HubError
 from schemas.settings import SourceConfig
-from schemas.source import Decide, Position, StreamSpec, Write, WriteOutcome, WriteRequest
+from schemas.source import (
+    Decide,
+    DeletedBatch,
+    Position,
+    StreamSpec,
+    Write,
+    WriteOutcome,
+    WriteRequest,
+)
 
 
 class RestConnector(BaseConnector):
@@ -46,6 +55,9 @@ class RestConnector(BaseConnector):
                     f"field, not {len(spec.cursor)}"
                 )
         problems = [write_path_problem(s, self.stream_options[s.name]) for s in self.streams()]
+        enabled = {n: s for n, s in config.streams.items() if s.enabled}
+        self.deletion_lists, listed = deletion_lists(enabled, self.stream_options)
+        problems += listed
         if any(problems):
             raise ConfigError(f"source {name!r}:", [p for p in problems if p])
         self._client: HttpClient | None = None
@@ -83,14 +95,47 @@ class RestConnector(BaseConnector):
                 f"source {self.name!r} stream {stream!r}: the saved position {since!r} does "
                 f"not fit the stream's cursor and key ({', '.join(spec.order_by)}); reset it"
             )
-        pages = self.pages(spec, opts, since)
+        yield from self._ordered(spec, opts, since, since, batch_size)
+
+    def _ordered(
+        self,
+        spec: StreamSpec,
+        opts: StreamOptions,
+        since: tuple[Any, ...] | None,
+        ask: tuple[Any, ...] | None,
+        batch_size: int,
+    ) -> Iterator[pl.DataFrame]:
+        """The pages of a read asking for the changes since ``ask``, without what is at
+        or before ``since``, in position order, in batches of ``batch_size`` rows."""
+        pages = self.pages(spec, opts, ask)
         if not spec.incremental:
             yield from frames.rebatch(pages, batch_size)
         elif opts.sorted:
             guard = frames.OrderGuard(spec.order_by, since)
-            yield from frames.rebatch((self._in_order(guard, p, stream) for p in pages), batch_size)
+            yield from frames.rebatch(
+                (self._in_order(guard, p, spec.name) for p in pages), batch_size
+            )
         else:
             yield from frames.rebatch(frames.sort_all(pages, spec.order_by, since), batch_size)
+
+    def read_deleted(
+        self, stream: str, since: Position | None, batch_size: int
+    ) -> Iterator[DeletedBatch]:
+        """Yield the records of ``stream`` deleted after ``since``, read from the stream's
+        ``deletes.deleted_since`` list (see :mod:`connectors.rest.deleted`)."""
+        listed = require_list(self.name, self.deletion_lists, stream)
+        spec = listed.spec
+        since = tuple(since) if since is not None else None
+        if since is not None and len(since) != len(spec.order_by):
+            raise ConfigError(
+                f"source {self.name!r} stream {stream!r}: the saved deletes position "
+                f"{since!r} does not fit ({', '.join(spec.order_by)}); reset it"
+            )
+        ask = since if since is not None else listed.first_since()
+        rename = dict(zip(spec.primary_key, listed.primary_key, strict=True))
+        for batch in self._ordered(spec, listed.options, since, ask, batch_size):
+            keys = batch.select(list(spec.primary_key)).rename(rename)
+            yield DeletedBatch(keys, batch.select(list(spec.order_by)).row(-1))
 
     def _in_order(self, guard: frames.OrderGuard, page: pl.DataFrame, stream: str) -> pl.DataFrame:
         try:
@@ -200,5 +245,20 @@ class RestConnector(BaseConnector):
             missing = [c for c in spec.order_by if c not in first.columns]
             if missing:
                 problems.append(f"stream {spec.name!r}: no field(s) {', '.join(missing)}")
+        listed = (self._check_list(n, d) for n, d in self.deletion_lists.items())
+        problems += [p for p in listed if p]
         if problems:
             raise ConfigError(f"source {self.name!r} ({self.client.base_url}):", problems)
+
+    def _check_list(self, stream: str, listed: DeletionList) -> str | None:
+        """The problem with the first page of a stream's list of deleted records, if any."""
+        pages = self.pages(listed.spec, listed.options, listed.first_since())
+        try:
+            next(pages, None)
+        except ConfigError:
+            raise
+        except HubError as exc:
+            return f"stream {stream!r}: deletes.deleted_since: {exc}"
+        finally:
+            pages.close()
+        return None

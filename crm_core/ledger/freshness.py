@@ -20,6 +20,7 @@ from crm_core.ledger.health import due_since, late_by
 from crm_core.ledger.names import HUB_SOURCE
 from crm_core.ledger.runs import SUCCESS
 from crm_core.pull import filecache
+from crm_core.pull.state import DELETES_SUFFIX
 from crm_core.store.tables import runs, stream_state
 from mappings import compile_mapping, load_mapping
 from schemas.errors import HubError
@@ -82,8 +83,10 @@ def last_successes(
 
 def ledger_streams(conn: Connection, sources: Collection[str] | None) -> set[tuple[str, str]]:
     """The (source, stream) pairs the hub has pulled of ``sources`` (None: of every
-    source), from the small table of stream positions."""
-    stmt = select(stream_state.c.source, stream_state.c.stream)
+    source), from the small table of stream positions (not its deletes positions)."""
+    stmt = select(stream_state.c.source, stream_state.c.stream).where(
+        stream_state.c.stream.not_like(f"%{DELETES_SUFFIX}")
+    )
     if sources is not None:
         stmt = stmt.where(stream_state.c.source.in_(sorted(sources)))
     return {(r.source, r.stream) for r in conn.execute(stmt)}

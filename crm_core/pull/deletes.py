@@ -18,6 +18,8 @@ are known is its ``deletes:`` in crm-hub.yaml (``schemas.settings.DeletesConfig`
   live rows.
 - ``flag`` / ``tombstone``: a row read with the flag set is not mapped, checked or loaded:
   its key is marked deleted in the batch's own transaction (:func:`mark_deleted`).
+- ``deleted_since``: the source lists the records deleted since a position; see
+  :mod:`crm_core.pull.deleted_since` (which marks with :func:`mark_deleted` too).
 """
 
 from __future__ import annotations
@@ -128,16 +130,29 @@ def _matches(table: Table, stage: TableClause) -> Any:
 
 
 def mark_deleted(
-    conn: Connection, entity: str, source: str, keys: pl.DataFrame | None, run_id: int
+    conn: Connection,
+    entity: str,
+    source: str,
+    keys: pl.DataFrame | None,
+    run_id: int,
+    held: list[int] | None = None,
 ) -> int:
     """Mark the records of ``keys`` deleted (those not deleted already); return how many
-    were. In the caller's transaction: the batch's own."""
+    were. In the caller's transaction: the batch's own. ``held`` gets how many of the
+    keys the store holds, deleted or not."""
     if keys is None or keys.height == 0:
         return 0
     table = RECORD_TABLES[entity]
     stage = _stage(conn, entity)
     try:
         _put(conn, stage, keys)
+        if held is not None:
+            mine = (
+                select(func.count())
+                .select_from(table)
+                .where(table.c.source == source, _matches(table, stage))
+            )
+            held.append(int(conn.execute(mine).scalar_one()))
         result = conn.execute(
             update(table)
             .where(table.c.source == source, table.c.deleted_at.is_(None), _matches(table, stage))

@@ -1,7 +1,9 @@
 """Per-stream state: the position after which the next incremental read starts.
 
 The engine writes it in the same transaction as the batch it describes, so the store
-never claims to have loaded rows it has not.
+never claims to have loaded rows it has not. A stream whose source lists its deleted
+records (``deletes: {deleted_since: ...}``) has a second position, where the next read of
+that list starts, kept in the same table under :func:`deletes_name`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from sqlalchemy import Connection, delete, select
 
 from crm_core.pull import positions
 from crm_core.store.tables import stream_state
+
+#: What a stream's deletes position is kept under: ``<stream>/deleted`` (a stream's name
+#: has no ``/``, so none is taken for a stream).
+DELETES_SUFFIX = "/deleted"
+
+
+def deletes_name(stream: str) -> str:
+    """The name a stream's deletes position is kept under."""
+    return f"{stream}{DELETES_SUFFIX}"
 
 
 def get_position(conn: Connection, source: str, stream: str) -> tuple[Any, ...] | None:
@@ -42,8 +53,9 @@ def set_position(
 
 
 def reset(conn: Connection, source: str, stream: str | None = None) -> None:
-    """Forget positions, so the next run reads from the beginning."""
+    """Forget positions (a stream's deletes position with it), so the next run reads from
+    the beginning."""
     stmt = delete(stream_state).where(stream_state.c.source == source)
     if stream is not None:
-        stmt = stmt.where(stream_state.c.stream == stream)
+        stmt = stmt.where(stream_state.c.stream.in_([stream, deletes_name(stream)]))
     conn.execute(stmt)

@@ -24,7 +24,7 @@ from connectors import open_source
 from connectors.errors import first_line, is_driver_error
 from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import leases, runs
-from crm_core.pull import deletes, filecache, heap, positions, state
+from crm_core.pull import deleted_since, deletes, filecache, heap, positions, state
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
 from crm_core.pull.mapped_columns import column_problems, stream_label
@@ -230,21 +230,39 @@ class SyncEngine:
                 mapped.deleted = deleted
                 yield raw, mapped, outcome
 
-        # the source connects and runs its query while the run is opened in the store
+        # the source connects and runs its query while the run is opened in the store; a
+        # stream whose source lists its deletes is read once they are marked (see
+        # crm_core.pull.deleted_since: the log of deletes first, the state after it)
         read_timeout = self.config.source(source.name).timeouts.read
-        ahead = Prefetch(batches, PREFETCH_DEPTH, wait=read_timeout)
+        listed = stream_deletes.deleted_since is not None
+        ahead = None if listed else Prefetch(batches, PREFETCH_DEPTH, wait=read_timeout)
         try:
             with self._store_deadline():
                 run = self._open_run(source.name, spec, compiled.entity.name, result)
         except SQLAlchemyError as exc:
-            ahead.close()
+            if ahead is not None:
+                ahead.close()
             raise store_error(exc, "opening the run") from None
         except BaseException:
-            ahead.close()
+            if ahead is not None:
+                ahead.close()
             raise
         if checker is not None:
             result.counts.checks = {"contract": checker.label, "failed": {}, "seconds": 0.0}
         try:
+            if ahead is None:
+                assert result.run_id is not None  # _open_run set it
+                deleted_since.read_pass(
+                    self.store,
+                    source,
+                    compiled,
+                    spec,
+                    result.run_id,
+                    result.counts,
+                    batch_size,
+                    self._store_deadline,
+                )
+                ahead = Prefetch(batches, PREFETCH_DEPTH, wait=read_timeout)
             for raw, mapped, outcome in ahead:
                 self._commit_batch(run, spec, raw, mapped, outcome)
                 if progress:
@@ -265,7 +283,8 @@ class SyncEngine:
             result.error = mask_secrets(error)
         finally:
             run.heartbeat.stop()
-            ahead.close()  # stops the reader thread and closes the source's cursor
+            if ahead is not None:
+                ahead.close()  # stops the reader thread and closes the source's cursor
             if run.loader.spread is not None:
                 run.loader.spread.close()
         self._close_run(run, progress)

@@ -5,7 +5,8 @@ Money is kept in minor units (cents), quantities in thousandths and unit prices 
 ten-thousandths, as integers; the API shows them as decimal strings. Timestamps are UTC
 text of one fixed width (``2026-11-20 08:00:00.000000``), so text order is time order;
 ``tz`` says in which time zone the API shows a row's timestamps (the site that owns it).
-:data:`IDEMPOTENCY_KEYS` keeps the answers of writes sent with an ``Idempotency-Key``.
+:data:`IDEMPOTENCY_KEYS` keeps the answers of writes sent with an ``Idempotency-Key``;
+:data:`DELETED_RECORDS` is the log of deleted records (``GET /<resource>/deleted``).
 """
 
 from __future__ import annotations
@@ -151,6 +152,15 @@ IDEMPOTENCY_KEYS = Table(
     Column("body", Text, nullable=False, comment="the answer's JSON"),
     Column("headers", Text, nullable=False, comment="the answer's headers, as JSON"),
     Column("created_at", String(26), nullable=False),
+)
+
+DELETED_RECORDS = Table(
+    "deleted_records",
+    METADATA,
+    Column("resource", String(32), primary_key=True, comment="the list it was deleted from"),
+    Column("record_id", String(32), primary_key=True),
+    Column("deleted_at", String(26), primary_key=True, comment="UTC, fixed width"),
+    Index("ix_deleted_records_at", "resource", "deleted_at", "record_id"),
 )
 
 

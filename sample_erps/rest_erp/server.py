@@ -6,7 +6,8 @@ so clients can pool connections. Authentication is optional: static bearer token
 OAuth2 client credentials at ``POST /oauth/token`` with tokens that expire. The admin
 endpoints under ``/_admin`` (faults, request log) exist only when ``admin`` is true.
 Single records and customer writes (PATCH, POST, with ``Idempotency-Key`` and ``If-Match``)
-are described in :mod:`.writes`.
+are described in :mod:`.writes`; the lists of deleted records (``GET /<resource>/deleted``)
+in :mod:`.deletions`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Engine, create_engine
 
-from sample_erps.rest_erp import api, writes
+from sample_erps.rest_erp import api, deletions, writes
 from sample_erps.rest_erp.faults import Fault, FaultPlan, parse_header
-from sample_erps.rest_erp.schema import IDEMPOTENCY_KEYS
+from sample_erps.rest_erp.schema import DELETED_RECORDS, IDEMPOTENCY_KEYS
 
 API_PREFIX = "/api/v1/"
 TOKEN_PATH = "/oauth/token"
@@ -92,6 +93,7 @@ class RestErpServer:
         )
         self._own_engine = not isinstance(db, Engine)
         IDEMPOTENCY_KEYS.create(self.engine, checkfirst=True)  # files made before writes
+        DELETED_RECORDS.create(self.engine, checkfirst=True)  # and before the deletes log
         self.auth = auth or Auth()
         self.admin = admin
         self.faults = FaultPlan()
@@ -355,6 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
         allowed = ["GET", *(m for m in WRITABLE.get(name, ()) if m == write)]
         if method == "GET" and not ident:
             self._list(name)
+        elif method == "GET" and ident == deletions.DELETED and name in api.RESOURCES:
+            self._list(name, deleted=True)
         elif name not in api.RESOURCES:
             known = ", ".join(api.RESOURCES)
             self._error(404, "not_found", f"no resource {name!r} (known: {known})")
@@ -417,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Idempotent-Replayed"] = "true"
         self._json(answer.status, answer.body, headers)
 
-    def _list(self, name: str) -> None:
+    def _list(self, name: str, deleted: bool = False) -> None:
         resource = api.RESOURCES.get(name)
         if resource is None:
             known = ", ".join(api.RESOURCES)
@@ -428,7 +432,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(self._query_text, keep_blank_values=True))
         try:
             with self.erp.engine.connect() as conn:
-                page = api.list_page(conn, resource, query)
+                if deleted:
+                    page = deletions.deleted_page(conn, resource, query)
+                else:
+                    page = api.list_page(conn, resource, query)
         except api.BadRequest as exc:
             self._error(400, "bad_request", str(exc))
             return
