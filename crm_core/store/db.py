@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from connectors.errors import first_line, install_hint, is_transient
 from connectors.timeouts import connect_args
+from crm_core.store.liveness import check_on_checkout
 from crm_core.store.sqlfuncs import register_sqlite_functions
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
@@ -35,13 +36,15 @@ def alembic_config() -> Config:
 
 def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     """An engine for the store, its waits bounded by ``timeouts`` (the store's, default
-    :class:`Timeouts`, see :mod:`connectors.timeouts`); SQLite gets WAL and a busy timeout."""
+    :class:`Timeouts`, see :mod:`connectors.timeouts`), its pooled connections pinged
+    before use only when they may be dead (:mod:`crm_core.store.liveness`); SQLite gets
+    WAL and a busy timeout."""
     try:
         parsed = make_url(url)
         args = connect_args(
             parsed.get_backend_name(), parsed.get_driver_name(), timeouts or Timeouts()
         )
-        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=args)
+        engine = create_engine(url, future=True, connect_args=args)
     except (NoSuchModuleError, ImportError) as exc:
         hint = install_hint(exc, make_url(url).get_backend_name())
         raise ConfigError(f"store {redact_url(url)}: {exc}; install it with: {hint}") from None
@@ -49,6 +52,7 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    check_on_checkout(engine)
     _TIMEOUTS[engine] = timeouts or Timeouts()
     return engine
 
