@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -55,6 +55,18 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     check_on_checkout(engine)
     _TIMEOUTS[engine] = timeouts or Timeouts()
     return engine
+
+
+def read_connection(store: Engine) -> Connection:
+    """A connection for reads only, each statement seeing what was committed when it
+    began (as in PostgreSQL's default READ COMMITTED transactions): on PostgreSQL it runs
+    in autocommit, which spares the round trips of ``BEGIN`` and of the pool's
+    ``ROLLBACK`` on return; elsewhere an ordinary connection. Never write on it: nothing
+    would roll a half-done change back."""
+    conn = store.connect()
+    if store.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def store_timeouts(engine: Engine) -> Timeouts:

@@ -14,6 +14,7 @@ from crm_core.api.params import AsOf, today
 from crm_core.api.problems import documented
 from crm_core.api.service.phone_lookup import PhoneCards, card, matches_in
 from crm_core.api.summaries import summary_settings
+from crm_core.store.db import read_connection
 
 lookup = APIRouter(
     tags=["customers"],
@@ -35,11 +36,11 @@ PhoneNumber = Annotated[
 
 def cards(request: Request, key: ApiKey, number: str, as_of: AsOf = None) -> PhoneCards:
     """The cards of the customers ``number`` leads to, as ``key`` may see them, read on
-    one connection."""
+    one connection, outside a transaction (:func:`crm_core.store.db.read_connection`)."""
     state = request.app.state
     day = today(as_of)
     pop, figures = summary_settings(request, key, day)
-    with state.store.connect() as conn:
+    with read_connection(state.store) as conn:
         e164, found = matches_in(conn, number, state.config.reconcile.phone_region)
         items = [
             card(conn, m, as_of=day, pop=pop, figures=figures, config=state.config) for m in found
