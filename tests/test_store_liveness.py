@@ -1,6 +1,6 @@
-"""Pooled store connections are pinged before use only when they may be dead: a
-connection back in use within moments costs no round trip; one idle for long, or cut
-while in the pool, is pinged, and a dead one replaced before the caller sees it."""
+"""The API server's pooled store connections are pinged before use only when they may be
+dead: a connection back in use within moments costs no round trip; one idle for long, or
+cut while in the pool, is pinged, and a dead one replaced before the caller sees it."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_a_connection_reused_at_once_is_not_pinged_one_idle_for_long_is(
 
 def test_a_store_connection_cut_in_the_pool_is_replaced_before_use() -> None:
     with TcpProxy("127.0.0.1", make_url(PG_ADMIN).port or 5432) as proxy:
-        engine = create_store_engine(proxy.url_for(PG_ADMIN))
+        engine = create_store_engine(proxy.url_for(PG_ADMIN), ping_each_checkout=False)
         try:
             before = _pid(engine)
             proxy.reset()
@@ -75,7 +75,7 @@ def test_a_store_connection_cut_in_the_pool_is_replaced_before_use() -> None:
 def test_a_store_connection_whose_backend_ended_is_replaced_before_use(
     observer: psycopg.Connection,
 ) -> None:
-    engine = create_store_engine(PG_ADMIN)
+    engine = create_store_engine(PG_ADMIN, ping_each_checkout=False)
     try:
         before = _pid(engine)
         observer.execute("SELECT pg_terminate_backend(%s)", (before,))

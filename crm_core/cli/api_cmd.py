@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from crm_core.access.roles import Role
-from crm_core.cli.context import ConfigOption, open_config_and_store
+from crm_core.cli.context import ConfigOption, open_config, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from schemas.errors import ConfigError
 
@@ -138,7 +138,11 @@ def serve(
         raise ConfigError(
             f"the HTTP API needs the api extra ({exc.name} is missing): pip install 'crm-hub[api]'"
         ) from None
-    cfg, store = open_config_and_store(ctx, config)
+    from crm_core.store.db import open_store
+
+    cfg = open_config(ctx, config)
+    # a connection is checked out per request: pinged only when it may be dead
+    store = open_store(cfg.store_url(), cfg.store.timeouts, ping_each_checkout=False)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     app = create_app(cfg, store=store, search_refresh_seconds=refresh)
     console.print(

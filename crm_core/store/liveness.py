@@ -7,8 +7,11 @@ seconds or more, or its socket has something to read (an idle connection has not
 to read unless its peer closed or reset it, or the server said it is terminating it).
 A connection that fails the ping is replaced, and every connection pooled before it is
 replaced on its next checkout, as with ``pool_pre_ping``. A connection dropped silently
-(a black hole) in the last few seconds is found by the statement that uses it, which the
-store's read timeout bounds (:mod:`connectors.timeouts`).
+(a black hole) in the last few seconds, or cut so that the news has not reached its socket
+yet when it is checked out, is found by the statement that uses it (bounded by the
+store's read timeout, :mod:`connectors.timeouts`): that one request fails as retriable,
+the pool is renewed, the next ones work. So only the API server uses this
+(:func:`crm_core.store.db.create_store_engine`); runs keep a ping per checkout.
 """
 
 from __future__ import annotations
