@@ -2,6 +2,7 @@
 
     api:
       summary_figures: [finance, admin]   # the default
+      key_cache_seconds: 5                # the default; 0: every request asks the store
       access:                             # only the scopes whose roles differ
         campaign_roi: [finance, admin]    # the default: campaign cost and ROI
         aftersales: [editor, finance, admin]   # e.g. no installed base for viewers
@@ -14,11 +15,18 @@ The customer summary (``GET /customers/{id}``, the top of the customer page) giv
 role that may open a customer the credit status, hold and reason, overdue and available
 credit; the roles in ``summary_figures`` see the amounts, the others bands (``over 90
 days`` overdue, ``low`` available credit). A hold is never hidden.
+
+A key found valid is remembered by the serving process for ``key_cache_seconds``
+(:mod:`crm_core.access.key_cache`), so that a request costs no store query for its key:
+a key revoked by that process is refused at once, one revoked by another (``crm-hub
+apikey revoke`` beside a running ``crm-hub serve``) within that many seconds.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+from pydantic import Field
 
 from schemas.strict import FrozenStrict
 
@@ -54,6 +62,9 @@ class ApiConfig(FrozenStrict):
     summary_figures: list[RoleName] = ["finance", "admin"]
     #: per scope, the roles that may use it (scopes not named: :data:`DEFAULT_ACCESS`)
     access: dict[ScopeName, list[RoleName]] = {}
+    #: seconds a key found valid is taken as valid without asking the store again (a key
+    #: revoked by another process is refused within them; 0: every request asks)
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     def shows_figures(self, role: str) -> bool:
         """Whether ``role`` sees the summary's amounts, not only bands."""

@@ -1,11 +1,12 @@
 """The same API on a PostgreSQL store (the production store) answers exactly what it
 answers on SQLite for the same demo data: search, customer, orders, inventory, insights,
-credit and receivables."""
+credit, receivables and the screen pop by phone number."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -47,6 +48,9 @@ def _answers(client: TestClient, key: str, golden_ids: list[str]) -> dict[str, A
         out[f"{base}/credit"] = client.get(f"{base}/credit", headers=auth)
         for part in ("inventory", "insights", "receivables"):
             out[f"{base}/{part}"] = client.get(f"{base}/{part}", params=day, headers=auth)
+        if phone := out[base].json().get("phone"):
+            pop = f"/lookup/phone/{quote(phone, safe='')}"
+            out[f"{pop} ({golden_id})"] = client.get(pop, params=day, headers=auth)
     for name, response in out.items():
         assert response.status_code == 200, (name, response.text)
         out[name] = _strip(response.json())
@@ -68,3 +72,5 @@ def test_postgres_store_answers_like_sqlite(tmp_path: Path, pg_url: str) -> None
         store.dispose()
     assert answers[0] == answers[1]
     assert answers[1]["search 联创"]["items"] or answers[1]["search mingde"]["items"]
+    pops = [v for k, v in answers[1].items() if k.startswith("/lookup/phone/")]
+    assert pops and all(pop["items"] for pop in pops)

@@ -4,8 +4,10 @@ A key reads ``crmhub_<key id>_<secret>``. The key id is public (``apikey list`` 
 the store finds the key's row by it); the secret is 256 random bits and is shown once,
 when the key is made. The store keeps the SHA-256 of the whole key: a slow password hash
 buys nothing against guessing a 256-bit random value, and it would cost every request
-tens of milliseconds. Keys are compared in constant time. Nothing here imports FastAPI:
-the CLI manages keys without the ``api`` extra installed.
+tens of milliseconds. Keys are compared in constant time. A key found valid is taken as
+valid for ``api.key_cache_seconds`` without asking the store again
+(:mod:`crm_core.access.key_cache`); revoking a key forgets it at once in this process.
+Nothing here imports FastAPI: the CLI manages keys without the ``api`` extra installed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from crm_core.access.actors import who
+from crm_core.access.key_cache import forget, verified_keys
 from crm_core.access.roles import Role
 from crm_core.store.tables import api_keys
 from schemas.api_settings import ApiConfig
@@ -175,21 +178,45 @@ def revoke_key(store: Engine, key_id: str, by: str | None = None) -> ApiKey:
             .where(api_keys.c.key_id == key_id)
             .values(revoked_at=datetime.now(UTC), revoked_by=who(by))
         )
-        return _row(conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).one())
+        revoked = _row(conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).one())
+    forget(key_id)
+    return revoked
+
+
+def remembered(store: Engine, presented: str, api: ApiConfig) -> ApiKey | None:
+    """The key ``presented`` is, if it was found valid on ``store`` less than
+    ``api.key_cache_seconds`` ago; else None (unknown: ask :func:`authenticate`). No
+    store query: the API checks a key in use without leaving its event loop."""
+    if api.key_cache_seconds <= 0:
+        return None
+    known = verified_keys(store).get(_digest(presented.strip()))
+    return known.under(api) if isinstance(known, ApiKey) else None
 
 
 def authenticate(store: Engine, presented: str, api: ApiConfig | None = None) -> ApiKey | None:
     """The key ``presented`` is, if it is a valid key that is not revoked; else None. With
-    ``api``, its scopes are those its role has under those settings (``api.access``)."""
-    match = _KEY.match(presented.strip())
+    ``api``, its scopes are those its role has under those settings (``api.access``), and
+    a key found valid less than ``api.key_cache_seconds`` ago is not looked up again."""
+    presented = presented.strip()
+    match = _KEY.match(presented)
     if not match:
         return None
+    if api is not None and (known := remembered(store, presented, api)) is not None:
+        return known
+    digest = _digest(presented)
+    cache = verified_keys(store)
+    since = cache.revocations
     with store.connect() as conn:
         row = conn.execute(
             select(api_keys).where(
                 api_keys.c.key_id == match.group(1), api_keys.c.revoked_at.is_(None)
             )
         ).first()
-    if row is None or not hmac.compare_digest(row.key_hash, _digest(presented.strip())):
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return _row(row) if api is None else _row(row).under(api)
+    key = _row(row)
+    if api is None:
+        return key
+    if api.key_cache_seconds > 0:
+        cache.put(digest, key.key_id, key, api.key_cache_seconds, since)
+    return key.under(api)

@@ -166,7 +166,11 @@ def create_app(
     population_ttl: float = 300.0,
 ) -> FastAPI:
     """The API over ``config``'s store (or ``store``, already open and migrated)."""
-    engine = store if store is not None else open_store(config.store_url(), config.store.timeouts)
+    engine = (
+        store
+        if store is not None
+        else open_store(config.store_url(), config.store.timeouts, ping_each_checkout=False)
+    )
     refresher = SearchRefresher(engine, search_refresh_seconds)
 
     @asynccontextmanager

@@ -6,12 +6,13 @@ The keys' store module (SQLAlchemy) and the API (FastAPI) load inside the comman
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Annotated, Any
 
 import typer
 
 from crm_core.access.roles import Role
-from crm_core.cli.context import ConfigOption, open_config_and_store
+from crm_core.cli.context import ConfigOption, open_config, open_config_and_store
 from crm_core.cli.render import console, print_json, table
 from schemas.errors import ConfigError
 
@@ -20,6 +21,10 @@ apikey = typer.Typer(
     "hash of each key is stored; the key itself is shown once.",
     no_args_is_help=True,
 )
+#: how long a thread running Python may keep the GIL while another waits for it (CPython's
+#: default is 5 ms). Every request waits on the store several times and needs the GIL
+#: back after each wait; behind a thread busy in Python it waited up to 5 ms each time.
+GIL_SWITCH_SECONDS = 0.001
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (default: the login name).")]
 
 
@@ -133,7 +138,12 @@ def serve(
         raise ConfigError(
             f"the HTTP API needs the api extra ({exc.name} is missing): pip install 'crm-hub[api]'"
         ) from None
-    cfg, store = open_config_and_store(ctx, config)
+    from crm_core.store.db import open_store
+
+    cfg = open_config(ctx, config)
+    # a connection is checked out per request: pinged only when it may be dead
+    store = open_store(cfg.store_url(), cfg.store.timeouts, ping_each_checkout=False)
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     app = create_app(cfg, store=store, search_refresh_seconds=refresh)
     console.print(
         f"crm-hub API on http://{host}:{port} (OpenAPI: /openapi.json, docs: /docs)",

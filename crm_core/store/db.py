@@ -10,13 +10,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from connectors.errors import first_line, install_hint, is_transient
 from connectors.timeouts import connect_args
+from crm_core.store.liveness import check_on_checkout
 from crm_core.store.sqlfuncs import register_sqlite_functions
 from schemas.errors import ConfigError, FatalSyncError, HubError, RetriableError
 from schemas.settings import Timeouts, redact_url
@@ -33,15 +34,22 @@ def alembic_config() -> Config:
     return cfg
 
 
-def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+def create_store_engine(
+    url: str, timeouts: Timeouts | None = None, *, ping_each_checkout: bool = True
+) -> Engine:
     """An engine for the store, its waits bounded by ``timeouts`` (the store's, default
-    :class:`Timeouts`, see :mod:`connectors.timeouts`); SQLite gets WAL and a busy timeout."""
+    :class:`Timeouts`, see :mod:`connectors.timeouts`); SQLite gets WAL and a busy
+    timeout. A pooled connection is pinged before each use (``pool_pre_ping``), or, with
+    ``ping_each_checkout`` False (the API server, which checks one out per request), only
+    when it may be dead (:mod:`crm_core.store.liveness`)."""
     try:
         parsed = make_url(url)
         args = connect_args(
             parsed.get_backend_name(), parsed.get_driver_name(), timeouts or Timeouts()
         )
-        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=args)
+        engine = create_engine(
+            url, future=True, pool_pre_ping=ping_each_checkout, connect_args=args
+        )
     except (NoSuchModuleError, ImportError) as exc:
         hint = install_hint(exc, make_url(url).get_backend_name())
         raise ConfigError(f"store {redact_url(url)}: {exc}; install it with: {hint}") from None
@@ -49,8 +57,22 @@ def create_store_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    if not ping_each_checkout:
+        check_on_checkout(engine)
     _TIMEOUTS[engine] = timeouts or Timeouts()
     return engine
+
+
+def read_connection(store: Engine) -> Connection:
+    """A connection for reads only, each statement seeing what was committed when it
+    began (as in PostgreSQL's default READ COMMITTED transactions): on PostgreSQL it runs
+    in autocommit, which spares the round trips of ``BEGIN`` and of the pool's
+    ``ROLLBACK`` on return; elsewhere an ordinary connection. Never write on it: nothing
+    would roll a half-done change back."""
+    conn = store.connect()
+    if store.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
 
 
 def store_timeouts(engine: Engine) -> Timeouts:
@@ -145,8 +167,11 @@ def read_only_store(url: str) -> Engine | None:
         raise ConfigError(f"store {redact_url(url)}: {exc}") from None
 
 
-def open_store(url: str, timeouts: Timeouts | None = None) -> Engine:
-    """An engine on the store at ``url``, migrated."""
-    engine = create_store_engine(url, timeouts)
+def open_store(
+    url: str, timeouts: Timeouts | None = None, *, ping_each_checkout: bool = True
+) -> Engine:
+    """An engine on the store at ``url``, migrated (``ping_each_checkout``: see
+    :func:`create_store_engine`)."""
+    engine = create_store_engine(url, timeouts, ping_each_checkout=ping_each_checkout)
     migrate(engine)
     return engine
