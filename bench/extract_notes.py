@@ -2,11 +2,11 @@
 is run, and where the hub's full sync spends its time (``python -m bench.syncprofile``)."""
 
 SLING_NOTE = """\
-The run above was made on a busy machine (load average 7 to 15 on its 2 CPUs: other
-sessions' benchmarks and tests), so its absolute figures are low and its ratios are those of
-pairs measured side by side; the previous run, on a quieter machine (2026-11-23), gave the
-bare read 205,273 rows/s, the hub 89,186 rows/s (0.43x of it, 2.43x dlt) and an incremental
-run 3.3% of the full sync.
+The run above was made on a quiet machine (no other work; 2026-12-05), but a slower one
+than the day before: the bare read gave 287,498 rows/s against 420,332 then, Sling took
+13.7 s against 10.2 s. Its ratios are those of pairs measured side by side. Its full sync
+rounds took 8.19, 6.85 and 7.38 s: the first is the one set against the bare read above
+(0.42x); the second would be 0.51x.
 
 How Sling runs (`bench/slingpeer.py`, `bench/peers/sling_load.py`): the binary of the
 `sling-linux-amd64` wheel (1.4.11; `sling_linux_amd64.SLING_BIN` names it) from
@@ -26,36 +26,39 @@ other, taking turns going first in each round.
 """
 
 PROFILE = """\
-Where the full sync's time goes (`python -m bench.syncprofile --rows 200000`, twice, on the
-same busy machine as the run above: load average 10 to 11 on 2 CPUs; one full sync into a
-fresh store, every stage timed where it runs, the servers' CPU read from /proc):
+Where the full sync's time goes now (2026-12-05, quiet machine, 1,000,000 rows, one full
+sync into a fresh store; `perf record -a` over the whole machine during the sync, shares of
+all CPU samples): PostgreSQL 49% (the store's backends most: COPY, the key index's
+comparisons, which go through `strcoll` since a `C.UTF-8` database is not the `C` collation
+to PostgreSQL, WAL), the ADBC driver decoding the source's binary COPY 14% (numerics the
+most), polars 14% (mapping, checks, the casts before encoding), CPython 5%, pgpq 2%, idle
+11%. `python -m bench.syncprofile --rows 1000000` gives the hub's process 5.5 CPU-seconds
+and the store's backends 5.2 to 6.6 in a 7.0 to 8.4 s sync: the two cores are busy, and the
+store's server is the larger half.
 
-| stage | thread | run 1 (s) | run 2 (s) |
-|---|---|---:|---:|
-| whole sync, 200,000 rows | | 4.66 | 4.25 |
-| source read (query, fetch, frames) | reader | 1.59 | 1.77 |
-| mapping | reader | 0.87 | 0.89 |
-| contract checks | reader | 0.16 | 0.16 |
-| load: COPY into the store, both connections' shares | loading | 3.07 | 2.84 |
-| of which CSV encoding of the frames | both load connections | 0.35 | 0.34 |
-| the batch's ledger writes and commit (commit batch less load) | loading | 0.68 | 0.52 |
-| waiting for the next batch | loading | 0.91 | 0.89 |
-| CPU of the hub's process (all threads) | | 1.30 | 1.30 |
-| CPU of the store's backends (COPY, indexes, ledger) | server | 0.92 | 0.90 |
-| CPU of the source's backend | server | 0.14 | 0.13 |
+What changed for issue #24 (each measured against the code before it, in pairs):
 
-What it says. The loading thread is the critical path (load and ledger 3.4 to 3.8 s of
-4.2 to 4.7 s; it waits for a batch less than 1 s in all), but the CPU it accounts for is
-small: 2.3 CPU-seconds in all (hub 1.3, store 0.9, source 0.1) in a 4.2 to 4.7 s sync on
-2 CPUs. On this machine the rest is waiting for a CPU among ~10 runnable tasks, and for the
-store's commits (fsync and synchronous_commit on: 20 batch transactions plus 20 shares
-committed on the second connection). On a quiet machine the same CPU work fits in about
-1.3 s per 200,000 rows in the hub's process, i.e. ~6.5 s per 1,000,000, against the
-issue's 6.8 s: there the hub's own CPU, in one process under one GIL, bounds the sync. Of
-that CPU, mapping is the largest piece that the profile names (0.87 s of the reader thread
-per 200,000 rows, ~4.4 µs a row), then the source read's conversion to frames, then CSV
-encoding (0.35 s) that PostgreSQL parses again (part of its 0.9 s). So the candidates, in
-that order: less work per row in mapping (or mapping in a process of its own beside the
-loader), binary COPY straight from Arrow (no CSV text on either side), fewer commits on a
-first load; not attempted here.
+- **Binary COPY from Arrow** (`crm_core/pull/copy_binary.py`, pgpq): a batch is cast to
+  its table's exact column types and encoded in PostgreSQL's binary COPY format, which the
+  server stores without parsing text; a batch with a column of another type goes as CSV.
+  300,000 mapped order lines, one connection, three pairs: the server's CPU 0.81 to 0.83 s
+  against 1.13 to 1.19 s, encoding 0.10 to 0.13 s against 0.18 to 0.24 s. Full syncs of
+  1,000,000 rows on a busy machine, in pairs: the store's CPU 5.8 to 6.3 s against 7.8 s.
+- **Text made from numbers is not checked as text** (control characters, mojibake, length
+  cannot be in digits), and one scan of a text value flags control characters and mojibake
+  together (the reasons are still given apart, on the failed rows only).
+- **An incremental run's fixed costs**: the last run's columns read while the source runs
+  its query, the stage emptied by `DELETE` (`TRUNCATE` gave it a new file each batch), the
+  hub's own connector kinds found without reading every installed package's entry points
+  (9 to 13 ms a process). A run with nothing to read takes ~45 ms.
+
+What is left. An incremental run of 10,000 changed rows is bound by the store's upsert of
+rows spread over the whole table: `EXPLAIN (ANALYZE, WAL)` of one 5,000-row share gives
+68 ms right after a checkpoint (4,571 full-page images, 32 MB of WAL; the 234 MB table does
+not fit in 128 MB of shared buffers) and 29 ms once its pages were logged; Sling pays the
+same. A table with `fillfactor = 90` made 98% of such updates HOT (no index insert; WAL
+records halved) at the cost of 11% more pages on a first load; not adopted, since the
+timings on a busy machine could not show a gain. Declaring the key columns `COLLATE "C"`
+would spare the server `strcoll` in every index comparison; not done, since comparing them
+with columns of the default collation would then need explicit collations everywhere.
 """
