@@ -103,3 +103,30 @@ def test_a_side_of_hashes_only_cannot_be_the_store_side(tmp_path: Path) -> None:
     assert sum(hashes.part(i).height for i in range(4)) == 2
     with pytest.raises(ValueError, match="must keep its keys"):
         list(missing(hashes, hashes))
+
+
+def test_a_table_never_counted_is_sized_by_its_bytes(pg_url: str) -> None:
+    """A store table loaded in bulk and never analyzed has no row count: its parts are
+    sized from its bytes, on the high side, not taken as empty (a few huge parts)."""
+    from sqlalchemy import text
+
+    from crm_core.pull.detect_columnar import estimated_rows
+    from crm_core.store.db import open_store
+
+    store = open_store(pg_url)
+    table = RECORD_TABLES["order_lines"]
+    with store.begin() as conn:
+        conn.execute(text("ALTER TABLE order_lines SET (autovacuum_enabled = false)"))
+        conn.execute(
+            text(
+                "INSERT INTO order_lines (source, order_id, line_no, item_id, quantity, "
+                "unit_price, amount) SELECT 'erp', g::text, 1, 'X', 1, 1, 1 "
+                "FROM generate_series(1, 5000) g"
+            )
+        )
+    assert estimated_rows(store, table) >= 5_000
+    assert parts_for(estimated_rows(store, table)) == MIN_PARTS
+    with store.begin() as conn:
+        conn.execute(text("ANALYZE order_lines"))
+    assert estimated_rows(store, table) == 5_000
+    store.dispose()

@@ -30,6 +30,11 @@ from crm_core.store.db import store_timeouts
 KEY_BATCH_ROWS = 100_000
 
 
+#: Bytes a stored row of a record table takes at least (with its header): a table's size
+#: over this overestimates its rows.
+MIN_ROW_BYTES = 64
+
+
 def usable(engine: Engine) -> bool:
     """Whether the store can be compared this way: PostgreSQL, with the ADBC driver."""
     return engine.dialect.name == "postgresql" and arrow_pg.available()
@@ -45,13 +50,20 @@ class Comparison:
 
 
 def estimated_rows(engine: Engine, table: Table) -> float:
-    """The planner's row count of the table (0 when never counted): it sizes the parts."""
+    """About how many rows the table holds, to size the parts: the planner's count, or for a
+    table never counted (just loaded in bulk) its size over :data:`MIN_ROW_BYTES`, an
+    estimate on the high side (more parts cost little; too few would make each large)."""
     with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+        counted, size = conn.execute(
+            text(
+                "SELECT reltuples, pg_relation_size(oid) FROM pg_class "
+                "WHERE oid = CAST(:name AS regclass)"
+            ),
             {"name": table.name},
-        ).scalar()
-    return float(found or 0)
+        ).one()
+    if counted is not None and counted > 0:
+        return float(counted)
+    return float(size or 0) / MIN_ROW_BYTES
 
 
 def compare(
