@@ -7,8 +7,8 @@ there too (pyproject.toml), and in :data:`BUILTIN`, which is where a source of o
 finds its class: reading every installed distribution's metadata for the entry points costs
 ~10 ms, in every process that syncs (a run that finds 10,000 rows to load takes ~0.3 s). So
 the hub's own kind names are the hub's; a package adds kinds, it does not replace these.
-What a kind can do is said by its class
-(:class:`BaseConnector`'s class attributes), never by lists of kind names elsewhere.
+What a kind can do is said by its class (:class:`BaseConnector`'s class attributes), never
+by lists of kind names elsewhere.
 """
 
 from __future__ import annotations

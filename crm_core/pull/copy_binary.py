@@ -24,11 +24,6 @@ except ImportError:  # pragma: no cover - the CSV path serves
     pgpq = None  # type: ignore[assignment]
 
 
-def available() -> bool:
-    """Whether the binary encoder is installed."""
-    return pgpq is not None
-
-
 def column_dtype(kind: TypeEngine[Any]) -> pl.DataType | None:
     """The polars type whose Arrow form encodes as a column of ``kind`` (None: unknown)."""
     if isinstance(kind, ExactDecimal):

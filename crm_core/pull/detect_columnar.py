@@ -28,8 +28,6 @@ from crm_core.store.db import store_timeouts
 #: Keys read in one batch at least, from the source and from the store: a key is a few
 #: bytes, and each batch costs a mapping of its keys and a hash.
 KEY_BATCH_ROWS = 100_000
-
-
 #: Bytes a stored row of a record table takes at least (with its header): a table's size
 #: over this overestimates its rows.
 MIN_ROW_BYTES = 64

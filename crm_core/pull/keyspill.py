@@ -18,8 +18,8 @@ store's key from that pass (never mark a key the source has): at a million keys 
 a chance of about one in 10⁷.
 
 Up to :data:`MEMORY_ROWS` keys a side, the keys stay in memory and are compared in one
-anti-join (writing and reading the keys back cost a third of the detect pass); a side
-that grows past that spills what it holds and goes on spilling, and the other side then
+anti-join (spilling writes every key to a file and reads it back); a side that grows
+past that spills what it holds and goes on spilling, and the other side then
 spills too before the comparison, part by part in bounded memory.
 """
 
