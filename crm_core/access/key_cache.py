@@ -23,6 +23,11 @@ T = TypeVar("T")
 MAX_KEYS = 1024
 
 
+def now() -> float:
+    """The clock the remembered checks expire by (monotonic seconds)."""
+    return time.monotonic()
+
+
 class VerifiedKeys(Generic[T]):
     """Keys found valid, by the digest of the key as presented, each until it expires."""
 
@@ -40,7 +45,7 @@ class VerifiedKeys(Generic[T]):
             kept = self._kept.get(digest)
             if kept is None:
                 return None
-            if kept[0] <= time.monotonic():
+            if kept[0] <= now():
                 del self._kept[digest]
                 return None
             return kept[2]
@@ -52,7 +57,7 @@ class VerifiedKeys(Generic[T]):
         with self._lock:
             if self.revocations != since:
                 return
-            self._kept[digest] = (time.monotonic() + seconds, key_id, value)
+            self._kept[digest] = (now() + seconds, key_id, value)
             self._kept.move_to_end(digest)
             while len(self._kept) > self.limit:
                 self._kept.popitem(last=False)
