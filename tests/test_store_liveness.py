@@ -17,7 +17,7 @@ from crm_core.store.liveness import check_on_checkout
 from tests.conftest import PG_ADMIN
 from tests.tcp_proxy_kit import TcpProxy
 
-IDLE = 0.5  # seconds a pooled connection may idle before it is pinged, in these tests
+IDLE = 2.0  # seconds a pooled connection may idle before it is pinged, in these tests
 
 
 @pytest.fixture
