@@ -17,6 +17,7 @@ from bench import (
     scaling,
     unseen_cjk,
 )
+from schemas.settings import DEFAULT_BATCH_SIZE
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,7 +33,12 @@ def main(argv: list[str] | None = None) -> None:
         help="PostgreSQL order lines into a store: driver ceiling, dlt, crm-hub, incremental",
     )
     ex.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
-    ex.add_argument("--batch-size", type=int, default=10_000, help="the hub's batch size")
+    ex.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"the hub's batch size (default {DEFAULT_BATCH_SIZE:,}, the hub's)",
+    )
     ex.add_argument("--no-peers", action="store_true", help="skip dlt (no .venv-bench needed)")
     ex.add_argument("--no-references", action="store_true", help="skip SQLite and DuckDB lines")
     ex.add_argument("--json", action="store_true", help="last line: the figures as JSON")
@@ -87,7 +93,12 @@ def main(argv: list[str] | None = None) -> None:
         "deletes", help="a detect pass of deletes against a full sync; memory at two sizes"
     )
     de.add_argument("--rows", type=int, default=1_000_000, help="order lines (default 1,000,000)")
-    de.add_argument("--batch-size", type=int, default=10_000, help="the hub's batch size")
+    de.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"the hub's batch size (default {DEFAULT_BATCH_SIZE:,}, the hub's)",
+    )
     de.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     ce = sub.add_parser(
         "celery", help="one pull round of the demo on CeleryExecutor: 1 worker, then 2 workers"

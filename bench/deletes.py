@@ -22,6 +22,7 @@ import psycopg
 
 from bench import jobs, pgdata, report
 from bench.measure import PEAK_SNIPPET, Measurement, run_job
+from schemas.settings import DEFAULT_BATCH_SIZE
 
 SOURCE_DB = "crmhub_bench_deletes_src"
 STORE_DB = "crmhub_bench_deletes_store"
@@ -113,7 +114,9 @@ def one_size(rows: int, batch_size: int) -> tuple[Measurement, Measurement, int]
     return full, detect, deleted
 
 
-def run(rows: int, *, batch_size: int = 10_000, as_json: bool = False) -> dict[str, Any]:
+def run(
+    rows: int, *, batch_size: int = DEFAULT_BATCH_SIZE, as_json: bool = False
+) -> dict[str, Any]:
     """Measure at a tenth of ``rows`` and at ``rows``; print a table, save JSON."""
     say = print if not as_json else (lambda *a, **k: print(*a, **k, file=sys.stderr))
     small = max(rows // 10, 1_000)

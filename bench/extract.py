@@ -27,6 +27,7 @@ from typing import Any
 
 from bench import jobs, pgdata, report, slingpeer
 from bench.measure import ROOT, Measurement, run_job
+from schemas.settings import DEFAULT_BATCH_SIZE
 
 PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 PEER_SCRIPT = Path(__file__).parent / "peers" / "dlt_load.py"
@@ -217,7 +218,7 @@ def run(
     *,
     peers: bool = True,
     references: bool = True,
-    batch_size: int = 10_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     as_json: bool = False,
     rounds: int = ROUNDS,
 ) -> dict[str, Any]:

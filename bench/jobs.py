@@ -11,6 +11,7 @@ from string import Template
 from typing import Any
 
 from bench.measure import PEAK_SNIPPET
+from schemas.settings import DEFAULT_BATCH_SIZE
 
 
 def render(snippet: str, **values: Any) -> str:
@@ -94,7 +95,7 @@ sources:
 
 
 def write_hub_config(
-    folder: Path, *, store_url: str, source_url: str, batch_size: int = 10_000
+    folder: Path, *, store_url: str, source_url: str, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Path:
     """A crm-hub.yaml for the benchmark source and a given store."""
     mapping = Path(__file__).parent / "erp" / "bench_erp.yaml"

@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from bench import jobs, pgdata
+from schemas.settings import DEFAULT_BATCH_SIZE
 
 SOURCE_DB = "crmhub_bench_profile_src"
 STORE_DB = "crmhub_bench_profile_store"
@@ -193,7 +194,7 @@ def main() -> None:
     """Parse the command line, profile one full sync, print the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.syncprofile", description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000, help="order lines (200,000)")
-    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--keep", action="store_true", help="keep the two databases")
     args = parser.parse_args()
     try:

@@ -87,8 +87,12 @@ def compile_inline(stmt: Select[Any]) -> tuple[str, list[Any]]:
 
 
 def adbc_uri(url: URL) -> str:
-    """A libpq URI for a SQLAlchemy PostgreSQL URL (any driver name)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """A libpq URI for a SQLAlchemy PostgreSQL URL (any driver name). SQLAlchemy writes a
+    space in a query value as ``+``, which libpq takes literally (``options=-c+x=1`` fails):
+    spaces are written ``%20`` (a ``+`` of the value itself is ``%2B`` already)."""
+    rendered = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    base, mark, query = rendered.partition("?")
+    return base + mark + query.replace("+", "%20")
 
 
 class Database:

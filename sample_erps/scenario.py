@@ -55,7 +55,7 @@ store:
   url: sqlite:///{store}
 
 defaults:
-  batch_size: 10000
+  batch_size: 50000
 
 {push_back}
 sources:

@@ -124,9 +124,47 @@ def test_a_table_never_counted_is_sized_by_its_bytes(pg_url: str) -> None:
                 "FROM generate_series(1, 5000) g"
             )
         )
-    assert estimated_rows(store, table) >= 5_000
-    assert parts_for(estimated_rows(store, table)) == MIN_PARTS
+    assert estimated_rows(store, table).rows >= 5_000
+    assert not estimated_rows(store, table).counted
+    assert parts_for(estimated_rows(store, table).rows) == MIN_PARTS
     with store.begin() as conn:
         conn.execute(text("ANALYZE order_lines"))
-    assert estimated_rows(store, table) == 5_000
+    assert estimated_rows(store, table) == (5_000, True)
+    store.dispose()
+
+
+def test_the_store_keys_of_a_table_never_counted_are_read_in_one_sequential_scan(
+    pg_url: str,
+) -> None:
+    """Without statistics the planner would scan the whole key index first: the key read
+    of a table just loaded in bulk turns index plans off; once counted, the planner picks."""
+    import psycopg
+    from sqlalchemy import text
+
+    from connectors.arrow_pg import adbc_uri
+    from crm_core.pull.detect_columnar import estimated_rows, store_read_url
+    from crm_core.store.db import open_store
+
+    store = open_store(pg_url)
+    table = RECORD_TABLES["order_lines"]
+    with store.begin() as conn:
+        conn.execute(text("ALTER TABLE order_lines SET (autovacuum_enabled = false)"))
+        conn.execute(
+            text(
+                "INSERT INTO order_lines (source, order_id, line_no, item_id, quantity, "
+                "unit_price, amount) SELECT 'erp', g::text, 1, 'X', 1, 1, 1 "
+                "FROM generate_series(1, 20000) g"
+            )
+        )
+    query = "EXPLAIN SELECT order_id, line_no FROM order_lines WHERE source = 'erp'"
+
+    def plan() -> str:
+        url = store_read_url(store, estimated_rows(store, table))
+        with psycopg.connect(adbc_uri(url)) as conn:  # the URI the key read connects with
+            return "\n".join(str(row[0]) for row in conn.execute(query))
+
+    assert "Seq Scan" in plan()
+    with store.begin() as conn:
+        conn.execute(text("ANALYZE order_lines"))
+    assert "enable_indexscan" not in str(store_read_url(store, estimated_rows(store, table)))
     store.dispose()

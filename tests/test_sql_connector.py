@@ -15,7 +15,7 @@ from connectors import connector_class, open_source
 from connectors.sql import SqlConnector
 from crm_core.store.db import create_store_engine
 from schemas.errors import ConfigError, RetriableError
-from schemas.settings import SourceConfig
+from schemas.settings import SourceConfig, Timeouts
 
 meta = MetaData()
 ledger = Table(
@@ -446,3 +446,21 @@ def test_a_store_without_its_driver_says_which_pip_install_brings_it(
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(ConfigError, match=r"install it with: pip install 'crm-hub\[postgres\]'"):
         create_store_engine("postgresql+psycopg://hub:Sup3rSecret@db/hub")
+
+
+def test_columnar_postgres_reads_keep_the_sources_statement_timeout(pg_url: str) -> None:
+    """``timeouts.statement`` reaches the columnar (ADBC) connection too: a read within it
+    works, a query running longer is stopped by the server."""
+    _big_keys_table(pg_url)
+    cfg = _big_config(pg_url, True).model_copy(
+        update={"timeouts": Timeouts(connect=10, read=60, statement=1)}
+    )
+    with SqlConnector("erp", cfg) as conn:
+        assert conn.columnar_reads()
+        assert sum(b.height for b in conn.read("big", None, 100)) == 9
+    query = "SELECT 1 AS id, pg_sleep(3) AS z"
+    slow = SourceConfig.model_validate(
+        {**cfg.model_dump(), "streams": {"slow": {"query": query, "primary_key": ["id"]}}}
+    )
+    with SqlConnector("erp", slow) as conn, pytest.raises(Exception, match="statement timeout"):
+        list(conn.read("slow", None, 100))

@@ -10,7 +10,7 @@ store:
   url: sqlite:///crm-hub.db
 
 defaults:
-  batch_size: 10000          # rows per batch (memory stays bounded by this)
+  batch_size: 50000          # rows per batch (memory stays bounded by this)
   schedule: "@hourly"        # used by the Airflow DAGs
   quarantine_threshold: 0.5  # a batch with more bad rows than this fails the run
 """
