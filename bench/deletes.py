@@ -144,6 +144,7 @@ def run(
         "detect_run_seconds": round(detect.extra["run_seconds"], 3),
         "detect_share": round(share, 4),
         "rows_deleted": deleted,
+        "batch_size": batch_size,
         "detect_peak_mb": {
             str(small): round(small_detect.peak_mb),
             str(rows): round(detect.peak_mb),

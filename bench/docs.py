@@ -568,6 +568,15 @@ def _deletes(result: dict[str, Any], others: list[dict[str, Any]] | None = None)
         "full sync's time moved between the runs: 6.06, 6.71 and 6.03 s), peak 226, 229 and "
         "234 MB against 185, 184 and 186 MB, and 254 MB at 3,000,000 rows (13.9%): flatter, "
         "but over the time goal in two runs of three, so the cap stays at 1,000,000",
+        "- the batch size: the figures above are at the hub's default of "
+        f"{f.get('batch_size', 50_000):,} rows a batch; the 3,000,000-row run and the ones "
+        "before were at 10,000. The detect pass does not depend on it (keys are read 100,000 "
+        "a batch), but the full sync took 16 to 20% less time at 50,000, which raised the "
+        "pass's share: two runs gave 15.9% and 16.2% (0.58 s of 3.61 s). The store's key "
+        "read of a table the planner never counted (just loaded in bulk, before autovacuum "
+        "analyzes it) now turns index plans off: the planner guessed a few rows and scanned "
+        "the whole key index before the table (0.25 s of the server's time against 0.15 s "
+        "for one sequential scan); two runs with it gave 14.7% and 14.7%",
         "",
         _machine(result),
         "",

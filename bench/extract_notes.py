@@ -2,11 +2,13 @@
 is run, and where the hub's full sync spends its time (``python -m bench.syncprofile``)."""
 
 SLING_NOTE = """\
-The run above was made on a quiet machine (no other work; 2026-12-05), but a slower one
-than the day before: the bare read gave 287,498 rows/s against 420,332 then, Sling took
-13.7 s against 10.2 s. Its ratios are those of pairs measured side by side. Its full sync
-rounds took 8.19, 6.85 and 7.38 s: the first is the one set against the bare read above
-(0.42x); the second would be 0.51x.
+The run above was made on a quiet machine (no other work; 2026-12-05, evening) with the
+hub's new default of 50,000 rows a batch. The machine was faster for bulk reads than the
+night before (the bare read 505,790 rows/s against 287,498) and its speed moved within the
+hour: the same full sync gave 3.57 to 4.20 s over the evening, the hub's share of the bare
+read 0.47x here, 0.49x in the run an hour before with the same code but the mapping change,
+0.54x in a pair measured in-process. Its ratios against Sling are those of pairs measured
+side by side.
 
 How Sling runs (`bench/slingpeer.py`, `bench/peers/sling_load.py`): the binary of the
 `sling-linux-amd64` wheel (1.4.11; `sling_linux_amd64.SLING_BIN` names it) from
@@ -32,9 +34,11 @@ all CPU samples): PostgreSQL 49% (the store's backends most: COPY, the key index
 comparisons, which go through `strcoll` since a `C.UTF-8` database is not the `C` collation
 to PostgreSQL, WAL), the ADBC driver decoding the source's binary COPY 14% (numerics the
 most), polars 14% (mapping, checks, the casts before encoding), CPython 5%, pgpq 2%, idle
-11%. `python -m bench.syncprofile --rows 1000000` gives the hub's process 5.5 CPU-seconds
-and the store's backends 5.2 to 6.6 in a 7.0 to 8.4 s sync: the two cores are busy, and the
-store's server is the larger half.
+11%. `python -m bench.syncprofile --rows 1000000` gave the hub's process 5.5 CPU-seconds
+and the store's backends 5.2 to 6.6 in a 7.0 to 8.4 s sync that night; on the faster
+evening after, at 50,000 rows a batch, 2.75, 2.66 to 2.69 and the source's backend 0.59 in
+3.41 s (at 10,000: 3.01 to 3.04, 2.84 to 2.85 and 0.60 in 4.03 to 4.10 s): the two cores
+are busy, and the store's server is the larger half.
 
 What changed for issue #24 (each measured against the code before it, in pairs):
 
@@ -52,13 +56,30 @@ What changed for issue #24 (each measured against the code before it, in pairs):
   hub's own connector kinds found without reading every installed package's entry points
   (9 to 13 ms a process). A run with nothing to read takes ~45 ms.
 
-What is left. An incremental run of 10,000 changed rows is bound by the store's upsert of
-rows spread over the whole table: `EXPLAIN (ANALYZE, WAL)` of one 5,000-row share gives
-68 ms right after a checkpoint (4,571 full-page images, 32 MB of WAL; the 234 MB table does
-not fit in 128 MB of shared buffers) and 29 ms once its pages were logged; Sling pays the
-same. A table with `fillfactor = 90` made 98% of such updates HOT (no index insert; WAL
-records halved) at the cost of 11% more pages on a first load; not adopted, since the
-timings on a busy machine could not show a gain. Declaring the key columns `COLLATE "C"`
-would spare the server `strcoll` in every index comparison; not done, since comparing them
-with columns of the default collation would then need explicit collations everywhere.
+- **50,000 rows a batch by default** (`defaults.batch_size`, was 10,000). Each batch is one
+  store transaction with its own commits, position and counts, staging and shares: about
+  9 ms of fixed cost a batch here (the two commits' WAL flushes 3 ms, the ledger's two
+  writes 1.3 ms, the rest in COPY starts, polars calls and thread hand-offs). Full syncs of
+  1,000,000 rows in pairs, the same source: 10,000 rows 4.83 / 4.94 s, 50,000 rows 4.01 /
+  3.92 s (16 to 20% less; 100,000 gave 4% more again); peak memory 296 MB against 385 to
+  406 MB. An incremental run of 1% is one batch either way.
+- **Mapping evaluated lazily**: one `LazyFrame.select` per batch lets polars compute what a
+  value and its checks share once (the trimmed text, the decimal cast): 25 ms a 50,000-row
+  batch of order lines instead of 34.
+
+What is left. An incremental run of 10,000 changed rows is bound by the two servers' random
+access, one after the other: the source's query (a bitmap scan of the cursor index and a
+sort: ~36 ms of PostgreSQL's time, no row until all are sorted) and the store's upsert of
+rows spread over the whole table, ~71 ms for each of the two 5,000-row shares side by side
+(`log_min_duration_statement`); the store's tables already keep 15% of each page free
+(`fillfactor = 85`, migration 0009), so these updates are HOT, and no full-page images were
+written in the runs measured, but the 215 MB table and its source do not fit in the
+server's 128 MB of shared buffers, so most rows cost a page read from the OS. Smaller
+batches, to start loading before the read ends, gave nothing (the source's sort sends
+every row at once): 0.22 to 0.30 s at 2,500 and 5,000 rows against 0.22 to 0.30 s at
+10,000. So the share of the full sync rose as the full sync got faster: 5.6% here (0.23 s),
+against 3.6% the night before when the full sync took 7.4 s. Declaring the key columns
+`COLLATE "C"` would spare the server `strcoll` in every index comparison; not done, since
+comparing them with columns of the default collation would then need explicit collations
+everywhere.
 """
