@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import Engine
 
 from crm_core.pull.keyspill import (
     MAX_PARTS,
@@ -105,6 +106,22 @@ def test_a_side_of_hashes_only_cannot_be_the_store_side(tmp_path: Path) -> None:
         list(missing(hashes, hashes))
 
 
+def _load_uncounted(store: Engine, rows: int) -> None:
+    """``rows`` order lines of source ``erp`` loaded in bulk, the table never analyzed."""
+    from sqlalchemy import text
+
+    with store.begin() as conn:
+        conn.execute(text("ALTER TABLE order_lines SET (autovacuum_enabled = false)"))
+        conn.execute(
+            text(
+                "INSERT INTO order_lines (source, order_id, line_no, item_id, quantity, "
+                "unit_price, amount) SELECT 'erp', g::text, 1, 'X', 1, 1, 1 "
+                "FROM generate_series(1, :rows) g"
+            ),
+            {"rows": rows},
+        )
+
+
 def test_a_table_never_counted_is_sized_by_its_bytes(pg_url: str) -> None:
     """A store table loaded in bulk and never analyzed has no row count: its parts are
     sized from its bytes, on the high side, not taken as empty (a few huge parts)."""
@@ -115,15 +132,7 @@ def test_a_table_never_counted_is_sized_by_its_bytes(pg_url: str) -> None:
 
     store = open_store(pg_url)
     table = RECORD_TABLES["order_lines"]
-    with store.begin() as conn:
-        conn.execute(text("ALTER TABLE order_lines SET (autovacuum_enabled = false)"))
-        conn.execute(
-            text(
-                "INSERT INTO order_lines (source, order_id, line_no, item_id, quantity, "
-                "unit_price, amount) SELECT 'erp', g::text, 1, 'X', 1, 1, 1 "
-                "FROM generate_series(1, 5000) g"
-            )
-        )
+    _load_uncounted(store, 5_000)
     assert estimated_rows(store, table).rows >= 5_000
     assert not estimated_rows(store, table).counted
     assert parts_for(estimated_rows(store, table).rows) == MIN_PARTS
@@ -147,15 +156,7 @@ def test_the_store_keys_of_a_table_never_counted_are_read_in_one_sequential_scan
 
     store = open_store(pg_url)
     table = RECORD_TABLES["order_lines"]
-    with store.begin() as conn:
-        conn.execute(text("ALTER TABLE order_lines SET (autovacuum_enabled = false)"))
-        conn.execute(
-            text(
-                "INSERT INTO order_lines (source, order_id, line_no, item_id, quantity, "
-                "unit_price, amount) SELECT 'erp', g::text, 1, 'X', 1, 1, 1 "
-                "FROM generate_series(1, 20000) g"
-            )
-        )
+    _load_uncounted(store, 20_000)
     query = "EXPLAIN SELECT order_id, line_no FROM order_lines WHERE source = 'erp'"
 
     def plan() -> str:
