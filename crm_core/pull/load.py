@@ -1,9 +1,10 @@
 """Bulk loads of mapped batches into the store: one upsert per batch, keyed by source + key.
 
 PostgreSQL (psycopg 3) gets COPY (binary where the batch's types allow, see
-:mod:`crm_core.pull.copy_binary`) into a temporary staging table and one
-``INSERT ... SELECT ... ON CONFLICT DO UPDATE``; other databases get a multi-row
-``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
+:mod:`crm_core.pull.copy_binary`) into a temporary staging table and one ``MERGE`` from it
+(PostgreSQL 15 and later; ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` before that, and
+for a batch that meets a key another writer inserted meanwhile); other databases get a
+multi-row ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
 rewritten, so re-running a window changes nothing. A first load, into a table that holds
 nothing of the source yet, skips the upsert: plain COPY (or INSERT) into the table.
 
@@ -42,6 +43,9 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 #: Batches smaller than this are written on their own connection alone (a share's
 #: connection and thread cost more than they save).
 SPREAD_MIN_ROWS = 2_000
+#: PostgreSQL from which the upsert is a ``MERGE``: it reads each row's key and updates the
+#: row, where ``ON CONFLICT`` first locks the row it finds, one more WAL record per row
+MERGE_SINCE = (15,)
 
 #: How a batch is written on one connection: COPY, an upsert, an INSERT.
 Write = Callable[[Connection, Table, pl.DataFrame], None]
@@ -279,9 +283,13 @@ def _key_columns(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
 
+def _watched(columns: list[str]) -> list[str]:
+    """The columns whose change makes a row worth rewriting (not the lineage of the load)."""
+    return [c for c in columns if c not in ("run_id", "loaded_at")]
+
+
 def _changed(table: Table, excluded: Any, columns: list[str]) -> Any:
-    watched = [c for c in columns if c not in ("run_id", "loaded_at")]
-    return or_(*(table.c[c].is_distinct_from(excluded[c]) for c in watched))
+    return or_(*(table.c[c].is_distinct_from(excluded[c]) for c in _watched(columns)))
 
 
 def _insert_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
@@ -311,9 +319,6 @@ def _insert_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
 
 def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     stage = f"{STAGE_PREFIX}{table.name}"
-    cols = [c.name for c in table.columns]
-    keys = _key_columns(table)
-    quoted = ", ".join(f'"{c}"' for c in cols)
     conn.execute(
         text(
             f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
@@ -324,13 +329,50 @@ def _copy_upsert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     # DELETE costs nothing then, TRUNCATE gives the table a new file each time
     conn.execute(text(f'DELETE FROM "{stage}"'))
     copy_rows(conn, stage, table, frame)
-    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
-    watched = [c for c in cols if c not in keys and c not in ("run_id", "loaded_at")]
-    distinct = " OR ".join(f't."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in watched)
-    conn.execute(
-        text(
-            f'INSERT INTO "{table.name}" AS t ({quoted}) SELECT {quoted} FROM "{stage}" '
-            f"ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in keys)}) "
-            f"DO UPDATE SET {updates} WHERE {distinct}"
-        )
+    if _merges(conn):
+        try:
+            with conn.begin_nested():
+                conn.execute(text(_merge_sql(table, stage)))
+            return
+        except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
+            pass  # a key another writer inserted meanwhile: ON CONFLICT waits for it
+    conn.execute(text(_on_conflict_sql(table, stage)))
+
+
+def _merges(conn: Connection) -> bool:
+    """Whether the server has MERGE (PostgreSQL 15 and later)."""
+    version = conn.dialect.server_version_info
+    return version is not None and version >= MERGE_SINCE
+
+
+def _merge_sql(table: Table, stage: str) -> str:
+    """The stage's rows into ``table`` by one ``MERGE``: changed rows updated, new ones
+    inserted, unchanged ones left alone."""
+    cols = [c.name for c in table.columns]
+    keys = _key_columns(table)
+    others = [c for c in cols if c not in keys]
+    on = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+    changed = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in _watched(others))
+    updates = ", ".join(f'"{c}" = s."{c}"' for c in others)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    values = ", ".join(f's."{c}"' for c in cols)
+    return (
+        f'MERGE INTO "{table.name}" AS t USING "{stage}" AS s ON {on} '
+        f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED THEN INSERT ({quoted}) VALUES ({values})"
+    )
+
+
+def _on_conflict_sql(table: Table, stage: str) -> str:
+    """The stage's rows into ``table`` by ``INSERT ... ON CONFLICT DO UPDATE``."""
+    cols = [c.name for c in table.columns]
+    keys = _key_columns(table)
+    others = [c for c in cols if c not in keys]
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in others)
+    distinct = " OR ".join(f't."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in _watched(others))
+    return (
+        f'INSERT INTO "{table.name}" AS t ({quoted}) SELECT {quoted} FROM "{stage}" '
+        f"ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in keys)}) "
+        f"DO UPDATE SET {updates} WHERE {distinct}"
     )
