@@ -31,7 +31,7 @@ into its store, watermark and run ledger in the same transactions.
 
 
 EXTRACT_HISTORY = """\
-How the incremental share came under 5%. At the start of that work (2026-11-23, this
+How the incremental run got faster. At the start of that work (2026-11-23, this
 machine, the same harness with one full sync per run) it was 5.65% (0.65 s of an 11.56 s
 full sync; the previous machine had given 4.6% to 6.5%), and a sync with nothing to read
 took 0.14 s. Then, each measured against the code before it in the same session:

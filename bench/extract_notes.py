@@ -66,20 +66,32 @@ What changed for issue #24 (each measured against the code before it, in pairs):
 - **Mapping evaluated lazily**: one `LazyFrame.select` per batch lets polars compute what a
   value and its checks share once (the trimmed text, the decimal cast): 25 ms a 50,000-row
   batch of order lines instead of 34.
+- **The upsert is a `MERGE`** on PostgreSQL 15 and later (`crm_core/pull/load.py`):
+  `INSERT ... ON CONFLICT DO UPDATE` locks every row it finds before it looks at the
+  values, one more WAL record a row, and on a row that did not change it writes that lock
+  and nothing else. A full refresh of the unchanged 1,000,000 rows, in pairs: 5.81 / 5.51 s
+  and no WAL at all, against 6.13 / 5.91 s and 218 / 56 MB of WAL. Upserts of 5,000
+  changed rows alone, in pairs: 58 to 69 ms against 74 to 76 ms (medians of three sets).
+- **The benchmark's source is built again once a run has changed it**
+  (`bench/pgdata.py`). Reused, it held every row earlier runs had changed at the end of
+  the order a full sync reads, so those rows sat together at the end of the store's table,
+  and changing them again could not update them in their pages: 1,845 of 10,251 updates
+  in place, against all of them on a fresh source.
 
 What is left. An incremental run of 10,000 changed rows is bound by the two servers' random
 access, one after the other: the source's query (a bitmap scan of the cursor index and a
-sort: ~36 ms of PostgreSQL's time, no row until all are sorted) and the store's upsert of
-rows spread over the whole table, ~71 ms for each of the two 5,000-row shares side by side
-(`log_min_duration_statement`); the store's tables already keep 15% of each page free
-(`fillfactor = 85`, migration 0009), so these updates are HOT, and no full-page images were
-written in the runs measured, but the 215 MB table and its source do not fit in the
-server's 128 MB of shared buffers, so most rows cost a page read from the OS. Smaller
-batches, to start loading before the read ends, gave nothing (the source's sort sends
-every row at once): 0.22 to 0.30 s at 2,500 and 5,000 rows against 0.22 to 0.30 s at
-10,000. So the share of the full sync rose as the full sync got faster: 5.6% here (0.23 s),
-against 3.6% the night before when the full sync took 7.4 s. Declaring the key columns
-`COLLATE "C"` would spare the server `strcoll` in every index comparison; not done, since
-comparing them with columns of the default collation would then need explicit collations
-everywhere.
+sort: 13 to 50 ms of PostgreSQL's time, no row until all are sorted) and the store's upsert
+of rows spread over the whole table, 80 to 150 ms for each of the two 5,000-row shares side
+by side. Neither table fits in the server's 128 MB of shared buffers, so most rows cost a
+page read from the OS and the write of a dirty page to make room for it; and the first
+change of a page after a checkpoint writes the whole page to the WAL. The full sync before
+it writes 256 MB of WAL (`pg_waldump`: 142 MB of heap, 110 MB of key index) and so starts a
+checkpoint: the incremental after it wrote 11,037 full-page images (88 MB of WAL), and an
+upsert share took 240 ms right after a `CHECKPOINT` against 155 ms without one. Smaller
+batches, to start loading before the read ends, gave nothing (the source's sort sends every
+row at once). So the share of the full sync rose as the full sync got faster: 5.6% the
+night before (0.23 s of 4.2 s), against 3.6% when the full sync took 7.4 s. Declaring the
+key columns `COLLATE "C"` would spare the server `strcoll` in every index comparison; not
+done, since comparing them with columns of the default collation would then need explicit
+collations everywhere.
 """
