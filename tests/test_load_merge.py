@@ -49,6 +49,23 @@ def _statements(store: Engine) -> list[str]:
     return seen
 
 
+def _waits_in_merge(store: Engine, seconds: float = 20.0) -> bool:
+    """Whether a MERGE of this database comes to wait for a lock within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with store.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'MERGE INTO%'"
+                )
+            ).scalar_one()
+        if waiting:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _rows(store: Engine) -> dict[str, tuple[Decimal, int | None]]:
     with store.connect() as conn:
         rows = conn.execute(select(ORDERS.c.order_id, ORDERS.c.total_amount, ORDERS.c.run_id))
@@ -109,7 +126,7 @@ def test_a_key_another_writer_inserts_meanwhile_is_updated_not_an_error(store: E
 
     loading = threading.Thread(target=load_batch)
     loading.start()
-    time.sleep(1.0)  # the batch is waiting for the other writer's key
+    assert _waits_in_merge(store), "the batch's MERGE never waited for the other writer's key"
     assert not outcome, outcome
     other.commit()
     other.close()
