@@ -78,20 +78,21 @@ What changed for issue #24 (each measured against the code before it, in pairs):
   and changing them again could not update them in their pages: 1,845 of 10,251 updates
   in place, against all of them on a fresh source.
 
-What is left. An incremental run of 10,000 changed rows is bound by the two servers' random
-access, one after the other: the source's query (a bitmap scan of the cursor index and a
-sort: 13 to 50 ms of PostgreSQL's time, no row until all are sorted) and the store's upsert
-of rows spread over the whole table, 80 to 150 ms for each of the two 5,000-row shares side
-by side. Neither table fits in the server's 128 MB of shared buffers, so most rows cost a
-page read from the OS and the write of a dirty page to make room for it; and the first
-change of a page after a checkpoint writes the whole page to the WAL. The full sync before
-it writes 256 MB of WAL (`pg_waldump`: 142 MB of heap, 110 MB of key index) and so starts a
-checkpoint: the incremental after it wrote 11,037 full-page images (88 MB of WAL), and an
-upsert share took 240 ms right after a `CHECKPOINT` against 155 ms without one. Smaller
-batches, to start loading before the read ends, gave nothing (the source's sort sends every
-row at once). So the share of the full sync rose as the full sync got faster: 5.6% the
-night before (0.23 s of 4.2 s), against 3.6% when the full sync took 7.4 s. Declaring the
-key columns `COLLATE "C"` would spare the server `strcoll` in every index comparison; not
-done, since comparing them with columns of the default collation would then need explicit
-collations everywhere.
+What is left. An incremental run of 10,000 changed rows is bound by the two servers, one
+after the other: the source's query (a bitmap scan of the cursor index and a sort: 13 to 50
+ms of PostgreSQL's time, no row until all are sorted) and the store's upsert of rows spread
+over the whole table, 80 to 150 ms for each of the two 5,000-row shares side by side. It is
+not the page cache: on a second server with 2 GB of shared buffers, where both tables fit,
+this benchmark gave the same share (6.4%, rounds 4.6 to 6.7%). Part of it is the WAL: the
+first change of a page after a checkpoint writes the whole page to it, and the full sync before
+writes 256 MB of WAL (`pg_waldump`: 142 MB of heap, 110 MB of key index), which starts a
+checkpoint. The incremental after it wrote 11,037 full-page images (88 MB of WAL), the next
+ones 4,574 and 2,295; an upsert share took 240 ms right after a `CHECKPOINT` against 155 ms
+without one. A server that checkpoints every few minutes pays this on every incremental run.
+Smaller batches, to start loading before the read ends, gave nothing (the source's sort
+sends every row at once). So the share of the full sync rose as the full sync got faster:
+5.6% the night before (0.23 s of 4.2 s), against 3.6% when the full sync took 7.4 s.
+Declaring the key columns `COLLATE "C"` would spare the server `strcoll` in every index
+comparison; not done, since comparing them with columns of the default collation would then
+need explicit collations everywhere.
 """
