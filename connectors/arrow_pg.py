@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
+from connectors import pg_numeric
 from schemas.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -169,11 +170,10 @@ def read_batches(
     pyarrow and numpy import (~0.2 s, ~50 MB), which an incremental or no-op run would
     otherwise pay in full; a large read from a position is read the same, only with less
     overlap."""
-    sql, params = compile_inline(stmt)
     native = not whole and _native_reader()
     while True:
         with ExitStack() as stack:
-            stream, catalogue = _execute(stack, database, sql, params)
+            stream, catalogue, numeric = _execute(stack, database, stmt)
             if not native:
                 frames, unresolved = _pyarrow_frames(stack, stream)
             else:
@@ -188,12 +188,13 @@ def read_batches(
                 continue
             batches = rebatch(frames, batch_size)
             if not native:
-                yield from batches
+                for frame in batches:
+                    yield pg_numeric.to_decimal(frame, numeric)
                 return
             finished = False
             try:
                 for frame in batches:
-                    yield decode(frame)
+                    yield pg_numeric.to_decimal(decode(frame), numeric)
                 finished = True
             finally:
                 if not finished:  # stopped early: polars reads on, the statement must wait
@@ -201,14 +202,19 @@ def read_batches(
             return
 
 
-def _execute(stack: ExitStack, database: Database, sql: str, params: list[Any]) -> tuple[Any, bool]:
-    """Run the query on a connection of its own (closed by ``stack``); return its Arrow
-    stream and whether the handle knows the server's own types."""
+def _execute(
+    stack: ExitStack, database: Database, stmt: Select[Any]
+) -> tuple[Any, bool, dict[str, int | None]]:
+    """Run the query on a connection of its own (closed by ``stack``), a table's NUMERIC
+    columns sent as text (:mod:`connectors.pg_numeric`); return its Arrow stream, whether
+    the handle knows the server's own types, and the scales of the columns sent as text."""
     import adbc_driver_manager as adbc
 
     handle, catalogue = database.acquire()
     stack.callback(database.release)
     conn = stack.enter_context(adbc.AdbcConnection(handle))
+    stmt, numeric = pg_numeric.as_text(conn, stmt)
+    sql, params = compile_inline(stmt)
     statement = stack.enter_context(adbc.AdbcStatement(conn))
     statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES_HINT)})
     statement.set_sql_query(sql)
@@ -216,7 +222,7 @@ def _execute(stack: ExitStack, database: Database, sql: str, params: list[Any]) 
         values = pl.DataFrame({f"p{i}": [v] for i, v in enumerate(params, 1)})
         statement.bind_stream(values.__arrow_c_stream__())
     stream, _ = statement.execute_query()
-    return stream, catalogue
+    return stream, catalogue, numeric
 
 
 def rebatch(frames: Iterable[pl.DataFrame], batch_size: int) -> Iterator[pl.DataFrame]:
@@ -307,16 +313,9 @@ def decode(frame: pl.DataFrame) -> pl.DataFrame:
     for name, type_name in opaque.items():
         text = frame.get_column(name).ext.storage()
         if type_name == "numeric":
-            text = text.cast(pl.Decimal(38, _scale_of(text)))
+            text = text.cast(pl.Decimal(pg_numeric.PRECISION, pg_numeric.scale_of(text)))
         columns.append(text)
     return frame.with_columns(columns)
-
-
-def _scale_of(text: pl.Series) -> int:
-    """The most decimals any of a NUMERIC column's values has (0 when all are null)."""
-    point = text.str.find(".", literal=True)
-    decimals = (text.str.len_bytes() - point - 1).max()
-    return decimals if isinstance(decimals, int) else 0  # None: every value is null
 
 
 def _pyarrow_frames(stack: ExitStack, stream: Any) -> tuple[Iterator[pl.DataFrame], bool]:
@@ -368,4 +367,4 @@ def _numeric_scale(meta: dict[bytes, bytes], text: pl.Series) -> int:
     typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
     if typmod >= 4:
         return (typmod - 4) & 0xFFFF
-    return _scale_of(text)
+    return pg_numeric.scale_of(text)
