@@ -72,6 +72,14 @@ What changed for issue #24 (each measured against the code before it, in pairs):
   and nothing else. A full refresh of the unchanged 1,000,000 rows, in pairs: 5.81 / 5.51 s
   and no WAL at all, against 6.13 / 5.91 s and 218 / 56 MB of WAL. Upserts of 5,000
   changed rows alone, in pairs: 58 to 69 ms against 74 to 76 ms (medians of three sets).
+- **NUMERIC columns sent as the server's text** (`connectors/pg_numeric.py`): ADBC's
+  driver turns each NUMERIC of the binary COPY stream into text itself, slowly; a `SELECT *`
+  of a table now lists its columns with each NUMERIC one as `CAST(col AS TEXT)`, and the
+  hub makes the text exact decimals again (the declared scale). A whole read of the
+  1,000,000 order lines into DataFrames, four pairs: 1.09 to 1.31 s and 1.04 to 1.33 s of
+  the hub's CPU, against 1.93 to 2.02 s and 1.94 to 2.01 s. Full syncs in pairs: 5.36 /
+  5.91 s, 6.13 / 5.85 s, 5.09 / 5.43 s (the hub's CPU 3.65 to 4.0 s against 4.63 to 4.9 s).
+  Incremental runs, cold, alternating: 0.21 to 0.27 s either way.
 - **The benchmark's source is built again once a run has changed it**
   (`bench/pgdata.py`). Reused, it held every row earlier runs had changed at the end of
   the order a full sync reads, so those rows sat together at the end of the store's table,
