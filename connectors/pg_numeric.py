@@ -8,7 +8,8 @@ is written with its columns listed, each NUMERIC one as ``CAST(col AS TEXT)`` un
 name, and :func:`to_decimal` makes those exact decimals again: the scale the column declares,
 or (an unconstrained NUMERIC) the most decimals a batch's values have. The columns come from
 the catalogue (``pg_attribute``, one query on the read's own connection); a query stream,
-or a table the catalogue does not show, is read as it was.
+a table the catalogue does not show, or a server without PostgreSQL's catalogue, is read as
+it was.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def as_text(conn: Any, stmt: Select[Any]) -> tuple[Select[Any], dict[str, int | 
     literal = _literal(relation)
     if literal is None:
         return stmt, {}
-    rows = _rows(conn, _COLUMNS_SQL.format(oid=NUMERIC_OID, relation=literal))
+    try:
+        rows = _rows(conn, _COLUMNS_SQL.format(oid=NUMERIC_OID, relation=literal))
+    except Exception:  # noqa: BLE001 - a catalogue this server does not have: read as written
+        return stmt, {}
     if not any(is_numeric for _, is_numeric, _ in rows):
         return stmt, {}
     scales = {name: _scale(typmod) for name, is_numeric, typmod in rows if is_numeric}

@@ -111,3 +111,15 @@ def test_a_query_stream_is_read_as_it_is_written(
         None,
         Decimal("9999999999999.99"),
     ]
+
+
+def test_a_catalogue_that_cannot_be_read_leaves_the_read_as_written(
+    lines: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_catalogue(conn: Any, sql: str) -> Any:
+        raise RuntimeError("relation pg_catalog.pg_attribute does not exist")
+
+    monkeypatch.setattr(pg_numeric, "_rows", no_catalogue)
+    rows = _read(_config(lines, columnar=False))
+    assert _read(_config(lines, columnar=True), batch=3) == rows
+    assert rows[3]["AMT"] == Decimal("9999999999999.99")

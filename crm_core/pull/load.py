@@ -4,8 +4,8 @@ PostgreSQL (psycopg 3) gets COPY (binary where the batch's types allow, see
 :mod:`crm_core.pull.copy_binary`) into a temporary staging table and one ``MERGE`` from it
 (PostgreSQL 15 and later; ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` before that, and
 for a batch that meets a key another writer inserted meanwhile); other databases get a
-multi-row ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change are not
-rewritten, so re-running a window changes nothing. A first load, into a table that holds
+multi-row ``INSERT ... ON CONFLICT`` through SQLAlchemy. Rows whose values did not change
+are not rewritten, so re-running a window changes nothing. A first load, into a table that holds
 nothing of the source yet, skips the upsert: plain COPY (or INSERT) into the table.
 
 Loading a batch is bound by the server: parsing, checking and storing each row on the
