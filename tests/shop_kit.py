@@ -3,11 +3,12 @@ customers and one of orders with timestamp cursors, and its mapping and config f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import (
     Column,
@@ -125,6 +126,24 @@ def add_orders(
                 for i in range(start, start + n)
             ],
         )
+
+
+def mapped_orders(ids: Sequence[int], total: str) -> pl.DataFrame:
+    """Order rows of the store's model, as the sync hands them to the loader."""
+    return pl.DataFrame(
+        {
+            "order_id": [str(i) for i in ids],
+            "customer_id": ["C1"] * len(ids),
+            "status": ["confirmed"] * len(ids),
+            "currency": ["EUR"] * len(ids),
+            "total_amount": [Decimal(total)] * len(ids),
+            "updated_at": [T0] * len(ids),
+        },
+        schema_overrides={"total_amount": pl.Decimal(18, 4)},
+    ).with_columns(
+        pl.lit(date(2025, 1, 2)).alias("order_date"),
+        pl.lit(None, dtype=pl.Date).alias("requested_date"),
+    )
 
 
 def write_files(folder: Path, store_url: str, batch: int = 1000) -> Path:

@@ -16,26 +16,9 @@ from sqlalchemy import Engine, event, select, text
 from crm_core.pull import load
 from crm_core.store.db import open_store
 from crm_core.store.tables import RECORD_TABLES
+from tests import shop_kit
 
 ORDERS = RECORD_TABLES["orders"]
-
-
-def _orders(ids: list[int], total: str) -> pl.DataFrame:
-    """Mapped order rows as the sync hands them to the loader."""
-    return pl.DataFrame(
-        {
-            "order_id": [str(i) for i in ids],
-            "customer_id": ["C1"] * len(ids),
-            "status": ["confirmed"] * len(ids),
-            "currency": ["EUR"] * len(ids),
-            "total_amount": [Decimal(total)] * len(ids),
-        },
-        schema_overrides={"total_amount": pl.Decimal(18, 4)},
-    ).with_columns(
-        pl.lit(date(2025, 1, 2)).alias("order_date"),
-        pl.lit(None, dtype=pl.Date).alias("requested_date"),
-        pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("updated_at"),
-    )
 
 
 def _statements(store: Engine) -> list[str]:
@@ -85,9 +68,15 @@ def test_a_batch_is_merged_changed_rows_updated_new_ones_added_the_rest_left_alo
     store: Engine,
 ) -> None:
     with store.begin() as conn:
-        load.upsert_frame(conn, "orders", _orders([1, 2, 3], "10"), "erp", run_id=1)
+        load.upsert_frame(conn, "orders", shop_kit.mapped_orders([1, 2, 3], "10"), "erp", run_id=1)
     seen = _statements(store)
-    batch = pl.concat([_orders([1], "10"), _orders([2], "20"), _orders([4], "40")])
+    batch = pl.concat(
+        [
+            shop_kit.mapped_orders([1], "10"),
+            shop_kit.mapped_orders([2], "20"),
+            shop_kit.mapped_orders([4], "40"),
+        ]
+    )
     with store.begin() as conn:
         assert load.upsert_frame(conn, "orders", batch, "erp", run_id=2) == 3
     assert any(s.startswith("MERGE INTO") for s in seen)
@@ -120,7 +109,11 @@ def test_a_key_another_writer_inserts_meanwhile_is_updated_not_an_error(store: E
         try:
             with store.begin() as conn:
                 conn.execute(text("SET LOCAL lock_timeout = '20s'"))
-                outcome.append(load.upsert_frame(conn, "orders", _orders([6, 7], "70"), "erp", 5))
+                outcome.append(
+                    load.upsert_frame(
+                        conn, "orders", shop_kit.mapped_orders([6, 7], "70"), "erp", 5
+                    )
+                )
         except BaseException as exc:  # noqa: BLE001 - the test reports it
             outcome.append(exc)
 

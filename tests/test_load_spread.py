@@ -3,7 +3,7 @@ and a share that fails fails the batch, whose rows the next run loads."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -114,24 +114,6 @@ def test_a_failing_share_fails_the_batch_and_the_next_run_loads_it(shop_on_pg) -
         assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 30
 
 
-def _orders(ids: range, total: str) -> pl.DataFrame:
-    """Mapped order rows as the sync hands them to the loader."""
-    return pl.DataFrame(
-        {
-            "order_id": [str(i) for i in ids],
-            "customer_id": ["C1"] * len(ids),
-            "status": ["confirmed"] * len(ids),
-            "currency": ["EUR"] * len(ids),
-            "total_amount": [Decimal(total)] * len(ids),
-            "updated_at": [shop_kit.T0] * len(ids),
-        },
-        schema_overrides={"total_amount": pl.Decimal(18, 4)},
-    ).with_columns(
-        pl.lit(date(2025, 1, 2)).alias("order_date"),
-        pl.lit(None, dtype=pl.Date).alias("requested_date"),
-    )
-
-
 @pytest.mark.parametrize("rows", [10, 3_000], ids=["alone", "spread"])
 def test_a_first_load_that_meets_a_key_again_becomes_an_upsert(pg_url: str, rows: int) -> None:
     """A row changed while a full read runs is read twice (its new position comes later):
@@ -141,10 +123,11 @@ def test_a_first_load_that_meets_a_key_again_becomes_an_upsert(pg_url: str, rows
     loader = load.Loader("orders", "erp", run_id=None, append=True, spread=spread)
     try:
         with store.begin() as conn:
-            assert loader.load(conn, _orders(range(rows), "1")) == rows
+            assert loader.load(conn, shop_kit.mapped_orders(range(rows), "1")) == rows
         with store.begin() as conn:  # the second batch holds every key again, changed
             assert (
-                loader.load(conn, _orders(range(rows // 2, rows + 5), "2")) == rows - rows // 2 + 5
+                loader.load(conn, shop_kit.mapped_orders(range(rows // 2, rows + 5), "2"))
+                == rows - rows // 2 + 5
             )
     finally:
         spread.close()
