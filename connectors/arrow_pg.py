@@ -355,16 +355,15 @@ def to_frame(batch: pa.RecordBatch) -> pl.DataFrame:
             series = cast(pl.Series, pl.from_arrow(storage))  # an array (not a table): a Series
             meta = field.metadata or {}
             if meta.get(b"POSTGRESQL:type") == b"numeric":
-                series = series.cast(pl.Decimal(38, _numeric_scale(meta, series)))
+                series = series.cast(_numeric_type(meta, series))
             columns[field.name] = series
         else:
             columns[field.name] = cast(pl.Series, pl.from_arrow(array))
     return pl.DataFrame(columns)
 
 
-def _numeric_scale(meta: dict[bytes, bytes], text: pl.Series) -> int:
-    """The scale of a NUMERIC column: from its type modifier, else from the values."""
+def _numeric_type(meta: dict[bytes, bytes], text: pl.Series) -> pl.Decimal:
+    """The decimal type of a NUMERIC column: from its type modifier, else from the values."""
     typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
-    if typmod >= 4:
-        return (typmod - 4) & 0xFFFF
-    return pg_numeric.scale_of(text)
+    declared = pg_numeric.declared(typmod)
+    return declared or pl.Decimal(pg_numeric.PRECISION, pg_numeric.scale_of(text))

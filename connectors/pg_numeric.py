@@ -5,8 +5,9 @@ was most of a read's time in the hub: 1,000,000 order lines with three NUMERIC c
 1.7 s of the hub's CPU, 0.6 s without those columns, and 0.8 s with the server writing them
 as text (``numeric_out``) and the driver only copying the bytes. So a ``SELECT *`` of a table
 is written with its columns listed, each NUMERIC one as ``CAST(col AS TEXT)`` under its own
-name, and :func:`to_decimal` makes those exact decimals again: the scale the column declares,
-or (an unconstrained NUMERIC) the most decimals a batch's values have. The columns come from
+name, and :func:`to_decimal` makes those exact decimals again: the precision and scale the
+column declares (so that a mapping knows no value can overflow or need rounding), or (an
+unconstrained NUMERIC) the most decimals a batch's values have. The columns come from
 the catalogue (``pg_attribute``, one query on the read's own connection); a query stream,
 a table the catalogue does not show, or a server without PostgreSQL's catalogue, is read as
 it was.
@@ -33,10 +34,10 @@ _COLUMNS_SQL = (
 )
 
 
-def as_text(conn: Any, stmt: Select[Any]) -> tuple[Select[Any], dict[str, int | None]]:
-    """``stmt`` with a table's NUMERIC columns selected as text, and the scale each declares
-    (None: unconstrained) by name; ``stmt`` itself and no columns when it does not select
-    ``*`` of one table, or the table has no NUMERIC column."""
+def as_text(conn: Any, stmt: Select[Any]) -> tuple[Select[Any], dict[str, pl.Decimal | None]]:
+    """``stmt`` with a table's NUMERIC columns selected as text, and the decimal type each
+    declares (None: unconstrained) by name; ``stmt`` itself and no columns when it does not
+    select ``*`` of one table, or the table has no NUMERIC column."""
     relation = _star_of_one_table(stmt)
     if relation is None:
         return stmt, {}
@@ -49,7 +50,7 @@ def as_text(conn: Any, stmt: Select[Any]) -> tuple[Select[Any], dict[str, int | 
         return stmt, {}
     if not any(is_numeric for _, is_numeric, _ in rows):
         return stmt, {}
-    scales = {name: _scale(typmod) for name, is_numeric, typmod in rows if is_numeric}
+    scales = {name: declared(typmod) for name, is_numeric, typmod in rows if is_numeric}
     listed: list[Any] = [
         cast(column(name), Text).label(name) if name in scales else column(name)
         for name, _, _ in rows
@@ -58,29 +59,32 @@ def as_text(conn: Any, stmt: Select[Any]) -> tuple[Select[Any], dict[str, int | 
     return rewritten, scales
 
 
-def to_decimal(frame: pl.DataFrame, scales: dict[str, int | None]) -> pl.DataFrame:
+def to_decimal(frame: pl.DataFrame, types: dict[str, pl.Decimal | None]) -> pl.DataFrame:
     """The NUMERIC columns :func:`as_text` had sent as text, as exact decimals again."""
     columns = []
-    for name, scale in scales.items():
+    for name, dtype in types.items():
         if name in frame.columns and frame.schema[name] == pl.String:
             text = frame.get_column(name)
-            columns.append(text.cast(pl.Decimal(PRECISION, scale_of(text, scale))))
+            columns.append(text.cast(dtype or pl.Decimal(PRECISION, scale_of(text))))
     return frame.with_columns(columns) if columns else frame
 
 
-def scale_of(text: pl.Series, declared: int | None = None) -> int:
-    """The scale of a NUMERIC column sent as text: the declared one, else the most decimals
-    any of its values has (0 when all are null or whole)."""
-    if declared is not None:
-        return declared
+def scale_of(text: pl.Series) -> int:
+    """The scale of an unconstrained NUMERIC column sent as text: the most decimals any of
+    its values has (0 when all are null or whole)."""
     point = text.str.find(".", literal=True)
     decimals = (text.str.len_bytes() - point - 1).max()
     return decimals if isinstance(decimals, int) and decimals > 0 else 0
 
 
-def _scale(typmod: int) -> int | None:
-    """The scale a NUMERIC type modifier declares (None: ``numeric`` without one)."""
-    return (typmod - 4) & 0xFFFF if typmod >= 4 else None
+def declared(typmod: int) -> pl.Decimal | None:
+    """The decimal type a NUMERIC type modifier declares: ``numeric(p, s)`` is
+    ``Decimal(p, s)``; None for ``numeric`` without one, and for a scale that is negative or
+    larger than the precision (PostgreSQL 15 allows both, polars neither): the values say."""
+    if typmod < 4:
+        return None
+    precision, scale = divmod(typmod - 4, 1 << 16)
+    return pl.Decimal(precision, scale) if 0 <= scale <= precision <= PRECISION else None
 
 
 def _star_of_one_table(stmt: Select[Any]) -> str | None:

@@ -1,25 +1,31 @@
 """Compile a mapping file into vectorised functions: raw batch in, model rows and rejects out.
 
 The expressions are built once per source schema (the dtypes a batch arrives with) and
-cached, so the per-batch cost is one polars ``select`` plus two filters.
+cached, so the per-batch cost is one polars ``select`` plus two filters. A check that the
+batch's dtypes rule out is not built at all: an integer column cannot fail ``int``, a
+``numeric(12, 3)`` cannot overflow the model's decimals or need rounding into them, a code
+table's values are clean text and among the field's choices. For the benchmark's order
+lines that leaves 12 of 25 checks, and a 50,000-row batch maps in 16 ms instead of 38.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import polars as pl
 
 from mappings.spec import FieldMap, MappingFile, StreamMap
-from mappings.transforms import Check, Col, Context, as_text, coerce
+from mappings.transforms import ALREADY_FLAGGED, Check, Col, Context, as_text, coerce
 from schemas.entities import ENTITIES, Entity, FieldSpec
 from schemas.errors import FatalSyncError, MappingError
 
 #: the column of a rejected row that says why it was rejected (the quarantine keeps it)
 REASON = "_reason"
 MAX_VALUE_IN_REASON = 80
+#: Batches from this many rows are mapped lazily (see :func:`_evaluate`).
+LAZY_FROM_ROWS = 25_000
 
 
 class Failure(NamedTuple):
@@ -30,8 +36,9 @@ class Failure(NamedTuple):
     #: the reason it gives them
     reason: pl.Expr
     #: true on the same rows once the field's other failures are counted too, maybe more
-    #: cheaply ("required but empty" is then just "empty")
-    flag: pl.Expr
+    #: cheaply ("required but empty" is then just "empty"); None when another failure's
+    #: flag marks its rows already
+    flag: pl.Expr | None
 
 
 #: A stream compiled for one source schema: value expressions, failed-row flag, reason,
@@ -135,7 +142,7 @@ class CompiledStream:
                 raise MappingError(f"stream {self.stream!r}: the mapping has no key field {name!r}")
             col, failures = _field_expr(fmap, fspec, schema, self.context)
             exprs.append(col.expr.alias(name))
-            failed += [f.flag for f in failures]
+            failed += _flags(failures)
         bad = pl.any_horizontal(failed) if failed else pl.lit(False)
         out = _evaluate(raw, [*exprs, bad.alias(REASON)])
         return out.filter(~pl.col(REASON)).drop(REASON).drop_nulls()
@@ -188,7 +195,8 @@ class CompiledStream:
                 unmapped.append(pl.when(mask).then(code).otherwise(None).alias(name))
         if not failures:
             return values, pl.lit(False), pl.lit(None, dtype=pl.Utf8), unmapped
-        failed = pl.any_horizontal([f.flag for f in failures])
+        flags = _flags(failures)
+        failed = pl.any_horizontal(flags) if flags else pl.lit(False)
         reason = pl.concat_str(
             [pl.when(f.rows).then(f.reason) for f in failures],
             separator="; ",
@@ -197,10 +205,27 @@ class CompiledStream:
         return values, failed, reason, unmapped
 
 
+def _within(col: Col, fmap: FieldMap, fspec: FieldSpec) -> bool:
+    """Whether every value the field can have is one of its choices (a code table's)."""
+    if col.values is None or fspec.kind != "str":
+        return False
+    possible = col.values | ({str(fmap.default)} if fmap.default is not None else set())
+    return possible <= set(fspec.choices or ())
+
+
+def _flags(failures: list[Failure]) -> list[pl.Expr]:
+    """The flags that together mark every failed row."""
+    return [f.flag for f in failures if f.flag is not None]
+
+
 def _evaluate(raw: pl.DataFrame, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` on ``raw``, lazily: the optimizer computes a subexpression that a value and
-    its checks share (a trimmed text, a decimal cast) once, not once per use (a 50,000-row
-    batch of order lines maps in 25 ms instead of 34)."""
+    """``exprs`` on ``raw``. A large batch is evaluated lazily: the optimizer computes a
+    subexpression that a value and its checks share (a trimmed text, a code lookup) once,
+    not once per use (50,000 order lines map in 16 ms instead of 23). Planning that costs
+    ~2 ms a call, more than it saves on a small batch (10,000 lines: 4.5 ms eagerly, 6.7
+    lazily), such as an incremental run's."""
+    if raw.height < LAZY_FROM_ROWS:
+        return raw.select(exprs)
     return raw.lazy().select(exprs).collect()
 
 
@@ -252,13 +277,13 @@ def _field_expr(
         col = transform.fn(inputs if i == 0 else [col], arg, ctx)
         unmapped = col.unmapped or unmapped
         checks.extend(_labelled(col.checks, f"transform {transform.name}"))
-    col = coerce(Col(col.expr, col.dtype, numeric_text=col.numeric_text), fspec.kind, ctx)
+    col = coerce(replace(col, checks=()), fspec.kind, ctx)  # the checks so far are counted
     checks.extend(_labelled(col.checks, f"field type {fspec.kind}"))
     value = col.expr
     if fmap.default is not None:
         fallback = coerce(Col(pl.lit(fmap.default), pl.Utf8()), fspec.kind, ctx)
         value = pl.coalesce(value, fallback.expr)
-    if fspec.choices:
+    if fspec.choices and not _within(col, fmap, fspec):
         outside = value.is_not_null() & ~value.cast(pl.Utf8).is_in(list(fspec.choices))
         checks.append(Check(outside, f"is not one of {', '.join(fspec.choices)}"))
     where = f" (from {'/'.join(fmap.inputs)})" if fmap.inputs else ""
@@ -267,7 +292,8 @@ def _field_expr(
     for mask, why, flag in checks:
         rows = mask.fill_null(False)
         text = pl.concat_str([pl.lit(f"{fspec.name}{where}: value '"), clipped, pl.lit(f"' {why}")])
-        failures.append(Failure(rows, text, rows if flag is None else flag.fill_null(False)))
+        counted = rows if flag is None else flag.fill_null(False)
+        failures.append(Failure(rows, text, None if flag is ALREADY_FLAGGED else counted))
     if fspec.required:
         empty = value.is_null()
         for failure in failures:

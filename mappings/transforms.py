@@ -8,6 +8,7 @@ date) becomes null without being an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,7 +16,8 @@ from typing import Any, NamedTuple
 import polars as pl
 
 DECIMAL_SCALE = 4
-WIDE_DECIMAL = pl.Decimal(38, 10)
+WIDE_SCALE = 10
+WIDE_DECIMAL = pl.Decimal(38, WIDE_SCALE)
 UTC = "UTC"
 ISO_ZONED = "%Y-%m-%dT%H:%M:%S%.f%z"
 ISO_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
@@ -27,10 +29,17 @@ CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 MOJIBAKE = r"[\x{80}-\x{FF}]{4,}"
 #: Either of the two: one scan of the text finds the rows that fail one or the other.
 CONTROL_OR_MOJIBAKE = f"{CONTROL_CHARS}|{MOJIBAKE}"
+#: The two in Python's syntax, for texts known before any row is read.
+_UNCLEAN = re.compile(CONTROL_CHARS + r"|[\x80-\xff]{4,}")
 #: Longer text than this is refused: no field of the model needs it.
 MAX_TEXT = 10_000
 TRUE_WORDS = ("Y", "YES", "T", "TRUE", "1", "J")
 FALSE_WORDS = ("N", "NO", "F", "FALSE", "0")
+
+
+#: The ``flag`` of a check whose rows an earlier check of the same column flags already:
+#: no scan of its own is needed to count failed rows.
+ALREADY_FLAGGED = pl.lit(False)
 
 
 class Check(NamedTuple):
@@ -54,6 +63,15 @@ class Col:
     unmapped: tuple[pl.Expr, pl.Expr] | None = None
     #: text made from numbers: no control character, mojibake or overlong value can be in it
     numeric_text: bool = False
+    #: the only values it can have (a code table's, known before any row is read); None: any
+    values: frozenset[str] | None = None
+
+    @property
+    def clean_text(self) -> bool:
+        """Whether no value can hold a control character, mojibake or an overlong text."""
+        if self.values is not None:
+            return all(clean(v) for v in self.values)
+        return self.numeric_text or self.dtype.is_numeric()
 
 
 def checked(expr: pl.Expr, dtype: pl.DataType, failed: pl.Expr, reason: str) -> Col:
@@ -131,8 +149,22 @@ def _to_str(cols: list[Col], arg: Any, ctx: Context) -> Col:
 
 
 def _to_int(cols: list[Col], arg: Any, ctx: Context) -> Col:
-    out = as_int(cols[0])
-    return checked(out, pl.Int64(), _failed(cols[0].expr, out), "is not an integer")
+    col = cols[0]
+    if col.dtype.is_integer() and col.dtype != pl.UInt64:
+        return Col(col.expr.cast(pl.Int64), pl.Int64())  # every value fits: nothing to check
+    out = as_int(col)
+    return checked(out, pl.Int64(), _failed(col.expr, out), "is not an integer")
+
+
+def exact_in(dtype: pl.DataType, scale: int) -> bool:
+    """Whether every value of ``dtype`` is a ``Decimal(38, scale)`` as it is: no rounding,
+    no overflow (an integer, or a decimal with no more decimals and digits that fit)."""
+    if dtype.is_integer():
+        return scale <= 38 - 20  # UInt64's 20 digits
+    if isinstance(dtype, pl.Decimal):
+        digits, decimals = dtype.precision or 38, dtype.scale or 0
+        return decimals <= scale and digits - decimals <= 38 - scale
+    return False
 
 
 def _decimal_of(col: Col) -> pl.Expr:
@@ -141,8 +173,13 @@ def _decimal_of(col: Col) -> pl.Expr:
 
 
 def _to_decimal(cols: list[Col], arg: Any, ctx: Context) -> Col:
-    out = _decimal_of(cols[0])
-    return checked(out, WIDE_DECIMAL, _failed(cols[0].expr, out), "is not a number")
+    col = cols[0]
+    if isinstance(col.dtype, pl.Decimal) and exact_in(col.dtype, WIDE_SCALE):
+        return col  # an exact number already, and it fits: nothing to cast or check
+    if exact_in(col.dtype, WIDE_SCALE):
+        return Col(col.expr.cast(WIDE_DECIMAL), WIDE_DECIMAL)
+    out = _decimal_of(col)
+    return checked(out, WIDE_DECIMAL, _failed(col.expr, out), "is not a number")
 
 
 def _implied_decimals(cols: list[Col], places: int, ctx: Context) -> Col:
@@ -266,12 +303,18 @@ def _code(cols: list[Col], table: str, ctx: Context) -> Col:
     values = [str(v) if v is not None else None for v in codes.values()]
     out = key.replace_strict(list(codes), values, default=fallback, return_dtype=pl.Utf8)
     blank = (key == "").fill_null(False)
-    return checked(
+    return Col(
         pl.when(blank).then(None).otherwise(out),
         pl.Utf8(),
-        _failed(cols[0].expr, out, blank),
-        f"is not a code of table {table!r}",
+        ((_failed(cols[0].expr, out, blank), f"is not a code of table {table!r}"),),
+        values=frozenset(v for v in [*values, fallback] if v is not None),
     )
+
+
+def clean(text: str) -> bool:
+    """Whether ``text`` passes the checks of a text field (no control character, no
+    mojibake, not overlong): a code table's values are known before any row is read."""
+    return len(text) <= MAX_TEXT and not _UNCLEAN.search(text)
 
 
 def _crosswalk(cols: list[Col], name: str, ctx: Context) -> Col:
@@ -362,8 +405,8 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
     """Cast a mapped column to the model field's kind, marking values that do not fit."""
     if kind == "str":
         text = as_text(col)
-        if col.numeric_text or col.dtype.is_numeric():
-            return Col(text, pl.Utf8())  # digits, a sign, a point: nothing to check
+        if col.clean_text:
+            return Col(text, pl.Utf8(), values=col.values)  # nothing to check
         return Col(
             text,
             pl.Utf8(),
@@ -376,7 +419,7 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
                 Check(
                     text.str.contains(MOJIBAKE),
                     "looks like Chinese (GBK) text decoded as Latin-1",
-                    pl.lit(False),  # flagged by the check before
+                    ALREADY_FLAGGED,
                 ),
                 Check(text.str.len_chars() > MAX_TEXT, f"is longer than {MAX_TEXT:,} characters"),
             ),
@@ -391,6 +434,9 @@ def coerce(col: Col, kind: str, ctx: Context) -> Col:
         return _datetime([col], None, ctx)
     if kind == "decimal":
         wide = col if col.dtype == WIDE_DECIMAL else _to_decimal([col], None, ctx)
+        target = pl.Decimal(38, DECIMAL_SCALE)
+        if exact_in(wide.dtype, DECIMAL_SCALE):  # no more decimals than the model keeps
+            return Col(wide.expr.cast(target), target, wide.checks)
         rounded = wide.expr.round(DECIMAL_SCALE)
         too_fine = (rounded != wide.expr).fill_null(False)
         reason = f"has more than {DECIMAL_SCALE} decimal places"

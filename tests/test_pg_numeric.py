@@ -41,9 +41,9 @@ def lines(pg_url: str) -> str:
 
 
 @pytest.fixture
-def sent_as_text(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int | None]]:
+def sent_as_text(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, pl.Decimal | None]]:
     """The NUMERIC columns (and scales) each columnar read has the server send as text."""
-    sent: list[dict[str, int | None]] = []
+    sent: list[dict[str, pl.Decimal | None]] = []
     as_text = pg_numeric.as_text
 
     def spy(conn: Any, stmt: Any) -> Any:
@@ -73,13 +73,14 @@ def _read(config: SourceConfig, since: Any = None, batch: int = 10) -> list[dict
 
 
 def test_numeric_columns_come_back_exact_from_text_on_every_read(
-    lines: str, sent_as_text: list[dict[str, int | None]]
+    lines: str, sent_as_text: list[dict[str, pl.Decimal | None]]
 ) -> None:
     rows = _read(_config(lines, columnar=False))
     whole = _read(_config(lines, columnar=True), batch=3)
     cursor = {"cursor": ["ts"]}
     since = _read(_config(lines, columnar=True, **cursor), since=("2025-01-01 08:00+00", "A-2"))
-    assert sent_as_text == [{"AMT": 2, "raw": None, "qty": 3}] * 2
+    declared = {"AMT": pl.Decimal(15, 2), "raw": None, "qty": pl.Decimal(12, 3)}
+    assert sent_as_text == [declared] * 2
     assert whole == rows
     assert since == rows[2:]
     assert [r["AMT"] for r in whole] == [
@@ -93,7 +94,7 @@ def test_numeric_columns_come_back_exact_from_text_on_every_read(
 
 
 def test_a_query_stream_is_read_as_it_is_written(
-    lines: str, sent_as_text: list[dict[str, int | None]]
+    lines: str, sent_as_text: list[dict[str, pl.Decimal | None]]
 ) -> None:
     config = SourceConfig(
         kind="sql",
