@@ -117,6 +117,7 @@ def _extract(result: dict[str, Any]) -> str:
         f"change: {f['noop_seconds']} s{_runs(f, 'noop')}. The source table has an index on "
         "its cursor and key, `(updated_at, order_id, line_no)`, as a table read incrementally "
         "should: the incremental query is one range scan of it",
+        *_floor(f),
         f"- contract checks (great-expectations, every batch): {f.get('contract_seconds', '-')} s "
         f"of the full sync, **{f.get('contract_share', 0):.0%}** (target below 20%); they run "
         "in the reader thread, beside the load",
@@ -131,6 +132,19 @@ def _extract(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _floor(f: dict[str, Any]) -> list[str]:
+    """The bullet of the plain SQL floor under an incremental, where the run had it."""
+    if f.get("floor_seconds") is None:
+        return []
+    return [
+        f"- the floor under any incremental on this store (`bench/incfloor.py`): another 1% "
+        f"copied from the source and updated by plain SQL on two connections, no mapping, "
+        f"checks or ledger, {f['floor_seconds']} s{_runs(f, 'floor')}, "
+        f"**{f['floor_vs_full']:.1%}** of the full sync's time; the hub's incremental is "
+        f"{f['incremental_seconds'] / f['floor_seconds']:.2f}x the floor",
+    ]
 
 
 def _sling(f: dict[str, Any]) -> list[str]:

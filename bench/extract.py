@@ -5,9 +5,10 @@ In one run, on the same source table: the bare driver's read (the ceiling), dlt'
 into its PostgreSQL store, Sling's full-refresh copy into a schema of its own in the same
 store database (the second peer, :mod:`bench.slingpeer`), and as reference lines the hub
 into SQLite and dlt into DuckDB. Then 1% of the rows change and the hub and Sling each
-sync incrementally, and once more with no change. Three rounds of that, each changing
-another 1% of the rows; every round after the first starts with a full sync of each into a
-fresh store, so that each incremental run is set against the full sync measured just before
+sync incrementally, and once more with no change; last, yet another 1% is updated by plain
+SQL, the floor under any incremental on this store (:mod:`bench.incfloor`). Three rounds
+of that, each changing other rows; every round after the first starts with a full sync of
+each into a fresh store, so that each incremental run is set against the full sync measured just before
 it, and the medians are reported; within a round the hub and Sling take turns going first.
 A run of a few tenths of a second is at the mercy of one busy moment, and on a shared
 machine the full sync's time moves too: a ratio of two runs minutes apart would measure the
@@ -25,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import jobs, pgdata, report, slingpeer
+from bench import incfloor, jobs, pgdata, report, slingpeer
 from bench.measure import ROOT, Measurement, run_job
 from schemas.settings import DEFAULT_BATCH_SIZE
 
@@ -114,6 +115,8 @@ class Rounds:
     sling_fulls: list[Measurement] = field(default_factory=list)
     sling_incrementals: list[Measurement] = field(default_factory=list)
     sling_noops: list[Measurement] = field(default_factory=list)
+    #: the plain SQL update of another 1% of the rows, at the end of each round
+    floors: list[Measurement] = field(default_factory=list)
 
 
 def _pair(
@@ -140,7 +143,10 @@ def incremental_rounds(
 ) -> Rounds:
     """``rounds`` times: (a full sync into a fresh store, after the first round, which uses
     ``full``), change another 1% of the rows, sync, sync again with no change; each step
-    paired with Sling's when ``sling`` is given (its first full copy: ``sling_full``)."""
+    paired with Sling's when ``sling`` is given (its first full copy: ``sling_full``). Last
+    in each round, yet another 1% changes and is updated by plain SQL (:mod:`bench.incfloor`):
+    after the incremental runs, on other rows, so the pages they touched are in the server's
+    buffers, which if anything favours the floor."""
     out = Rounds([full], sling_fulls=[sling_full] if sling_full else [])
 
     def sling_step(name: str, incremental: bool) -> Callable[[], Measurement] | None:
@@ -173,6 +179,11 @@ def incremental_rounds(
             hubs.append(hub)
             if peer:
                 slings.append(peer)
+        since = incfloor.last_change()
+        changed = pgdata.change_share(0.01, rounds + part)  # rows no run here has changed
+        out.floors.append(incfloor.job(STORE_DB, since))
+        if out.floors[-1].rows != changed:
+            raise SystemExit(f"the floor updated {out.floors[-1].rows} rows, {changed} changed")
     return out
 
 
@@ -268,6 +279,7 @@ def run(
         suffix = f", median of {rounds}" if rounds > 1 else ""
         incremental = median_run(incrementals, f"crm-hub incremental (1% changed){suffix}")
         noop = median_run(noops, f"crm-hub incremental (no change){suffix}")
+        floor = median_run(done.floors, f"plain SQL update of 1%{suffix}")
         sling_runs: list[Measurement] = []
         if sling_full:
             sling_runs = [
@@ -278,6 +290,7 @@ def run(
                 say(f"  {m.name}: {m.seconds:.3f} s")
     main = [m for m in (driver, copy, dlt_pg, hub, sling_full) if m] + refs
     shares = [i.seconds / f.seconds for i, f in zip(incrementals, fulls, strict=True)]
+    floor_shares = [i.seconds / f.seconds for i, f in zip(done.floors, fulls, strict=True)]
     figures = {
         "rows": rows,
         "hub_rows_per_s": round(hub.rows_per_s),
@@ -294,6 +307,9 @@ def run(
         "incremental_vs_full_runs": [round(share, 4) for share in shares],
         "incremental_runs_seconds": [round(m.seconds, 3) for m in incrementals],
         "full_runs_seconds": [round(m.seconds, 3) for m in fulls],
+        "floor_seconds": round(floor.seconds, 3),
+        "floor_vs_full": round(_median(floor_shares), 4),
+        "floor_runs_seconds": [round(m.seconds, 3) for m in done.floors],
         "noop_seconds": round(noop.seconds, 3),
         "noop_runs_seconds": [round(m.seconds, 3) for m in noops],
         **sling_figures(done),
@@ -305,7 +321,7 @@ def run(
     say(report.table(f"extract: {rows:,} order lines, PostgreSQL source", main, baseline=driver))
     say("")
     sling_table = [sling_full, *sling_runs] if sling_full else []
-    say(report.table("incremental", [hub, incremental, noop, *sling_table]))
+    say(report.table("incremental", [hub, incremental, noop, floor, *sling_table]))
     say("")
     if figures["hub_vs_sling"] is not None:
         say(
@@ -319,7 +335,7 @@ def run(
         "benchmark": "extract",
         "machine": report.machine(),
         "figures": figures,
-        "measurements": [asdict(m) for m in [*main, incremental, noop, *sling_runs]],
+        "measurements": [asdict(m) for m in [*main, incremental, noop, floor, *sling_runs]],
     }
     saved = report.save(f"extract-{rows}", result)
     plot = report.bar_chart(

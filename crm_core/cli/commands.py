@@ -88,7 +88,7 @@ def check(
     """
     from connectors import source_option_problems
     from crm_core.pull.source_check import check_source
-    from crm_core.pull.sync import unmapped_streams
+    from crm_core.pull.stream_columns import unmapped_streams
     from crm_core.store.db import probe_store, read_only_store
     from mappings import load_mapping
     from schemas.settings import redact_url

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,10 +24,9 @@ from connectors import open_source
 from connectors.errors import first_line, is_driver_error
 from connectors.timeouts import ConnectionWatch
 from crm_core.ledger import leases, runs
-from crm_core.pull import deleted_since, deletes, filecache, heap, positions, state
+from crm_core.pull import deleted_since, deletes, filecache, heap, positions, state, stream_columns
 from crm_core.pull.contracts import CheckOutcome, ContractChecker
 from crm_core.pull.load import Loader, Spread, has_rows, known_keys
-from crm_core.pull.mapped_columns import column_problems, stream_label
 from crm_core.pull.prefetch import Prefetch, Stalled
 from crm_core.pull.quarantine import quarantine_rows
 from crm_core.pull.unmapped_codes import note_unmapped
@@ -40,7 +39,6 @@ from schemas.errors import FatalSyncError, HubError, MappingError, RetriableErro
 from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig
 from schemas.source import Source, StreamSpec
-from schemas.yamlfile import located
 
 log = logging.getLogger("crm_hub.sync")
 
@@ -95,60 +93,6 @@ class SyncEngine:
         path = self.config.source(source).mapping
         return filecache.cached("mapping", path, lambda: compile_mapping(load_mapping(path)))
 
-    def _note_schema(
-        self,
-        source: str,
-        stream: str,
-        columns: list[str],
-        checks: dict[str, Any],
-        before: list[str] | None,
-    ) -> None:
-        """Record the columns the source sent, and any change since ``before``, the columns
-        of the last run that read any: a new or vanished column is schema drift, reported
-        (a vanished mapped column fails the mapping itself)."""
-        checks["columns"] = list(columns)
-        if before is None:
-            return
-        added = [c for c in columns if c not in before]
-        removed = [c for c in before if c not in columns]
-        if added or removed:
-            checks["schema_drift"] = {"added": added, "removed": removed}
-            log.warning(
-                "%s.%s: schema drift: the source %s",
-                source,
-                stream,
-                "; ".join(
-                    part
-                    for part in (
-                        f"has new column(s) {', '.join(added)}" if added else "",
-                        f"no longer has {', '.join(removed)}" if removed else "",
-                    )
-                    if part
-                ),
-            )
-
-    def _require_columns(
-        self, source: str, spec: StreamSpec, compiled: CompiledStream, present: list[str]
-    ) -> None:
-        """Stop the stream when a batch lacks a column the mapping reads, naming each at its
-        line in the mapping file, as a typo or as drift (:mod:`crm_core.pull.mapped_columns`)."""
-        if all(c in present for c in compiled.source_columns):
-            return
-        problems = column_problems(
-            self.config.source(source).mapping,
-            spec.name,
-            compiled.spec,
-            dict.fromkeys(present, ""),
-            stream_label(spec),
-            runs.last_columns_run(self.store, source, spec.name),
-            types=False,
-        )
-        raise FatalSyncError(
-            f"schema drift in stream {spec.name!r}: the mapping reads column(s) the source "
-            "does not have:",
-            problems,
-        )
-
     def checker_for(self, entity: str, source: str) -> ContractChecker | None:
         """The contract checker of an entity's stream from ``source`` (None if switched off
         or the entity has no contract); references resolve against this store."""
@@ -182,7 +126,9 @@ class SyncEngine:
         cfg = self.config.source(source_name)
         mapping = self.mapping_for(source_name)
         wanted_here = list(streams) if streams else None
-        unmapped = unmapped_streams(self.config, source_name, mapping.streams, wanted_here)
+        unmapped = stream_columns.unmapped_streams(
+            self.config, source_name, mapping.streams, wanted_here
+        )
         if unmapped:  # before anything loads: a sync loads all its streams or none
             raise MappingError(f"source {source_name!r} cannot be synced:", unmapped)
         source = open_source(source_name, cfg, self.config.base_dir)
@@ -221,7 +167,9 @@ class SyncEngine:
 
         def batches() -> Iterator[tuple[pl.DataFrame, MappedBatch, CheckOutcome | None]]:
             for raw in source.read(spec.name, since, batch_size):
-                self._require_columns(source.name, spec, compiled, raw.columns)
+                stream_columns.require_columns(
+                    self.config, self.store, source.name, spec, compiled, raw.columns
+                )
                 live, deleted = deletes.split_flagged(raw, stream_deletes, compiled)
                 mapped = compiled.apply(live)
                 outcome = checker.check(mapped.records) if checker is not None else None
@@ -342,7 +290,9 @@ class SyncEngine:
         rejected so far pass the quarantine threshold."""
         result, counts = run.result, run.result.counts
         if counts.batches == 0:
-            self._note_schema(result.source, spec.name, raw.columns, counts.checks, run.columns)
+            stream_columns.note_schema(
+                result.source, spec.name, raw.columns, counts.checks, run.columns
+            )
         if outcome is not None:
             _count_checks(counts.checks, outcome)
         threshold = self.config.defaults.quarantine_threshold
@@ -441,31 +391,6 @@ class _OpenRun:
     lease: leases.Lease
     #: the source columns the last run that read any saw (None if none did)
     columns: list[str] | None
-
-
-def unmapped_streams(
-    config: HubConfig,
-    source: str,
-    mapped: Collection[str],
-    streams: Iterable[str] | None = None,
-) -> list[str]:
-    """One problem per stream of ``source`` (the given ones, else every enabled one) that
-    its mapping lacks, each with the file and line of the stream in the config file."""
-    cfg = config.source(source)
-    names = (
-        list(streams) if streams is not None else [n for n, s in cfg.streams.items() if s.enabled]
-    )
-    problems = []
-    for name in names:
-        if name not in cfg.streams or name in mapped:
-            continue  # a stream the config lacks is the connector's to name
-        reason = (
-            f"the mapping {cfg.mapping} has no stream {name!r} "
-            f"(it maps: {', '.join(mapped) or 'none'})"
-        )
-        at = ["sources", source, "streams", name]
-        problems.append(located(config.path, at, reason) if config.path else reason)
-    return problems
 
 
 def _count_checks(checks: dict[str, Any], outcome: CheckOutcome) -> None:
