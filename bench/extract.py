@@ -8,11 +8,11 @@ into SQLite and dlt into DuckDB. Then 1% of the rows change and the hub and Slin
 sync incrementally, and once more with no change; last, yet another 1% is updated by plain
 SQL, the floor under any incremental on this store (:mod:`bench.incfloor`). Three rounds
 of that, each changing other rows; every round after the first starts with a full sync of
-each into a fresh store, so that each incremental run is set against the full sync measured just before
-it, and the medians are reported; within a round the hub and Sling take turns going first.
-A run of a few tenths of a second is at the mercy of one busy moment, and on a shared
-machine the full sync's time moves too: a ratio of two runs minutes apart would measure the
-machine.
+each into a fresh store, so that each incremental run is set against the full sync measured
+just before it, and the medians are reported; within a round the hub and Sling take turns
+going first. A run of a few tenths of a second is at the mercy of one busy moment, and on a
+shared machine the full sync's time moves too: a ratio of two runs minutes apart would
+measure the machine.
 """
 
 from __future__ import annotations

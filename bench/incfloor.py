@@ -36,6 +36,10 @@ def share(part, counts):
             with dst.cursor().copy("COPY changed FROM STDIN (FORMAT binary)") as into:
                 for block in out:
                     into.write(block)
+        # a probe of the key index per changed row, as the hub's MERGE is planned: without
+        # the table's statistics (no autovacuum here) the planner would hash all of it
+        dst.execute("SET enable_hashjoin = off")
+        dst.execute("SET enable_mergejoin = off")
         counts[part] = dst.execute(
             "UPDATE order_lines t SET amount = c.amount, updated_at = c.updated_at, "
             "run_id = -1, loaded_at = now() FROM changed c WHERE t.source = 'bench_erp' "
