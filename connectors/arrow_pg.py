@@ -7,12 +7,13 @@ SQL connector when the source is PostgreSQL and ``adbc-driver-postgresql`` is in
 (extra ``[postgres]``); the statement is the same keyset query.
 
 A read from a position (incremental, or a no-op) goes from ADBC to polars through the
-Arrow C stream interface, a batch at a time: pyarrow (and the numpy it loads) is not
-imported at all, ~0.2 s and ~50 MB less on every such run. The position's values are
-written into the SQL (see :func:`compile_inline`), so every read streams. A read of a
-whole table goes through pyarrow's reader, which overlaps the load better (see
-:func:`read_batches`); so does every read with a polars that has no C stream reader of its
-own. The driver manager's low-level API is used, not its DB-API module: that one imports
+Arrow C stream interface, a batch at a time: the read does not import pyarrow (and the
+numpy it loads), ~0.2 s and ~50 MB (the hub's sync imports it all the same, for the
+binary COPY of the rows it loads and for a detect pass of deletes). The position's
+values are written into the SQL (see :func:`compile_inline`), so every read streams. A
+read of a whole table goes through pyarrow's reader, which overlaps the load better (see
+:func:`read_batches`); so does every read with a polars that has no C stream reader of
+its own. The driver manager's low-level API is used, not its DB-API module: that one imports
 ``pyarrow.dataset`` and pandas, half a second on every process start.
 """
 
@@ -115,28 +116,52 @@ class Database:
         self._readers = 0
         self._close_when_idle = False
         self._lock = threading.Lock()
+        #: how often the handles were released: an open ahead asked for before is dropped
+        self._closes = 0
+
+    def open_ahead(self) -> None:
+        """Open the handle a first read will use, in a thread of its own: a read meanwhile
+        waits for it; should it fail, the read opens it again and meets the error itself."""
+
+        closes = self._closes
+
+        def open_handle() -> None:
+            try:
+                with self._lock:
+                    if self._closes == closes:  # not closed meanwhile: no handle left open
+                        self._open()
+            except Exception:  # noqa: BLE001 - the read that needs the handle reports it
+                pass
+
+        threading.Thread(target=open_handle, name="crm-hub-adbc-open", daemon=True).start()
 
     def acquire(self) -> tuple[Any, bool]:
         """An ``AdbcDatabase`` for one more read (opened if need be), and whether it knows
         the server's own types; ``release()`` after."""
-        import adbc_driver_postgresql
-
         with self._lock:
-            if not self.catalogue and False not in self._handles:
-                try:
-                    self._handles[False] = adbc_driver_postgresql.connect(
-                        adbc_uri(self.url), db_kwargs={TYPE_RESOLVER: "builtin"}
-                    )
-                except Exception as exc:
-                    if TYPE_RESOLVER not in str(exc):
-                        raise
-                    self.catalogue = True  # a driver before the option: the catalogue
-            catalogue = self.catalogue
-            if catalogue not in self._handles:
-                self._handles[catalogue] = adbc_driver_postgresql.connect(adbc_uri(self.url))
+            catalogue = self._open()
             self._readers += 1
             self._close_when_idle = False
             return self._handles[catalogue], catalogue
+
+    def _open(self) -> bool:
+        """Open the handle reads use now, unless open (with the lock held); return whether
+        it knows the server's own types."""
+        import adbc_driver_postgresql
+
+        if not self.catalogue and False not in self._handles:
+            try:
+                self._handles[False] = adbc_driver_postgresql.connect(
+                    adbc_uri(self.url), db_kwargs={TYPE_RESOLVER: "builtin"}
+                )
+            except Exception as exc:
+                if TYPE_RESOLVER not in str(exc):
+                    raise
+                self.catalogue = True  # a driver before the option: the catalogue
+        catalogue = self.catalogue
+        if catalogue not in self._handles:
+            self._handles[catalogue] = adbc_driver_postgresql.connect(adbc_uri(self.url))
+        return catalogue
 
     def release(self) -> None:
         """One read is over (its connection closed)."""
@@ -154,6 +179,7 @@ class Database:
                 self._close_when_idle = True
                 return
             handles, self._handles, self._close_when_idle = self._handles, {}, False
+            self._closes += 1
         for handle in handles.values():
             handle.close()
 

@@ -116,6 +116,10 @@ class BaseConnector:
         """Yield batches after ``since``; subclasses implement it."""
         raise NotImplementedError
 
+    def prepare(self, stream: str) -> None:
+        """Start getting ready to read ``stream`` in the background (nothing by default;
+        see :class:`~schemas.source.ConnectsAhead`)."""
+
     def read_keys(
         self, stream: str, columns: Sequence[str], batch_size: int
     ) -> Iterator[pl.DataFrame]:

@@ -98,6 +98,17 @@ class KeyedSource(Source, Protocol):
         ...
 
 
+@runtime_checkable
+class ConnectsAhead(Source, Protocol):
+    """A source that can start connecting for a read before the read is asked for: the
+    engine tells it which stream comes next, then opens its run in the store meanwhile."""
+
+    def prepare(self, stream: str) -> None:
+        """Start, in the background, what a read of ``stream`` will need first (a database
+        handle, a connection); a failure there is left for the read itself to meet."""
+        ...
+
+
 @dataclass(frozen=True)
 class DeletedBatch:
     """Records a source lists as deleted: their keys, and where the next read starts."""

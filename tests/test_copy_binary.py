@@ -100,3 +100,11 @@ def test_a_batch_of_other_types_goes_as_csv_and_lands_alike(store: Engine) -> No
         lines = conn.execute(text("SELECT line_no FROM order_lines ORDER BY line_no")).scalars()
         assert list(lines) == [1, 2]
         conn.execute(text("DELETE FROM order_lines"))
+
+
+@pytest.mark.parametrize("table_name", sorted(RECORD_TABLES))
+def test_the_warm_up_row_encodes_as_binary_for_every_record_table(table_name: str) -> None:
+    """The row a load encodes ahead of its first batch (to page the encoder in while the
+    source reads) goes through the binary path: were it sent to CSV, the warm-up would
+    warm nothing the load uses."""
+    assert copy_binary.warm_up(RECORD_TABLES[table_name])

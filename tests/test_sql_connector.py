@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
-from connectors import connector_class, open_source
+from connectors import arrow_pg, connector_class, open_source
 from connectors.sql import SqlConnector
 from crm_core.store.db import create_store_engine
 from schemas.errors import ConfigError, RetriableError
@@ -314,6 +316,68 @@ def test_the_streams_of_a_postgres_source_share_one_adbc_database(
     partial.close()  # the last open read releases it
     with pytest.raises(adbc_driver_manager.ProgrammingError, match="not initialized"):
         adbc_driver_manager.AdbcConnection(database)
+
+
+def _opening_threads_done() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "crm-hub-adbc-open":
+            thread.join(10)
+
+
+def test_a_source_prepared_ahead_reads_the_same_and_leaves_no_handle_open(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``prepare`` opens the ADBC database while the engine opens its run: the read after
+    it uses that handle (one opened, same rows); a source closed right after ``prepare``
+    leaves no handle open; against a server that is not there ``prepare`` raises nothing
+    and the read reports it as it would have."""
+    import adbc_driver_manager
+    import adbc_driver_postgresql
+
+    _big_keys_table(pg_url)
+    opened: list[object] = []
+
+    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
+        opened.append(real(uri, db_kwargs=db_kwargs))
+        return opened[-1]
+
+    real = adbc_driver_postgresql.connect
+    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    cfg = SourceConfig(
+        kind="sql",
+        url=pg_url,
+        mapping=Path("m.yaml"),
+        streams={"big": {"table": "big", "primary_key": ["id"], "cursor": ["ts"]}},
+    )
+    with SqlConnector("erp", cfg) as conn:
+        conn.prepare("big")
+        _opening_threads_done()
+        assert len(opened) == 1
+        assert sum(b.height for b in conn.read("big", None, 4)) == 9
+    assert len(opened) == 1
+    late: list[threading.Thread] = []
+
+    class Late(threading.Thread):
+        def start(self) -> None:  # only once the source is closed
+            late.append(self)
+
+    monkeypatch.setattr(arrow_pg, "threading", SimpleNamespace(Thread=Late, Lock=threading.Lock))
+    with SqlConnector("erp", cfg) as conn:
+        conn.prepare("big")
+    for thread in late:
+        threading.Thread.start(thread)
+        thread.join(10)
+    assert len(late) == 1
+    for database in opened:
+        with pytest.raises(adbc_driver_manager.ProgrammingError, match="not initialized"):
+            adbc_driver_manager.AdbcConnection(database)
+
+    monkeypatch.setenv("ERP_URL", "postgresql+psycopg://sync:Sup3rSecret@127.0.0.1:1/erp")
+    gone = cfg.model_copy(update={"url": None, "url_env": "ERP_URL"})
+    with pytest.raises(RetriableError) as info, SqlConnector("erp", gone) as conn:
+        conn.prepare("big")
+        list(conn.read("big", None, 10))
+    assert "Sup3rSecret" not in str(info.value) and "127.0.0.1" in str(info.value)
 
 
 def test_postgres_types_of_the_databases_own_read_as_on_the_row_path(

@@ -82,3 +82,17 @@ def encode(table: Table, frame: pl.DataFrame) -> bytes | None:
     parts.extend(encoder.write_batch(batch) for batch in arrow.to_batches())
     parts.append(encoder.finish())
     return b"".join(parts)
+
+
+def warm_up(table: Table) -> bool:
+    """Encode one row of made-up values of ``table``'s column types and drop it; return
+    whether it went as binary (each value is cast from a plain one: a Python Decimal would
+    have polars import numpy)."""
+    columns = []
+    for column in table.columns:
+        dtype = column_dtype(column.type)
+        if dtype is None:
+            return False
+        plain = pl.lit("1") if dtype == pl.String or isinstance(dtype, pl.Decimal) else pl.lit(1)
+        columns.append(plain.cast(dtype).alias(column.name))
+    return encode(table, pl.select(columns)) is not None

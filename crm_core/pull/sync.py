@@ -38,7 +38,7 @@ from schemas.contract import Reference, contract_path, load_contract
 from schemas.errors import FatalSyncError, HubError, MappingError, RetriableError
 from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig
-from schemas.source import Source, StreamSpec
+from schemas.source import ConnectsAhead, Source, StreamSpec
 
 log = logging.getLogger("crm_hub.sync")
 
@@ -157,6 +157,8 @@ class SyncEngine:
         """Sync one stream; failures are recorded in the run ledger and returned, not raised.
         A stream's deletes are known as its ``deletes:`` says (:mod:`crm_core.pull.deletes`)."""
         compiled = mapping.stream(spec.name)
+        if isinstance(source, ConnectsAhead):
+            source.prepare(spec.name)  # it connects while the position is read, the run opened
         with self.store.connect() as conn:
             since = None if full_refresh else state.get_position(conn, source.name, spec.name)
         mode = "incremental" if spec.incremental and since is not None else "full"
@@ -271,6 +273,7 @@ class SyncEngine:
             append=fresh,
             spread=Spread(self.store, self.config.store.load_connections),
         )
+        loader.warm_up(self.store)
         echoes = echo.awaiting(self.store, source, spec.name, entity, self.config.push_back)
         # read now, while the source runs its query, not before the first batch's load
         columns = runs.last_columns(self.store, source, spec.name)
