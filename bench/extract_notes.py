@@ -2,13 +2,10 @@
 is run, and where the hub's full sync spends its time (``python -m bench.syncprofile``)."""
 
 SLING_NOTE = """\
-The run above was made on a quiet machine (no other work; 2026-12-05, evening) with the
-hub's new default of 50,000 rows a batch. The machine was faster for bulk reads than the
-night before (the bare read 505,790 rows/s against 287,498) and its speed moved within the
-hour: the same full sync gave 3.57 to 4.20 s over the evening, the hub's share of the bare
-read 0.47x here, 0.49x in the run an hour before with the same code but the mapping change,
-0.54x in a pair measured in-process. Its ratios against Sling are those of pairs measured
-side by side.
+The run above was made on a quiet machine (no other work; 2026-12-06, early morning) with
+50,000 rows a batch. This machine's speed moves within the hour (the bare read gave 247,068
+to 346,006 rows/s in three runs that morning, the hub's full sync 3.8 to 5.7 s), so every
+ratio here is of runs side by side: the rounds' pairs.
 
 How Sling runs (`bench/slingpeer.py`, `bench/peers/sling_load.py`): the binary of the
 `sling-linux-amd64` wheel (1.4.11; `sling_linux_amd64.SLING_BIN` names it) from
@@ -80,26 +77,45 @@ What changed for issue #24 (each measured against the code before it, in pairs):
   the hub's CPU, against 1.93 to 2.02 s and 1.94 to 2.01 s. Full syncs in pairs: 5.36 /
   5.91 s, 6.13 / 5.85 s, 5.09 / 5.43 s (the hub's CPU 3.65 to 4.0 s against 4.63 to 4.9 s).
   Incremental runs, cold, alternating: 0.21 to 0.27 s either way.
+- **Checks the batch's types rule out are not built** (`mappings/compile.py`): an integer
+  column cannot fail `int`, a `numeric(12, 3)` (PostgreSQL NUMERIC columns now keep their
+  declared precision) cannot overflow the model's decimals or need rounding into them, and
+  a code table's values are known clean text among the field's choices. The order lines
+  keep 12 of their 25 checks; a 50,000-row batch maps in 16 ms instead of 38, and a batch
+  under 25,000 rows is evaluated eagerly (10,000 rows: 4.5 ms, against 14 before), which
+  spares a small incremental the lazy plan's ~2 ms. A property test holds typed batches to
+  the rows and reasons of the same values sent as text.
+- **An incremental run's first read and load get a head start**: the source opens its ADBC
+  handle (~10 ms: the driver loaded and set up) while the engine reads the position and
+  opens the run (`prepare`, `schemas.source.ConnectsAhead`), and the loader encodes one
+  made-up row in a thread of its own, so the first batch's binary COPY does not wait for
+  the encoder's and Arrow's code to be paged in (~15 ms in a fresh process). Six pairs of
+  runs, 1% of 1,000,000 changed, alternating: 0.222 s against 0.244 s (medians).
 - **The benchmark's source is built again once a run has changed it**
   (`bench/pgdata.py`). Reused, it held every row earlier runs had changed at the end of
   the order a full sync reads, so those rows sat together at the end of the store's table,
   and changing them again could not update them in their pages: 1,845 of 10,251 updates
   in place, against all of them on a fresh source.
 
-What is left. An incremental run of 10,000 changed rows is bound by the two servers, one
-after the other: the source's query (a bitmap scan of the cursor index and a sort: 13 to 50
-ms of PostgreSQL's time, no row until all are sorted) and the store's upsert of rows spread
-over the whole table, 80 to 150 ms for each of the two 5,000-row shares side by side. It is
-not the page cache: on a second server with 2 GB of shared buffers, where both tables fit,
-this benchmark gave the same share (6.4%, rounds 4.6 to 6.7%). Part of it is the WAL: the
-first change of a page after a checkpoint writes the whole page to it, and the full sync before
-writes 256 MB of WAL (`pg_waldump`: 142 MB of heap, 110 MB of key index), which starts a
-checkpoint. The incremental after it wrote 11,037 full-page images (88 MB of WAL), the next
-ones 4,574 and 2,295; an upsert share took 240 ms right after a `CHECKPOINT` against 155 ms
-without one. A server that checkpoints every few minutes pays this on every incremental run.
-Smaller batches, to start loading before the read ends, gave nothing (the source's sort
-sends every row at once). So the share of the full sync rose as the full sync got faster:
-5.6% the night before (0.23 s of 4.2 s), against 3.6% when the full sync took 7.4 s.
+What is left: the store's server. The benchmark now sets the hub's incremental against a
+floor (`bench/incfloor.py`): another 1% of the rows copied out of the source in binary and
+updated in the store by plain SQL on two connections, no mapping, checks, ledger or upsert,
+the index probe per row that the hub's `MERGE` gets too. In the run above that floor took
+0.173 s, 4.2% of the full sync: no tool reaches 3% on this server, and the hub's 0.24 s is
+1.4x the floor. Updating 1% of the rows spread over the whole table touches a page for
+nearly every row: one 5,000-row share of the `MERGE` read 5,394 pages (11 ms of reads) and
+wrote 5,164 dirty ones back to make room (19 ms), since the full sync before it leaves the
+128 MB of shared buffers full of its pages; `perf` puts half the two backends' CPU in the
+kernel, copying those pages. After a checkpoint each first change of a page writes the whole
+page to the WAL: 4,072 full-page images and 29 MB of WAL for one share, 110 ms against 70.
+`wal_compression = lz4` (which needs a superuser) cut those bytes by 40% and the time not at
+all. It is not the page cache either: on a second server with 2 GB of shared buffers, where
+both tables fit, this benchmark gave the same share (6.4%, rounds 4.6 to 6.7%). The first
+round is the slowest for the hub and the floor alike (0.42 and 0.34 s): both full copies of
+the round, the hub's and Sling's, fill the WAL just before it. Smaller batches, to start
+loading before the read ends, gave nothing (the source's sort sends every row at once). And
+the share rises as the full sync gets faster: 3.6% when the full sync took 7.4 s, 5.8% now
+that it takes 4.2.
 Declaring the key columns `COLLATE "C"` would spare the server `strcoll` in every index
 comparison; not done, since comparing them with columns of the default collation would then
 need explicit collations everywhere.
