@@ -230,10 +230,10 @@ def read_batches(
 
 def _execute(
     stack: ExitStack, database: Database, stmt: Select[Any]
-) -> tuple[Any, bool, dict[str, int | None]]:
+) -> tuple[Any, bool, dict[str, pl.Decimal | None]]:
     """Run the query on a connection of its own (closed by ``stack``), a table's NUMERIC
     columns sent as text (:mod:`connectors.pg_numeric`); return its Arrow stream, whether
-    the handle knows the server's own types, and the scales of the columns sent as text."""
+    the handle knows the server's own types, and the decimal types of the columns sent as text."""
     import adbc_driver_manager as adbc
 
     handle, catalogue = database.acquire()

@@ -341,3 +341,10 @@ def test_check_shows_how_each_streams_deletes_are_known_and_sync_forces_a_pass(
         crm_hub("--config", str(path), "status", "--json", cwd=tmp_path, env=env).stdout
     )
     assert status[0]["stream"] == "orders" and status[0]["rows_deleted"] == 1
+    shown = crm_hub(
+        "--config", str(path), "status", cwd=tmp_path, env={**env, "COLUMNS": "400"}
+    ).stdout.replace("┃", "│")  # fmt: skip
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in shown.splitlines()]
+    header = next(cells for cells in rows if "deleted" in cells)
+    orders = next(cells for cells in rows if "orders" in cells)
+    assert orders[header.index("deleted")] == "1"  # the table says it too

@@ -238,6 +238,7 @@ def status(
                 "read",
                 "loaded",
                 "quarantined",
+                "deleted",
                 "contract",
                 "watermark",
                 "error",
@@ -253,13 +254,14 @@ def status(
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     _quarantined_text(r["rows_quarantined"]),
+                    f"{r['rows_deleted']:,}",
                     contract_summary(r.get("checks"), r["status"]),
                     _watermark_text(r["watermark"], saved[(r["source"], r["stream"])]),
                     shorten(r["error"]),
                 )
                 for r in rows
             ),
-            numeric=("seconds", "read", "loaded", "quarantined"),
+            numeric=("seconds", "read", "loaded", "quarantined", "deleted"),
         )
     )
     if held:

@@ -85,6 +85,7 @@ def runs_cmd(
                 "read",
                 "loaded",
                 "quarantined",
+                "deleted",
                 "watermark",
                 "error",
             ],
@@ -100,12 +101,13 @@ def runs_cmd(
                     f"{r['rows_read']:,}",
                     f"{r['rows_loaded']:,}",
                     f"{r['rows_quarantined']:,}",
+                    f"{r['rows_deleted']:,}",
                     positions.describe(positions.decode(r["watermark"])),
                     shorten(r["error"]),
                 )
                 for r in rows
             ),
-            numeric=("run", "seconds", "read", "loaded", "quarantined"),
+            numeric=("run", "seconds", "read", "loaded", "quarantined", "deleted"),
         )
     )
 
