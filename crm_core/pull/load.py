@@ -37,8 +37,9 @@ from crm_core.pull import copy_binary
 from crm_core.store.tables import RECORD_TABLES
 from crm_core.store.types import ExactDecimal, UTCDateTime
 
-STAGE_PREFIX = "_stage_"
 log = logging.getLogger("crm_hub.load")
+
+STAGE_PREFIX = "_stage_"
 
 #: Keys asked for in one query when checking references (well under SQLite's 32,766).
 KEY_CHUNK = 5_000

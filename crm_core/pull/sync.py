@@ -9,7 +9,6 @@ batch on PostgreSQL be shared with other connections, see :mod:`crm_core.pull.lo
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -39,8 +38,6 @@ from schemas.errors import FatalSyncError, HubError, MappingError, RetriableErro
 from schemas.secrets import mask_secrets
 from schemas.settings import HubConfig
 from schemas.source import ConnectsAhead, Source, StreamSpec
-
-log = logging.getLogger("crm_hub.sync")
 
 MIN_ROWS_FOR_THRESHOLD = 20
 #: Batches read and mapped ahead of the one being loaded (see :mod:`crm_core.pull.prefetch`).
