@@ -133,7 +133,10 @@ class Database:
             except Exception:  # noqa: BLE001 - the read that needs the handle reports it
                 pass
 
-        threading.Thread(target=open_handle, name="crm-hub-adbc-open", daemon=True).start()
+        # not a daemon: a thread cut at the interpreter's exit inside the driver's C++
+        # aborts the process ("exception not rethrown"); the open is bounded by the URL's
+        # connect_timeout
+        threading.Thread(target=open_handle, name="crm-hub-adbc-open").start()
 
     def acquire(self) -> tuple[Any, bool]:
         """An ``AdbcDatabase`` for one more read (opened if need be), and whether it knows

@@ -148,7 +148,9 @@ class Loader:
         the source reads the first batch: the first encoding in a process pages in the
         encoder's and Arrow's code (~15 ms, which the first batch's load would wait for)."""
         if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-            threading.Thread(target=_warm_up, args=(self.table,), daemon=True).start()
+            # not a daemon: one still encoding when the interpreter exits (a run with
+            # nothing to load ends in 40 ms) would be cut inside Arrow's C++, an abort
+            threading.Thread(target=_warm_up, args=(self.table,), name="crm-hub-warm-up").start()
 
     def _write(self, conn: Connection, write: Write, frame: pl.DataFrame) -> None:
         """Write the batch with ``write``: on PostgreSQL a large one in shares by key, all
