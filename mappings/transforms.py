@@ -307,7 +307,7 @@ def _code(cols: list[Col], table: str, ctx: Context) -> Col:
         pl.when(blank).then(None).otherwise(out),
         pl.Utf8(),
         ((_failed(cols[0].expr, out, blank), f"is not a code of table {table!r}"),),
-        values=frozenset(v for v in [*values, fallback] if v is not None),
+        values=frozenset(str(v) for v in [*values, fallback] if v is not None),
     )
 
 

@@ -19,7 +19,7 @@ from mappings.spec import MappingFile
 STATUS = {"E": "entered", "S": "shipped"}
 
 
-def _stream(codes: dict[str, str] | None = None) -> CompiledStream:
+def _stream(codes: dict[str, Any] | None = None) -> CompiledStream:
     mapping = MappingFile.model_validate(
         {
             "system": "erp",
@@ -140,3 +140,20 @@ def test_a_code_table_value_that_would_fail_the_field_is_still_checked() -> None
     assert [r[0] for r in records] == ["1"]
     assert "control character" in reasons[2]
     assert "is not one of entered, confirmed" in reasons[3]
+
+
+def test_a_code_tables_numeric_default_is_its_text_and_still_checked() -> None:
+    raw = pl.DataFrame(
+        {
+            "order_id": [1, 2],
+            "line_no": [1, 1],
+            "item_id": ["X-1"] * 2,
+            "quantity": [Decimal("1")] * 2,
+            "unit_price": [Decimal("1")] * 2,
+            "amount": [Decimal("1")] * 2,
+            "status": ["E", "Q"],
+        }
+    )
+    records, reasons = _outcome(_stream({"E": "entered", "_default": 0}), raw)
+    assert [r[0] for r in records] == ["1"]
+    assert "value 'Q' is not one of entered, confirmed" in reasons[2]
