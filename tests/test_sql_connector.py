@@ -281,23 +281,30 @@ def test_a_column_type_polars_cannot_read_is_a_clear_error(pg_url: str) -> None:
         list(conn.read("spans", None, 10))
 
 
+def _count_adbc_opens(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The ADBC databases opened from now on, in order (each opened for real)."""
+    import adbc_driver_postgresql
+
+    opened: list[object] = []
+    real = adbc_driver_postgresql.connect
+
+    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
+        opened.append(real(uri, db_kwargs=db_kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    return opened
+
+
 def test_the_streams_of_a_postgres_source_share_one_adbc_database(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opening an ADBC database loads the server's type catalogue (~35 ms): once per source,
     not once per stream; closing the connector releases it."""
     import adbc_driver_manager
-    import adbc_driver_postgresql
 
     _big_keys_table(pg_url)
-    opened: list[object] = []
-
-    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
-        opened.append(real(uri, db_kwargs=db_kwargs))
-        return opened[-1]
-
-    real = adbc_driver_postgresql.connect
-    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    opened = _count_adbc_opens(monkeypatch)
     cfg = SourceConfig(
         kind="sql",
         url=pg_url,
@@ -332,17 +339,9 @@ def test_a_source_prepared_ahead_reads_the_same_and_leaves_no_handle_open(
     leaves no handle open; against a server that is not there ``prepare`` raises nothing
     and the read reports it as it would have."""
     import adbc_driver_manager
-    import adbc_driver_postgresql
 
     _big_keys_table(pg_url)
-    opened: list[object] = []
-
-    def connect(uri: str, db_kwargs: dict[str, str] | None = None) -> object:
-        opened.append(real(uri, db_kwargs=db_kwargs))
-        return opened[-1]
-
-    real = adbc_driver_postgresql.connect
-    monkeypatch.setattr(adbc_driver_postgresql, "connect", connect)
+    opened = _count_adbc_opens(monkeypatch)
     cfg = SourceConfig(
         kind="sql",
         url=pg_url,
