@@ -121,8 +121,10 @@ class Database:
 
     def open_ahead(self) -> None:
         """Open the handle a first read will use, in a thread of its own: a read meanwhile
-        waits for it; should it fail, the read opens it again and meets the error itself."""
-
+        waits for it; should it fail, the read opens it again and meets the error itself.
+        Nothing to do once a stream before has opened it."""
+        if self.catalogue in self._handles:
+            return
         closes = self._closes
 
         def open_handle() -> None:

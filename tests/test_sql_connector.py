@@ -342,12 +342,7 @@ def test_a_source_prepared_ahead_reads_the_same_and_leaves_no_handle_open(
 
     _big_keys_table(pg_url)
     opened = _count_adbc_opens(monkeypatch)
-    cfg = SourceConfig(
-        kind="sql",
-        url=pg_url,
-        mapping=Path("m.yaml"),
-        streams={"big": {"table": "big", "primary_key": ["id"], "cursor": ["ts"]}},
-    )
+    cfg = _big_config(pg_url, columnar=True)
     with SqlConnector("erp", cfg) as conn:
         conn.prepare("big")
         _opening_threads_done()
